@@ -28,12 +28,12 @@ export const redshiftType = z.string().transform((s, ctx) => {
  * Defaults Redshift tables here use: NULL, numbers, string literals (quotes doubled), booleans and the current-time
  * functions. Anything else is refused rather than rendered into DDL.
  */
-export const DEFAULT_LITERAL = /^(?:null|true|false|-?\d+(?:\.\d+)?|'(?:[^']|'')*'|getdate\(\)|sysdate|current_date|current_timestamp)$/i;
+export const DEFAULT_LITERAL = /^(?:null|true|false|-?\d+(?:\.\d+)?|'(?:[^'\\]|'')*'|getdate\(\)|sysdate|current_date|current_timestamp)$/i;
 
 export const defaultLiteral = z
   .string()
   .refine((s) => DEFAULT_LITERAL.test(s.trim()), {
-    message: "default must be NULL, a number, a quoted string ('it''s'), true/false, getdate(), sysdate, current_date or current_timestamp",
+    message: "default must be NULL, a number, a quoted string without backslashes ('it''s'), true/false, getdate(), sysdate, current_date or current_timestamp",
   })
   .transform((s) => {
     const t = s.trim();
@@ -59,12 +59,20 @@ export const foreignKeyDef = z.strictObject({
 });
 export type ForeignKeyDef = z.output<typeof foreignKeyDef>;
 
+/** AWS DMS identifiers: 1–255 letters, digits, hyphens; first a letter; no trailing hyphen, no two hyphens in a row. */
+export const DMS_IDENTIFIER = /^(?!.*--)[A-Za-z](?:[A-Za-z0-9-]{0,253}[A-Za-z0-9])?$/;
+
 export const replicationDef = z.discriminatedUnion('provider', [
   z.strictObject({ provider: z.literal('cdc'), service: z.string().min(1).default('flydata') }),
   z.strictObject({
     provider: z.literal('dms'),
     /** replication task identifier (the ARN is looked up with DescribeReplicationTasks) */
-    taskId: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,254}$/, 'DMS task identifiers are letters, digits and hyphens, starting with a letter'),
+    taskId: z
+      .string()
+      .regex(
+        DMS_IDENTIFIER,
+        'a DMS task identifier is 1–255 letters, digits and hyphens, starts with a letter, and has no trailing or double hyphen',
+      ),
     replicationInstance: z.string().min(1).optional(),
     logGroup: z.string().min(1),
     /** CloudWatch log stream (dms-task-<resource id>); optional: all streams of the group are read when absent */
@@ -81,14 +89,15 @@ const tableShape = z.strictObject({
   name: identifier,
   columns: z.array(columnDef).min(1),
   primaryKey: z.array(identifier).min(1).optional(),
-  unique: z.array(z.array(identifier).min(1)).default([]),
-  foreignKeys: z.array(foreignKeyDef).default([]),
+  // defaults are functions so every table gets its own arrays/objects (a shared default would leak mutations across tables)
+  unique: z.array(z.array(identifier).min(1)).default(() => []),
+  foreignKeys: z.array(foreignKeyDef).default(() => []),
   distStyle: z.enum(DIST_STYLES).default('AUTO'),
   distKey: identifier.optional(),
   sortKey: z
-    .strictObject({ style: z.enum(SORT_STYLES), columns: z.array(identifier).default([]) })
-    .default({ style: 'NONE', columns: [] }),
-  replication: replicationDef.default({ provider: 'cdc', service: 'flydata' }),
+    .strictObject({ style: z.enum(SORT_STYLES), columns: z.array(identifier).default(() => []) })
+    .default(() => ({ style: 'NONE' as const, columns: [] })),
+  replication: replicationDef.default(() => ({ provider: 'cdc' as const, service: 'flydata' })),
 });
 
 /** Checks that need the whole table: every key names a column, dist/sort styles agree with their columns. */
@@ -101,7 +110,16 @@ export const tableDef = tableShape.superRefine((t, ctx) => {
   const known = (col: string, path: (string | number)[], what: string): void => {
     if (!names.has(col)) ctx.addIssue({ code: 'custom', path, message: `${what} "${col}" is not a column of ${t.name}` });
   };
+  const twice = (cols: readonly string[], path: (string | number)[], what: string): void => {
+    const seenCols = new Set<string>();
+    cols.forEach((c, i) => {
+      if (seenCols.has(c)) ctx.addIssue({ code: 'custom', path: [...path, i], message: `${what} column "${c}" appears twice` });
+      seenCols.add(c);
+    });
+  };
   t.primaryKey?.forEach((c, i) => known(c, ['primaryKey', i], 'primary key column'));
+  if (t.primaryKey) twice(t.primaryKey, ['primaryKey'], 'primary key');
+  t.unique.forEach((u, i) => twice(u, ['unique', i], 'unique key'));
   t.unique.forEach((u, i) => u.forEach((c, j) => known(c, ['unique', i, j], 'unique column')));
   t.foreignKeys.forEach((fk, i) => {
     fk.columns.forEach((c, j) => known(c, ['foreignKeys', i, 'columns', j], 'foreign key column'));

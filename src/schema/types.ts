@@ -29,6 +29,7 @@ export const LIMITS = {
   varcharMax: 65535,
   charMax: 4096,
   numericPrecisionMax: 38,
+  numericScaleMax: 37,
   varbyteMax: 1_024_000,
   identifierBytesMax: 127,
 } as const;
@@ -115,17 +116,17 @@ export function parseRedshiftType(input: string): TypeParse {
     const scale = args.length === 2 ? int(args[1]) : 0;
     if (precision === undefined || scale === undefined) return { ok: false, error: `${name}(${args.join(',')}): precision and scale must be whole numbers` };
     if (precision < 1 || precision > LIMITS.numericPrecisionMax) return { ok: false, error: `${name} precision ${precision} is out of range 1–${LIMITS.numericPrecisionMax}` };
-    if (scale < 0 || scale > precision) return { ok: false, error: `${name} scale ${scale} is out of range 0–${precision}` };
+    const scaleMax = Math.min(precision, LIMITS.numericScaleMax);
+    if (scale < 0 || scale > scaleMax) return { ok: false, error: `${name} scale ${scale} is out of range 0–${scaleMax}` };
     return { ok: true, type: { kind: 'numeric', precision, scale } };
   }
   const max = sized === 'varchar' ? LIMITS.varcharMax : sized === 'char' ? LIMITS.charMax : LIMITS.varbyteMax;
-  const dflt = sized === 'varchar' ? 256 : sized === 'char' ? 1 : 64000;
+  // bpchar without a length is char(256) in Redshift; char/character/nchar alone are char(1)
+  const dflt = sized === 'varchar' ? 256 : sized === 'char' ? (name === 'bpchar' ? 256 : 1) : 64000;
   if (args === undefined) return { ok: true, type: { kind: sized, length: dflt } };
   if (args.length !== 1) return { ok: false, error: `${name} takes one length` };
-  if (args[0] === 'max') {
-    if (sized === 'char') return { ok: false, error: 'char(max) is not allowed; use varchar(max)' };
-    return { ok: true, type: { kind: sized, length: max } };
-  }
+  // MAX is the type's widest length: varchar(max) = varchar(65535), char(max) = char(4096) (Redshift docs, character types)
+  if (args[0] === 'max') return { ok: true, type: { kind: sized, length: max } };
   const length = int(args[0]);
   if (length === undefined) return { ok: false, error: `${name}(${args[0]}): length must be a whole number or max` };
   if (length < 1 || length > max) return { ok: false, error: `${name} length ${length} is out of range 1–${max}` };

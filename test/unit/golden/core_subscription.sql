@@ -1,0 +1,13 @@
+CREATE TABLE ak_sumofus.core_subscription (
+  id integer NOT NULL,
+  created_at timestamp NOT NULL,
+  updated_at timestamp NOT NULL,
+  user_id integer NOT NULL,
+  list_id integer NOT NULL,
+  PRIMARY KEY (id),
+  FOREIGN KEY (list_id) REFERENCES ak_sumofus.core_list (id),
+  FOREIGN KEY (user_id) REFERENCES ak_sumofus.core_user (id)
+)
+DISTSTYLE KEY
+DISTKEY (user_id)
+INTERLEAVED SORTKEY (id, user_id, list_id, created_at);
