@@ -1,0 +1,83 @@
+/**
+ * A Reporter that prints one line per event to a stream: the terminal console's view of a job, and what tests read.
+ *
+ *   [job 42] started: add column core_user.note (asked by <@U1>)
+ *   [job 42] ▶ 2/4 Copy rows into new_core_user
+ *   [job 42] ✓ 2/4 Copy rows into new_core_user — 1,204 rows (3.1 s)
+ *   [job 42] ⏸ 3/4 Swap tables needs approval: Swap core_user… — approve: `approve 42 swap <nonce>`
+ */
+import type { Writable } from 'node:stream';
+import type { ApprovalRecord, JobRecord, Reporter, StepRecord } from './types.js';
+
+export interface ConsoleReporterOptions {
+  /** how the console tells the user to approve (default: `approve <job> <step> <nonce>`) */
+  approveHint?: (job: JobRecord, step: StepRecord, nonce: string) => string;
+}
+
+function position(job: JobRecord, step: StepRecord): string {
+  const i = job.steps.findIndex((s) => s.name === step.name);
+  return `${i + 1}/${job.steps.length}`;
+}
+
+function took(step: StepRecord): string {
+  if (step.startedAt === undefined || step.finishedAt === undefined) return '';
+  return ` (${((step.finishedAt - step.startedAt) / 1000).toFixed(1)} s)`;
+}
+
+export class ConsoleReporter implements Reporter {
+  constructor(
+    private readonly out: Writable,
+    private readonly opts: ConsoleReporterOptions = {},
+  ) {}
+
+  private line(job: JobRecord, text: string): Promise<void> {
+    return new Promise((resolve) => {
+      try {
+        this.out.write(`[job ${job.id}] ${text}\n`, () => resolve());
+      } catch {
+        resolve(); // a closed stream must not break the job
+      }
+    });
+  }
+
+  jobStarted(job: JobRecord): Promise<void> {
+    const what = job.rollbackRequested ? 'rolling back' : job.cursor > 0 ? `resumed at step ${job.cursor + 1}` : 'started';
+    return this.line(job, `${what}: ${job.summary} (asked by <@${job.requester}>)`);
+  }
+
+  stepStarted(job: JobRecord, step: StepRecord): Promise<void> {
+    return this.line(job, `▶ ${position(job, step)} ${step.title}`);
+  }
+
+  stepFinished(job: JobRecord, step: StepRecord): Promise<void> {
+    const mark = step.state === 'skipped' ? '↷' : step.state === 'undone' ? '↩' : '✓';
+    const detail = step.detail ? ` — ${step.detail}` : '';
+    const state = step.state === 'skipped' ? ' skipped' : step.state === 'undone' ? ' undone' : '';
+    return this.line(job, `${mark} ${position(job, step)} ${step.title}${state}${detail}${step.state === 'done' ? took(step) : ''}`);
+  }
+
+  stepFailed(job: JobRecord, step: StepRecord, error: string): Promise<void> {
+    return this.line(job, `✗ ${position(job, step)} ${step.title} failed: ${error}`);
+  }
+
+  approvalRequested(job: JobRecord, step: StepRecord, prompt: string, nonce: string): Promise<void> {
+    const hint = this.opts.approveHint?.(job, step, nonce) ?? `approve ${job.id} ${step.name} ${nonce}`;
+    return this.line(job, `⏸ ${position(job, step)} ${step.title} needs approval: ${prompt} — to decide: \`${hint}\` or \`reject ${job.id} ${step.name} ${nonce}\``);
+  }
+
+  approvalResolved(job: JobRecord, approval: ApprovalRecord): Promise<void> {
+    return this.line(job, `${approval.decision === 'approved' ? '✔' : '✘'} step ${approval.step} ${approval.decision} by <@${approval.by}>`);
+  }
+
+  note(job: JobRecord, text: string): Promise<void> {
+    return this.line(job, `  ${text}`);
+  }
+
+  jobFinished(job: JobRecord): Promise<void> {
+    const next = job.rollbackRequested
+      ? `\`retry ${job.id}\` resumes the rollback`
+      : `\`retry ${job.id}\` resumes at step ${job.cursor + 1}, \`rollback ${job.id}\` undoes completed steps`;
+    const tail = job.state === 'failed' ? `: ${job.error ?? 'unknown error'} — ${next}` : '';
+    return this.line(job, `finished: ${job.state}${tail}`);
+  }
+}

@@ -1,0 +1,52 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { ConsoleReporter } from '../../src/jobs/console-reporter.js';
+import type { JobRecord } from '../../src/jobs/types.js';
+
+function job(over: Partial<JobRecord> = {}): JobRecord {
+  return {
+    id: '7',
+    kind: 'fixture',
+    requester: 'UREQ1',
+    commandText: 'modify t',
+    summary: 'add column t.note',
+    params: {},
+    state: 'running',
+    cursor: 0,
+    steps: [
+      { name: 'copy', title: 'Copy rows', state: 'done', startedAt: 1000, finishedAt: 3500, detail: '12 rows' },
+      { name: 'swap', title: 'Swap tables', state: 'pending' },
+    ],
+    handles: {},
+    approvals: [],
+    origin: { kind: 'console' },
+    createdAt: 0,
+    updatedAt: 0,
+    ...over,
+  };
+}
+
+describe('ConsoleReporter', () => {
+  it('prints one line per event', async () => {
+    const out = new PassThrough();
+    const chunks: string[] = [];
+    out.on('data', (d: Buffer) => chunks.push(d.toString()));
+    const r = new ConsoleReporter(out);
+    const j = job();
+    await r.jobStarted(j);
+    await r.stepFinished(j, j.steps[0]!);
+    await r.approvalRequested(j, j.steps[1]!, 'Swap t?', 'N1');
+    await r.approvalResolved(j, { step: 'swap', decision: 'approved', by: 'UAPP1', at: 0 });
+    await r.stepFailed(j, j.steps[1]!, 'boom');
+    await r.jobFinished(job({ state: 'failed', cursor: 1, error: 'boom' }));
+    expect(chunks.join('').split('\n')).toEqual([
+      '[job 7] started: add column t.note (asked by <@UREQ1>)',
+      '[job 7] ✓ 1/2 Copy rows — 12 rows (2.5 s)',
+      '[job 7] ⏸ 2/2 Swap tables needs approval: Swap t? — to decide: `approve 7 swap N1` or `reject 7 swap N1`',
+      '[job 7] ✔ step swap approved by <@UAPP1>',
+      '[job 7] ✗ 2/2 Swap tables failed: boom',
+      '[job 7] finished: failed: boom — `retry 7` resumes at step 2, `rollback 7` undoes completed steps',
+      '',
+    ]);
+  });
+});
