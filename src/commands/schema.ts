@@ -1,0 +1,39 @@
+import { type CommandDefinition, DRY_RUN } from './definition.js';
+import type { TableRef } from './types.js';
+import { readTable } from './names.js';
+
+const DIFF = 'schema diff [table]';
+const APPLY = 'schema apply <table…>|--all [--dry-run]';
+
+export const schema: CommandDefinition = {
+  name: 'schema',
+  usage: [DIFF, APPLY],
+  summary: 'compare schemas/ with the live warehouse, or make the warehouse match schemas/',
+  summaries: ['compare schemas/ with the live warehouse (all tables, or one)', 'make the warehouse match schemas/ for these tables (queues a job per table)'],
+  flags: [DRY_RUN, { name: '--all', summary: 'schema apply: every table of schemas/ that differs' }],
+  examples: ['schema diff', 'schema diff core_user', 'schema apply core_user core_page --dry-run', 'schema apply --all'],
+  parse(cur, ctx, flags) {
+    cur.usage = this.usage.join('  |  ');
+    const { word } = cur.expectWord(['diff', 'apply'], 'diff or apply after schema');
+    if (word === 'diff') {
+      cur.usage = DIFF;
+      for (const [name, f] of flags) cur.fail(f.token, `${name} applies to schema apply, not schema diff`);
+      if (cur.atEnd()) return { kind: 'schema-diff' };
+      const { ref } = readTable(cur, ctx, 'schema diff');
+      cur.expectEnd('schema diff takes at most one table');
+      return { kind: 'schema-diff', table: ref };
+    }
+    cur.usage = APPLY;
+    const all = flags.get('--all');
+    const tables: TableRef[] = [];
+    while (!cur.atEnd()) {
+      if (tables.length > 0) cur.acceptPunct(',');
+      const { ref, token } = readTable(cur, ctx, tables.length === 0 ? 'schema apply' : 'a table');
+      if (all) cur.fail(token, '--all and a list of tables exclude each other: give one or the other');
+      if (tables.some((t) => t.schema === ref.schema && t.name === ref.name)) cur.fail(token, `${ref.name} is listed twice`);
+      tables.push(ref);
+    }
+    if (!all && tables.length === 0) cur.fail(undefined, 'schema apply needs the tables to apply, or --all');
+    return { kind: 'schema-apply', all: all !== undefined, tables, dryRun: flags.has('--dry-run') };
+  },
+};
