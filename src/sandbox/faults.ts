@@ -1,0 +1,94 @@
+/**
+ * Fault knobs shared by the sandbox's services: a mutable object tests change directly (`sandbox.faults.throttleNext = 2`)
+ * or over HTTP (`POST /_sandbox/faults` with a JSON object of the fields to change).
+ */
+import { z } from 'zod';
+import { DEFAULT_DISK_CAPACITY_MB } from './catalog.js';
+
+export interface FailStatementRule {
+  /** a substring of the statement's SQL, or `/regex/flags` */
+  match: string;
+  /** the statement ends FAILED with exactly this Error text */
+  error: string;
+  /** how many matching statements fail before the rule goes away; unlimited when absent */
+  times?: number;
+}
+
+export interface FaultKnobs {
+  /** the next n API calls (any operation, any service) answer HTTP 400 ThrottlingException */
+  throttleNext: number;
+  /** statements whose SQL matches end FAILED with the given error, without running */
+  failStatements: FailStatementRule[];
+  /** every statement waits this long in STARTED before it runs (so tests can observe or cancel it) */
+  statementDelayMs: number;
+  /** the disk capacity stv_partitions reports, in 1 MB blocks */
+  diskCapacityMb: number;
+}
+
+export const DEFAULT_FAULTS: Readonly<FaultKnobs> = {
+  throttleNext: 0,
+  failStatements: [],
+  statementDelayMs: 0,
+  diskCapacityMb: DEFAULT_DISK_CAPACITY_MB,
+};
+
+export function defaultFaults(): FaultKnobs {
+  return { ...DEFAULT_FAULTS, failStatements: [] };
+}
+
+const failRule = z.strictObject({
+  match: z.string().min(1, 'match must not be empty'),
+  error: z.string().min(1, 'error must not be empty'),
+  times: z.number().int().positive().optional(),
+});
+
+/** What `POST /_sandbox/faults` accepts: any subset of the knobs; `reset: true` first restores the defaults. */
+export const faultPatch = z.strictObject({
+  reset: z.boolean().optional(),
+  throttleNext: z.number().int().min(0).optional(),
+  failStatements: z.array(failRule).optional(),
+  statementDelayMs: z.number().int().min(0).max(3_600_000).optional(),
+  diskCapacityMb: z.number().int().min(0).optional(),
+});
+export type FaultPatch = z.infer<typeof faultPatch>;
+
+export function applyFaultPatch(faults: FaultKnobs, patch: FaultPatch): void {
+  if (patch.reset) Object.assign(faults, defaultFaults());
+  if (patch.throttleNext !== undefined) faults.throttleNext = patch.throttleNext;
+  if (patch.failStatements !== undefined) faults.failStatements = patch.failStatements.map((r) => ({ ...r }));
+  if (patch.statementDelayMs !== undefined) faults.statementDelayMs = patch.statementDelayMs;
+  if (patch.diskCapacityMb !== undefined) faults.diskCapacityMb = patch.diskCapacityMb;
+}
+
+/** Consume one throttle token; true when this call must be throttled. */
+export function takeThrottle(faults: FaultKnobs): boolean {
+  if (faults.throttleNext > 0) {
+    faults.throttleNext--;
+    return true;
+  }
+  return false;
+}
+
+function matches(rule: FailStatementRule, sql: string): boolean {
+  const m = /^\/(.*)\/([a-z]*)$/s.exec(rule.match);
+  if (m) {
+    try {
+      return new RegExp(m[1]!, m[2]).test(sql);
+    } catch {
+      return sql.includes(rule.match);
+    }
+  }
+  return sql.includes(rule.match);
+}
+
+/** The error a statement must fail with, if a rule matches (a rule with `times` is used up one match at a time). */
+export function takeStatementFailure(faults: FaultKnobs, sql: string): string | undefined {
+  const i = faults.failStatements.findIndex((r) => matches(r, sql));
+  if (i < 0) return undefined;
+  const rule = faults.failStatements[i]!;
+  if (rule.times !== undefined) {
+    rule.times--;
+    if (rule.times <= 0) faults.failStatements.splice(i, 1);
+  }
+  return rule.error;
+}

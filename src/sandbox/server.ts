@@ -1,0 +1,229 @@
+/**
+ * The loopback AWS sandbox: one HTTP server speaking the AWS JSON 1.1 protocol (`POST /`, `X-Amz-Target:
+ * <Service>.<Operation>`, JSON body; errors as HTTP 4xx with `{"__type": …, "message": …}`), so the real SDK clients
+ * run unchanged with `endpoint` set to it. SigV4 signatures are accepted without checking.
+ *
+ * Services are mounted by target prefix: `RedshiftData` (redshift-data.ts) now; `AmazonDMSv20160101` (DMS) and
+ * `Logs_20140328` (CloudWatch Logs) mount the same way (`sandbox.mount(prefix, service)`).
+ *
+ * Admin endpoints (not AWS): `GET /_sandbox/health`, `GET /_sandbox/faults`, `POST /_sandbox/faults` (JSON: any subset of
+ * the fault knobs, `{"reset": true}` restores the defaults).
+ */
+import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import type { AwsJsonResponse } from './aws-fault.js';
+import { bootstrapCatalog, resetSession } from './catalog.js';
+import { type Db, openDb, redactUrl, toObjects } from './db.js';
+import { type FaultKnobs, applyFaultPatch, defaultFaults, faultPatch, takeThrottle } from './faults.js';
+import { REDSHIFT_DATA_TARGET_PREFIX, RedshiftDataService } from './redshift-data.js';
+
+export type { FaultKnobs, FailStatementRule } from './faults.js';
+
+/** Anything that answers `<prefix>.<Operation>` requests (the DMS and Logs sandboxes have this shape too). */
+export interface AwsJsonService {
+  handle(target: string, body: unknown): Promise<AwsJsonResponse>;
+  close?(): unknown;
+}
+
+export interface SandboxOptions {
+  /** postgres://… (a database the sandbox owns), `pglite:<dir>`, or undefined for an in-memory PGlite */
+  databaseUrl?: string;
+  /** 0 (default) = any free port */
+  port?: number;
+  /** default 127.0.0.1 */
+  host?: string;
+  /** rows per GetStatementResult page (default 1000) */
+  pageSize?: number;
+  /** PostgreSQL connections for concurrent statements (default 10) */
+  poolSize?: number;
+  logger?: Logger;
+}
+
+export interface Sandbox {
+  /** e.g. http://127.0.0.1:45123 — pass as `endpoint` to the SDK clients */
+  endpoint: string;
+  /** mutable fault knobs (also settable over HTTP: POST /_sandbox/faults) */
+  faults: FaultKnobs;
+  /** which database backs the Data API */
+  backend: 'postgres' | 'pglite';
+  /** Direct database access for tests, in a session like a Data API statement's (search_path, UTC, knobs); no translation. */
+  sql(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+  /** Serve another AWS JSON service on this endpoint (e.g. DMS under "AmazonDMSv20160101"). */
+  mount(targetPrefix: string, service: AwsJsonService): void;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 16 * 1024 * 1024;
+
+function send(res: ServerResponse, status: number, body: unknown, requestId: string): void {
+  const text = JSON.stringify(body ?? {});
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': requestId,
+  };
+  if (status >= 400 && body && typeof body === 'object' && '__type' in body) headers['x-amzn-errortype'] = String((body as { __type: unknown }).__type);
+  res.writeHead(status, headers);
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new Error(`request body over ${MAX_BODY} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Start the sandbox: open the database, create the sandbox catalog, listen. */
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const log = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+  const faults = defaultFaults();
+  const db: Db = await openDb({ ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}), ...(opts.poolSize !== undefined ? { poolSize: opts.poolSize } : {}) });
+  try {
+    const s = await db.session();
+    try {
+      await bootstrapCatalog(s);
+    } finally {
+      await s.release();
+    }
+  } catch (e) {
+    await db.close();
+    throw new Error(`could not create the sandbox catalog: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const data = new RedshiftDataService({ db, faults, logger: log.child({ service: 'redshift-data' }), ...(opts.pageSize !== undefined ? { pageSize: opts.pageSize } : {}) });
+  await data.init();
+  const services = new Map<string, AwsJsonService>([[REDSHIFT_DATA_TARGET_PREFIX, data]]);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = randomUUID();
+    const url = (req.url ?? '/').split('?')[0];
+    if (url === '/_sandbox/health' && req.method === 'GET') {
+      send(res, 200, { ok: true, backend: db.kind, services: [...services.keys()] }, requestId);
+      return;
+    }
+    if (url === '/_sandbox/faults') {
+      if (req.method === 'GET') {
+        send(res, 200, faults, requestId);
+        return;
+      }
+      if (req.method === 'POST') {
+        let body: unknown;
+        try {
+          const text = await readBody(req);
+          body = text.trim() === '' ? {} : JSON.parse(text);
+        } catch {
+          send(res, 400, { __type: 'SerializationException', message: 'the fault patch must be a JSON object' }, requestId);
+          return;
+        }
+        const p = faultPatch.safeParse(body);
+        if (!p.success) {
+          const lines = p.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`);
+          send(res, 400, { __type: 'ValidationException', message: `invalid fault patch — ${lines.join('; ')}` }, requestId);
+          return;
+        }
+        applyFaultPatch(faults, p.data);
+        log.info({ faults }, 'fault knobs changed');
+        send(res, 200, faults, requestId);
+        return;
+      }
+    }
+    if (req.method !== 'POST' || url !== '/') {
+      send(res, 404, { __type: 'UnknownOperationException', message: `the sandbox serves AWS JSON requests as POST / (got ${req.method} ${url})` }, requestId);
+      return;
+    }
+    const target = req.headers['x-amz-target'];
+    if (typeof target !== 'string' || !target.includes('.')) {
+      send(res, 400, { __type: 'UnknownOperationException', message: 'missing X-Amz-Target header (<Service>.<Operation>)' }, requestId);
+      return;
+    }
+    const prefix = target.slice(0, target.lastIndexOf('.'));
+    const service = services.get(prefix);
+    if (!service) {
+      send(res, 400, { __type: 'UnknownOperationException', message: `the sandbox does not serve ${prefix} (it serves ${[...services.keys()].join(', ')})` }, requestId);
+      return;
+    }
+    let body: unknown;
+    try {
+      const text = await readBody(req);
+      body = text.trim() === '' ? {} : JSON.parse(text);
+    } catch (e) {
+      send(res, 400, { __type: 'SerializationException', message: `the request body is not JSON: ${e instanceof Error ? e.message : String(e)}` }, requestId);
+      return;
+    }
+    if (takeThrottle(faults)) {
+      log.debug({ target }, 'throttled (fault knob)');
+      send(res, 400, { __type: 'ThrottlingException', message: 'Rate exceeded (sandbox fault knob throttleNext)' }, requestId);
+      return;
+    }
+    const started = Date.now();
+    const out = await service.handle(target, body);
+    log.debug({ target, status: out.status, ms: Date.now() - started }, 'aws call');
+    send(res, out.status, out.body, requestId);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      log.error({ err: e }, 'sandbox request failed');
+      if (!res.headersSent) send(res, 500, { __type: 'InternalServerException', message: `sandbox internal error: ${e instanceof Error ? e.message : String(e)}` }, randomUUID());
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+  log.info({ endpoint, backend: db.kind, database: opts.databaseUrl ? redactUrl(opts.databaseUrl) : 'pglite (memory)' }, 'sandbox listening');
+
+  let closed: Promise<void> | undefined;
+  return {
+    endpoint,
+    faults,
+    backend: db.kind,
+    async sql(text, params) {
+      const s = await db.session();
+      try {
+        await resetSession(s, { diskCapacityMb: faults.diskCapacityMb });
+        return { rows: toObjects(await s.query(text, params)) };
+      } finally {
+        await s.release();
+      }
+    },
+    mount(targetPrefix, service) {
+      if (services.has(targetPrefix)) throw new Error(`a service is already mounted at ${targetPrefix}`);
+      services.set(targetPrefix, service);
+    },
+    close() {
+      closed ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await data.close();
+        for (const [prefix, s] of services) if (prefix !== REDSHIFT_DATA_TARGET_PREFIX) await s.close?.();
+        await db.close();
+        log.info('sandbox closed');
+      })();
+      return closed;
+    },
+  };
+}
