@@ -1,0 +1,44 @@
+/**
+ * `npm run bench` runs every benchmark; `npm run bench -- <name> [<name>…]` runs the named ones; `npm run bench -- --list`
+ * lists them. A benchmark is a module exporting a `Bench` (name, what it measures, run): add it to BENCHES below.
+ * Each prints its own numbers; nothing here asserts on time (benchmarks measure, tests prove).
+ */
+import { insertSelect } from './insert-select.js';
+
+export interface Bench {
+  name: string;
+  /** one line: what is measured and what the goal is */
+  description: string;
+  run(print: (line: string) => void): Promise<void>;
+}
+
+export const BENCHES: readonly Bench[] = [insertSelect];
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--list') || argv.includes('--help') || argv.includes('-h')) {
+    console.log('benchmarks (npm run bench -- <name>):');
+    for (const b of BENCHES) console.log(`  ${b.name.padEnd(16)} ${b.description}`);
+    return 0;
+  }
+  const unknown = argv.filter((n) => !BENCHES.some((b) => b.name === n));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark ${unknown.join(', ')}; known: ${BENCHES.map((b) => b.name).join(', ')}`);
+    return 2;
+  }
+  const selected = argv.length > 0 ? BENCHES.filter((b) => argv.includes(b.name)) : BENCHES;
+  let failed = 0;
+  for (const b of selected) {
+    console.log(`== ${b.name}: ${b.description}`);
+    const started = performance.now();
+    try {
+      await b.run((line) => console.log(`  ${line}`));
+      console.log(`== ${b.name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    } catch (err) {
+      failed++;
+      console.error(`== ${b.name}: FAILED — ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,168 @@
+/**
+ * Configuration from the environment, validated with zod. One section per concern (`warehouse`, `aws`, `schemas`, …) so
+ * later features (Slack, Redis, approval policy) add a section without touching the others.
+ *
+ * Errors are values a person can act on: each names the variable, what was wrong and what to set. Secrets (the secret ARN
+ * is not a secret, but treat credentials-like values with care) are never logged: use `describeConfig()` for a loggable view.
+ */
+import { z } from 'zod';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Where the Data API should run statements: a provisioned cluster or a Serverless workgroup. */
+export type WarehouseTarget =
+  | {
+      kind: 'provisioned';
+      clusterId: string;
+      /** Secrets Manager ARN holding the database user's credentials (preferred) … */
+      secretArn?: string;
+      /** … or a database user for temporary credentials (redshift:GetClusterCredentials). */
+      dbUser?: string;
+    }
+  | {
+      kind: 'serverless';
+      workgroup: string;
+      /** optional: without it the Data API uses IAM temporary credentials for the caller */
+      secretArn?: string;
+    };
+
+export interface WarehouseConfig {
+  target: WarehouseTarget;
+  database: string;
+}
+
+export interface AwsConfig {
+  region: string;
+  /** AWS_ENDPOINT_URL: a loopback sandbox (npm run sandbox) or a VPC endpoint; undefined = the SDK's default endpoint */
+  endpoint?: string;
+}
+
+export interface Config {
+  /** undefined when no Redshift target is configured (commands that need one say which variables to set) */
+  warehouse?: WarehouseConfig;
+  aws: AwsConfig;
+  schemas: { dir: string };
+}
+
+/** A configuration problem: one line per variable, each saying what to set. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`configuration problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** What a user must set to point the bot at a warehouse (used by the CLI and error messages). */
+export const WAREHOUSE_ENV_HELP = [
+  'Set one of:',
+  '  provisioned cluster: REDSHIFT_CLUSTER_ID plus REDSHIFT_SECRET_ARN (Secrets Manager) or REDSHIFT_DB_USER (temporary credentials)',
+  '  Redshift Serverless: REDSHIFT_WORKGROUP (plus REDSHIFT_SECRET_ARN, optional)',
+  'and optionally REDSHIFT_DATABASE (default dev), AWS_REGION (default us-west-2), AWS_ENDPOINT_URL.',
+  'To try it locally without AWS: `npm run sandbox` prints an AWS_ENDPOINT_URL and the variables to export.',
+].join('\n');
+
+const nonEmpty = (v: string | undefined): string | undefined => {
+  if (v === undefined) return undefined;
+  const t = v.trim();
+  return t === '' ? undefined : t;
+};
+
+// Formats checked up front so a typo is reported at start-up, not as an AWS error halfway through a job.
+const clusterId = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'a cluster identifier is lower-case letters, digits and hyphens, starting with a letter (max 63)')
+  .refine((s) => !s.endsWith('-') && !s.includes('--'), 'a cluster identifier cannot end with a hyphen or contain two hyphens in a row');
+const workgroup = z.string().regex(/^[a-z0-9-]{3,64}$/, 'a workgroup name is 3–64 lower-case letters, digits and hyphens');
+const secretArn = z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'expected arn:aws:secretsmanager:<region>:<account>:secret:<name>');
+const dbUser = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$.@+-]{0,126}$/, 'not a valid database user name');
+const database = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,126}$/, 'a database name is letters, digits, _ and $, starting with a letter or _');
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected a region name such as us-west-2');
+const endpoint = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:4599' });
+const dir = z.string().min(1);
+
+function check<T>(schema: z.ZodType<T>, variable: string, value: string, problems: string[]): T | undefined {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  // never echo the value of a secret-ish variable back
+  const shown = /SECRET|PASSWORD|TOKEN|KEY/.test(variable) ? '' : ` (got "${value}")`;
+  problems.push(`${variable}${shown}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+  return undefined;
+}
+
+/**
+ * Read the configuration from `env` (default process.env). Throws ConfigError listing every problem found.
+ * A missing warehouse target is not an error here (`config.warehouse` is undefined); `requireWarehouse` makes it one.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const get = (k: string): string | undefined => nonEmpty(env[k]);
+
+  const awsRegion = check(region, 'AWS_REGION', get('AWS_REGION') ?? get('AWS_DEFAULT_REGION') ?? 'us-west-2', problems);
+  const ep = get('AWS_ENDPOINT_URL');
+  const awsEndpoint = ep === undefined ? undefined : check(endpoint, 'AWS_ENDPOINT_URL', ep, problems);
+
+  const cid = get('REDSHIFT_CLUSTER_ID');
+  const wg = get('REDSHIFT_WORKGROUP');
+  const sa = get('REDSHIFT_SECRET_ARN');
+  const du = get('REDSHIFT_DB_USER');
+  const db = check(database, 'REDSHIFT_DATABASE', get('REDSHIFT_DATABASE') ?? 'dev', problems);
+
+  let target: WarehouseTarget | undefined;
+  if (cid !== undefined && wg !== undefined) {
+    problems.push('REDSHIFT_CLUSTER_ID and REDSHIFT_WORKGROUP are both set: set REDSHIFT_CLUSTER_ID for a provisioned cluster or REDSHIFT_WORKGROUP for Serverless, not both');
+  } else if (cid !== undefined) {
+    const c = check(clusterId, 'REDSHIFT_CLUSTER_ID', cid, problems);
+    const s = sa === undefined ? undefined : check(secretArn, 'REDSHIFT_SECRET_ARN', sa, problems);
+    const u = du === undefined ? undefined : check(dbUser, 'REDSHIFT_DB_USER', du, problems);
+    if (sa === undefined && du === undefined) {
+      problems.push(
+        'REDSHIFT_CLUSTER_ID is set but the cluster needs credentials: set REDSHIFT_SECRET_ARN (a Secrets Manager secret with the database user and password) or REDSHIFT_DB_USER (temporary credentials via redshift:GetClusterCredentials)',
+      );
+    } else if (sa !== undefined && du !== undefined) {
+      problems.push('REDSHIFT_SECRET_ARN and REDSHIFT_DB_USER are both set: the Data API takes one of them; unset one');
+    } else if (c !== undefined && (s !== undefined || u !== undefined)) {
+      target = { kind: 'provisioned', clusterId: c, ...(s !== undefined ? { secretArn: s } : {}), ...(u !== undefined ? { dbUser: u } : {}) };
+    }
+  } else if (wg !== undefined) {
+    const w = check(workgroup, 'REDSHIFT_WORKGROUP', wg, problems);
+    const s = sa === undefined ? undefined : check(secretArn, 'REDSHIFT_SECRET_ARN', sa, problems);
+    if (du !== undefined) problems.push('REDSHIFT_DB_USER is for provisioned clusters; Serverless (REDSHIFT_WORKGROUP) takes REDSHIFT_SECRET_ARN or IAM credentials: unset REDSHIFT_DB_USER');
+    else if (w !== undefined) target = { kind: 'serverless', workgroup: w, ...(s !== undefined ? { secretArn: s } : {}) };
+  } else if (sa !== undefined || du !== undefined) {
+    const which = sa !== undefined ? 'REDSHIFT_SECRET_ARN' : 'REDSHIFT_DB_USER';
+    problems.push(`${which} is set but no warehouse is: also set REDSHIFT_CLUSTER_ID (provisioned) or REDSHIFT_WORKGROUP (Serverless)`);
+  }
+
+  const schemasDir = check(dir, 'SCHEMAS_DIR', get('SCHEMAS_DIR') ?? 'schemas', problems);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    ...(target !== undefined && db !== undefined ? { warehouse: { target, database: db } } : {}),
+    aws: { region: awsRegion!, ...(awsEndpoint !== undefined ? { endpoint: awsEndpoint } : {}) },
+    schemas: { dir: schemasDir! },
+  };
+}
+
+/** The warehouse section, or a ConfigError saying exactly which variables to set. */
+export function requireWarehouse(config: Config): WarehouseConfig {
+  if (config.warehouse === undefined) throw new ConfigError([`no Redshift warehouse is configured.\n${WAREHOUSE_ENV_HELP}`]);
+  return config.warehouse;
+}
+
+/** A loggable summary: identifies the target without credentials (a secret ARN is shown by its name only). */
+export function describeConfig(config: Config): Record<string, string> {
+  const out: Record<string, string> = { region: config.aws.region, schemasDir: config.schemas.dir };
+  if (config.aws.endpoint !== undefined) out.endpoint = config.aws.endpoint;
+  const w = config.warehouse;
+  if (w !== undefined) {
+    out.database = w.database;
+    if (w.target.kind === 'provisioned') {
+      out.cluster = w.target.clusterId;
+      out.auth = w.target.secretArn !== undefined ? 'secret' : `db user ${w.target.dbUser ?? ''}`;
+    } else {
+      out.workgroup = w.target.workgroup;
+      out.auth = w.target.secretArn !== undefined ? 'secret' : 'IAM';
+    }
+  }
+  return out;
+}
