@@ -1,0 +1,154 @@
+/**
+ * Replies as data: each has a plain-text form (the console, and Slack's notification fallback) and, for Slack, Block
+ * Kit built by src/slack/blocks.ts. Pure functions: easy to test, same words in both front ends.
+ */
+import type { PlannedStep } from '../jobs/engine.js';
+import type { JobRecord } from '../jobs/types.js';
+import type { TableStats } from '../schema/catalog.js';
+import type { Drift } from '../schema/diff.js';
+import { formatDrift } from '../schema/diff.js';
+import type { TableDef } from '../schema/model.js';
+import { formatTable, keyValueMessage, tableMessage, type KnownBlock } from '../slack/blocks.js';
+
+export interface Reply {
+  /** plain text (console) */
+  text: string;
+  /** Slack mrkdwn text, when it differs from `text` */
+  slackText?: string;
+  blocks?: KnownBlock[];
+}
+
+const fmtInt = (n: number | undefined): string => (n === undefined ? '-' : n.toLocaleString('en-US'));
+const when = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
+
+function replication(def: TableDef | undefined): string {
+  if (!def) return '-';
+  return def.replication.provider === 'dms' ? `dms:${def.replication.taskId}` : `cdc:${def.replication.service}`;
+}
+
+function distText(t: TableDef | undefined): string {
+  if (!t) return '-';
+  return t.distStyle === 'KEY' ? `KEY(${t.distKey ?? '?'})` : t.distStyle;
+}
+
+function sortText(t: TableDef | undefined): string {
+  if (!t) return '-';
+  const s = t.sortKey;
+  return s.style === 'COMPOUND' || s.style === 'INTERLEAVED' ? `${s.style.toLowerCase()}(${s.columns.join(', ')})` : s.style.toLowerCase();
+}
+
+export interface StatusRow {
+  name: string;
+  def: TableDef | undefined;
+  stats: TableStats | undefined;
+  present: boolean;
+  drift: number;
+  lockedBy: string | undefined;
+}
+
+export function formatStatus(schema: string, rows: readonly StatusRow[], active: readonly JobRecord[]): Reply {
+  const headers = ['table', 'replication', 'rows', 'MB', 'dist', 'unsorted%', 'stats_off%', 'drift', 'job'];
+  const cells = rows.map((r) => [
+    r.name,
+    replication(r.def),
+    r.present ? fmtInt(r.stats?.rows ?? 0) : 'MISSING',
+    r.present ? fmtInt(r.stats?.sizeMb ?? 0) : '-',
+    r.stats?.distStyle ?? distText(r.def),
+    r.stats?.unsorted === undefined ? '-' : r.stats.unsorted.toFixed(1),
+    r.stats?.statsOff === undefined ? '-' : r.stats.statsOff.toFixed(1),
+    r.present ? (r.drift === 0 ? 'none' : `${r.drift} diff${r.drift === 1 ? '' : 's'}`) : '-',
+    r.lockedBy ?? '',
+  ]);
+  const missing = rows.filter((r) => !r.present).length;
+  const drifted = rows.filter((r) => r.present && r.drift > 0).length;
+  const footer = [
+    `${rows.length} tables in ${schema}: ${missing} missing, ${drifted} drifted from schemas/`,
+    active.length ? `active jobs: ${active.map((j) => `${j.id} ${j.summary} (${j.state})`).join('; ')}` : 'no active jobs',
+  ].join(' · ');
+  const title = `Status of ${schema}`;
+  const m = tableMessage(title, headers, cells, { footer });
+  return { text: `${title}\n${formatTable(headers, cells)}\n${footer}`, blocks: m.blocks };
+}
+
+export function formatTableStatus(input: {
+  ref: { schema: string; name: string };
+  def: TableDef | undefined;
+  live: TableDef | undefined;
+  stats: TableStats | undefined;
+  drift: readonly Drift[];
+  lockedBy: string | undefined;
+}): Reply {
+  const { ref, def, live, stats, drift } = input;
+  const key = `${ref.schema}.${ref.name}`;
+  const pairs: Array<[string, string]> = [
+    ['table', key],
+    ['in warehouse', live ? 'yes' : 'NO — the table is missing'],
+    ['replication', replication(def)],
+    ['rows', live ? fmtInt(stats?.rows ?? 0) : '-'],
+    ['size (MB)', live ? fmtInt(stats?.sizeMb ?? 0) : '-'],
+    ['dist', stats?.distStyle ?? distText(live ?? def)],
+    ['sort key', sortText(live ?? def)],
+    ['unsorted %', stats?.unsorted === undefined ? '-' : stats.unsorted.toFixed(1)],
+    ['stats off %', stats?.statsOff === undefined ? '-' : stats.statsOff.toFixed(1)],
+    ['columns', String((live ?? def)?.columns.length ?? 0)],
+    ['drift', live ? (drift.length === 0 ? 'none: matches schemas/' : `${drift.length}: ${drift.map(formatDrift).join('; ')}`) : '-'],
+    ['locked by job', input.lockedBy ?? 'none'],
+  ];
+  const title = `Status of ${key}`;
+  const m = keyValueMessage(title, pairs);
+  const w = Math.max(...pairs.map(([k]) => k.length));
+  return { text: `${title}\n${pairs.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}`, blocks: m.blocks };
+}
+
+export function formatDiff(results: ReadonlyArray<{ table: string; lines: string[] }>): Reply {
+  const drifted = results.filter((r) => r.lines.length > 0);
+  if (drifted.length === 0) {
+    const t = `No drift: ${results.length} table${results.length === 1 ? '' : 's'} match schemas/.`;
+    return { text: t };
+  }
+  const body = drifted.map((r) => `${r.table}\n${r.lines.map((l) => `  - ${l}`).join('\n')}`).join('\n');
+  const text = `Drift in ${drifted.length} of ${results.length} tables:\n${body}`;
+  return { text, slackText: `Drift in ${drifted.length} of ${results.length} tables:\n\`\`\`${body}\`\`\`` };
+}
+
+export function formatJobList(jobs: readonly JobRecord[]): Reply {
+  if (jobs.length === 0) return { text: 'No jobs yet.' };
+  const headers = ['job', 'state', 'step', 'requester', 'command', 'updated'];
+  const cells = jobs.map((j) => [
+    j.id,
+    j.state,
+    j.steps.length ? `${Math.min(j.cursor + 1, j.steps.length)}/${j.steps.length}` : '-',
+    j.requester,
+    j.summary,
+    when(j.updatedAt),
+  ]);
+  const m = tableMessage('Recent jobs', headers, cells);
+  return { text: `Recent jobs\n${formatTable(headers, cells, 60)}`, blocks: m.blocks };
+}
+
+export function formatJob(job: JobRecord): Reply {
+  const lines = [
+    `job ${job.id} — ${job.summary}`,
+    `state ${job.state}; requested by ${job.requester} at ${when(job.createdAt)}${job.finishedAt ? `; finished ${when(job.finishedAt)}` : ''}`,
+    ...job.steps.map((s, i) => `${String(i + 1).padStart(2)}. [${s.state}] ${s.title}${s.detail ? ` — ${s.detail}` : ''}${s.error ? ` — ERROR ${s.error}` : ''}`),
+    ...job.approvals.map((a) => `${a.decision} by ${a.by} at ${when(a.at)} (step ${a.step})`),
+    ...(job.pendingApproval ? [`waiting for approval of step ${job.pendingApproval.step}`] : []),
+    ...(job.error ? [`error: ${job.error}`] : []),
+  ];
+  const text = lines.join('\n');
+  return { text, slackText: '```' + text + '```' };
+}
+
+export function formatPlan(summary: string, steps: readonly PlannedStep[]): Reply {
+  const lines = [`Plan for: ${summary} (dry run — nothing was queued or run)`];
+  steps.forEach((s, i) => {
+    lines.push(`${i + 1}. ${s.title}${s.approval ? '  [needs approval]' : ''}`);
+    for (const a of s.actions) {
+      const body = a.text.split('\n');
+      lines.push(`   ${a.kind}: ${body[0] ?? ''}`);
+      for (const more of body.slice(1)) lines.push(`      ${more}`);
+    }
+  });
+  const text = lines.join('\n');
+  return { text, slackText: '```' + text + '```' };
+}

@@ -1,0 +1,90 @@
+/**
+ * Assembles the parts every role shares: the runbook registry, the queue, approvals, the bot core and (optionally) a
+ * worker. src/main.ts, the terminal console and the e2e tests all build the bot through here, so they run the same code.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RunbookDeps } from '../jobs/deps.js';
+import { RunbookRegistry, type RunbookFactory } from '../jobs/runbook.js';
+import { schemaApplyRunbook } from '../jobs/runbooks/schema-apply.js';
+import type { Reporter } from '../jobs/types.js';
+import type { Policy } from '../policy.js';
+import { createJobControl, type JobControl } from '../queue/approvals.js';
+import { createWorker, JobQueue, type RunbookWorker } from '../queue/queue.js';
+import type { Registry } from '../schema/registry.js';
+import type { Warehouse } from '../warehouse/port.js';
+import { createBotServices, type Bot } from './services.js';
+
+export interface RuntimeOptions {
+  redis: Redis;
+  /** Redis key prefix (records, locks, audit, BullMQ); default `rso` */
+  prefix?: string;
+  registry: Registry;
+  warehouse: Warehouse;
+  policy: Policy;
+  /** how jobs show their life (Slack thread, console) */
+  reporter: Reporter;
+  front: 'slack' | 'console';
+  /** run a worker in this process (omit for the bot-only role) */
+  worker?: { concurrency?: number; lockDuration?: number; stalledInterval?: number; closeOnSignals?: boolean };
+  /** extra runbooks (tests) */
+  extraRunbooks?: RunbookFactory<RunbookDeps>[];
+  logger?: Logger;
+}
+
+export interface Runtime {
+  bot: Bot;
+  jobs: JobQueue;
+  control: JobControl;
+  runbooks: RunbookRegistry<RunbookDeps>;
+  deps: RunbookDeps;
+  worker?: RunbookWorker;
+  close(): Promise<void>;
+}
+
+export function runbookRegistry(extra: RunbookFactory<RunbookDeps>[] = []): RunbookRegistry<RunbookDeps> {
+  return new RunbookRegistry<RunbookDeps>([schemaApplyRunbook as RunbookFactory<RunbookDeps>, ...extra]);
+}
+
+export function buildRuntime(o: RuntimeOptions): Runtime {
+  const runbooks = runbookRegistry(o.extraRunbooks);
+  const prefix = o.prefix ?? 'rso';
+  const jobs = new JobQueue({ connection: o.redis, prefix, registry: runbooks });
+  const control = createJobControl({ jobs, policy: o.policy, reporter: o.reporter });
+  const deps: RunbookDeps = { warehouse: o.warehouse, registry: o.registry };
+  const worker = o.worker
+    ? createWorker<RunbookDeps>({
+        connection: o.redis,
+        prefix,
+        registry: runbooks,
+        deps,
+        reporter: o.reporter,
+        ...o.worker,
+        ...(o.logger ? { logger: o.logger } : {}),
+      })
+    : undefined;
+  const bot = createBotServices({
+    registry: o.registry,
+    warehouse: o.warehouse,
+    jobs,
+    control,
+    policy: o.policy,
+    runbooks,
+    runbookDeps: deps,
+    reporter: o.reporter,
+    front: o.front,
+    ...(o.logger ? { logger: o.logger } : {}),
+  });
+  return {
+    bot,
+    jobs,
+    control,
+    runbooks,
+    deps,
+    ...(worker ? { worker } : {}),
+    async close() {
+      if (worker) await worker.close();
+      await jobs.close();
+    },
+  };
+}

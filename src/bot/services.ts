@@ -1,0 +1,288 @@
+/**
+ * The bot's core, shared by every front end (Slack, the terminal console, tests): command text → parser → policy →
+ * read-only answer or a queued job; button clicks → approvals / retry / rollback / cancel. Front ends only carry text
+ * in and replies out (the Replier), so the console runs exactly what Slack runs.
+ */
+import type { Logger } from 'pino';
+import {
+  commandSummary,
+  formatCommandError,
+  isChanging,
+  parseCommand,
+  renderHelp,
+  type Command,
+  type CommandOf,
+} from '../commands/index.js';
+import type { RunbookDeps } from '../jobs/deps.js';
+import { planJob } from '../jobs/engine.js';
+import type { RunbookRegistry } from '../jobs/runbook.js';
+import type { JobOrigin, JobRecord, Reporter } from '../jobs/types.js';
+import type { Policy } from '../policy.js';
+import type { JobControl } from '../queue/approvals.js';
+import type { JobQueue } from '../queue/queue.js';
+import type { Registry } from '../schema/registry.js';
+import type { ActionInput, BotServices, CommandInput, Replier } from '../slack/app.js';
+import { formatJob, formatJobList, formatPlan, formatStatus, formatTableStatus, formatDiff, type Reply } from './replies.js';
+import { readTableInfo, readTables, tableStats } from '../schema/catalog.js';
+import { diffTable, formatDrift } from '../schema/diff.js';
+import type { Warehouse } from '../warehouse/port.js';
+
+export interface BotDeps {
+  registry: Registry;
+  warehouse: Warehouse;
+  jobs: JobQueue;
+  control: JobControl;
+  policy: Policy;
+  runbooks: RunbookRegistry<RunbookDeps>;
+  runbookDeps: RunbookDeps;
+  /** posts the job's progress message as soon as it is queued (the worker keeps it up to date) */
+  reporter?: Reporter;
+  /** where job progress goes: a Slack thread, or the console */
+  front: 'slack' | 'console';
+  logger?: Logger;
+}
+
+/** Runbooks that exist; the others parse fully and then say plainly they are not built yet. */
+const NOT_BUILT: Partial<Record<Command['kind'], string>> = {
+  recover: 'the recover runbook (recreate a table after a replication outage) is not built yet',
+  setup: 'the setup runbook (a brand-new instance) is not built yet',
+};
+
+/** What a command led to: whether it did what was asked, and the job it queued. */
+export interface CommandOutcome {
+  ok: boolean;
+  jobId?: string;
+}
+
+export interface Bot extends BotServices {
+  /** the same as `command`, telling the caller how it went (the console's --exec uses it) */
+  run(input: CommandInput, reply: Replier): Promise<CommandOutcome>;
+}
+
+export function createBotServices(deps: BotDeps): Bot {
+  const slack = deps.front === 'slack';
+
+  async function send(reply: Replier, r: Reply, where: 'ephemeral' | 'channel'): Promise<{ ts?: string }> {
+    const text = slack ? r.slackText ?? r.text : r.text;
+    if (where === 'ephemeral') {
+      await reply.ephemeral(text, slack ? r.blocks : undefined);
+      return {};
+    }
+    return reply.inChannel(text, slack ? r.blocks : undefined);
+  }
+
+  const say = (reply: Replier, text: string) => send(reply, { text }, 'ephemeral');
+
+  async function enqueue(input: CommandInput, reply: Replier, cmd: Command, kind: string, params: unknown, table: string | undefined): Promise<CommandOutcome> {
+    const origin: JobOrigin = slack ? { kind: 'slack', channel: input.channelId } : { kind: 'console' };
+    const res = await deps.jobs.enqueueJob({
+      kind,
+      ...(table ? { table } : {}),
+      requester: input.userId,
+      commandText: input.text,
+      summary: commandSummary(cmd),
+      params,
+      origin,
+      ...(input.triggerId ? { triggerId: input.triggerId } : {}),
+    });
+    if (!res.ok) {
+      await say(reply, `Not queued: ${res.message}`);
+      return { ok: false };
+    }
+    const job = res.job;
+    if (res.deduplicated) {
+      await say(reply, `Job ${job.id} was already queued for this request (${job.state}).`);
+      return { ok: true, jobId: job.id };
+    }
+    await say(reply, `Queued job ${job.id}: ${job.summary}${slack ? ' — progress in the thread of the message below.' : ''}`);
+    // Slack: post the thread's progress message now (the worker keeps it up to date); the console prints on start
+    if (slack && deps.reporter) await deps.reporter.jobStarted(job);
+    return { ok: true, jobId: job.id };
+  }
+
+  async function dryRun(reply: Replier, cmd: Command, kind: string, params: unknown): Promise<CommandOutcome> {
+    const factory = deps.runbooks.get(kind);
+    if (!factory) {
+      await say(reply, `No runbook for ${kind}.`);
+      return { ok: false };
+    }
+    const parsed = factory.paramsSchema.parse(params);
+    const runbook = factory.build(parsed, deps.runbookDeps);
+    const now = Date.now();
+    const draft: JobRecord = {
+      id: 'dry-run',
+      kind,
+      requester: 'you',
+      commandText: commandSummary(cmd),
+      summary: commandSummary(cmd),
+      params: parsed,
+      state: 'queued',
+      cursor: 0,
+      steps: [],
+      handles: {},
+      approvals: [],
+      origin: { kind: 'console' },
+      createdAt: now,
+      updatedAt: now,
+    };
+    await send(reply, formatPlan(commandSummary(cmd), planJob(runbook, { job: draft, deps: deps.runbookDeps })), 'ephemeral');
+    return { ok: true };
+  }
+
+  async function schemaApply(input: CommandInput, reply: Replier, cmd: CommandOf<'schema-apply'>): Promise<CommandOutcome> {
+    const refs = cmd.all
+      ? [...deps.registry.tables.values()].filter((t) => t.schema === deps.registry.defaultSchema).map((t) => ({ schema: t.schema, name: t.name }))
+      : cmd.tables;
+    const params = { tables: refs };
+    if (cmd.dryRun) return dryRun(reply, cmd, 'schema-apply', params);
+    const lock = refs.length === 1 && refs[0] ? `${refs[0].schema}.${refs[0].name}` : `${refs[0]?.schema ?? deps.registry.defaultSchema}.*`;
+    return enqueue(input, reply, cmd, 'schema-apply', params, lock);
+  }
+
+  async function status(reply: Replier, cmd: CommandOf<'status'>): Promise<void> {
+    const wh = deps.warehouse;
+    if (cmd.table) {
+      const def = deps.registry.get(cmd.table.schema, cmd.table.name);
+      const info = await readTableInfo(wh, cmd.table.schema, cmd.table.name);
+      const stats = (await tableStats(wh, cmd.table.schema)).find((s) => s.table === cmd.table?.name);
+      const holder = await deps.jobs.locks.holder(`${cmd.table.schema}.${cmd.table.name}`);
+      const drift = def ? diffTable(def, info?.table, { unknown: info?.unknown ?? [] }) : [];
+      await send(reply, formatTableStatus({ ref: cmd.table, def, live: info?.table, stats, drift, lockedBy: holder?.jobId }), 'channel');
+      return;
+    }
+    const schema = deps.registry.defaultSchema;
+    const stats = await tableStats(wh, schema);
+    const live = await readTables(wh, schema, deps.registry.names());
+    const rows = [];
+    for (const name of deps.registry.names()) {
+      const def = deps.registry.get(schema, name);
+      const info = live.get(name);
+      const drift = def ? diffTable(def, info?.table, { unknown: info?.unknown ?? [] }) : [];
+      const holder = await deps.jobs.locks.holder(`${schema}.${name}`);
+      rows.push({ name, def, stats: stats.find((s) => s.table === name), present: info !== undefined, drift: drift.length, lockedBy: holder?.jobId });
+    }
+    const recent = await deps.jobs.store.listRecent(50);
+    const active = recent.filter((j) => ['queued', 'running', 'awaiting-approval'].includes(j.state));
+    await send(reply, formatStatus(schema, rows, active), 'channel');
+  }
+
+  async function schemaDiff(reply: Replier, cmd: CommandOf<'schema-diff'>): Promise<CommandOutcome> {
+    const targets = cmd.table ? [cmd.table] : deps.registry.names().map((name) => ({ schema: deps.registry.defaultSchema, name }));
+    const bySchema = new Map<string, string[]>();
+    for (const t of targets) bySchema.set(t.schema, [...(bySchema.get(t.schema) ?? []), t.name]);
+    const results: Array<{ table: string; lines: string[] }> = [];
+    for (const [schema, names] of bySchema) {
+      const live = await readTables(deps.warehouse, schema, names);
+      for (const name of names) {
+        const def = deps.registry.get(schema, name);
+        if (!def) continue;
+        const info = live.get(name);
+        const drift = diffTable(def, info?.table, { unknown: info?.unknown ?? [] });
+        results.push({ table: `${schema}.${name}`, lines: drift.map((d) => d.kind === 'missing-table' ? 'missing in the warehouse' : formatDrift(d)) });
+      }
+    }
+    await send(reply, formatDiff(results), 'ephemeral');
+    return { ok: true };
+  }
+
+  async function control(reply: Replier, result: { ok: boolean; message: string }): Promise<CommandOutcome> {
+    await say(reply, result.ok ? result.message : `Refused: ${result.message}`);
+    return { ok: result.ok };
+  }
+
+  async function run(input: CommandInput, reply: Replier): Promise<CommandOutcome> {
+    const parsed = parseCommand(input.text, { registry: deps.registry });
+    if (!parsed.ok) {
+      await say(reply, formatCommandError(input.text, parsed.error, { slack }));
+      return { ok: false };
+    }
+    const cmd = parsed.command;
+    const allowed = await deps.policy.canRun(input.userId, isChanging(cmd));
+    if (!allowed.ok) {
+      await say(reply, `Refused: ${allowed.reason}`);
+      return { ok: false };
+    }
+    deps.logger?.info({ user: input.userId, command: cmd.kind }, 'command');
+    switch (cmd.kind) {
+      case 'help':
+        await say(reply, slack ? '```' + renderHelp(cmd.topic) + '```' : renderHelp(cmd.topic));
+        return { ok: true };
+      case 'status':
+        await status(reply, cmd);
+        return { ok: true };
+      case 'jobs':
+        await send(reply, formatJobList(await deps.jobs.store.listRecent(20)), 'ephemeral');
+        return { ok: true };
+      case 'job': {
+        const job = await deps.jobs.store.get(cmd.id);
+        if (!job) {
+          await say(reply, `No job ${cmd.id}: list recent jobs with /redshift jobs`);
+          return { ok: false };
+        }
+        await send(reply, formatJob(job), 'ephemeral');
+        return { ok: true };
+      }
+      case 'cancel':
+        return control(reply, await deps.control.cancelJob(cmd.id, input.userId));
+      case 'rollback':
+        return control(reply, await deps.control.requestRollback(cmd.id, input.userId));
+      case 'unlock':
+        return control(reply, await deps.control.unlockTable(`${cmd.table.schema}.${cmd.table.name}`, input.userId));
+      case 'schema-diff':
+        return schemaDiff(reply, cmd);
+      case 'schema-apply':
+        return schemaApply(input, reply, cmd);
+      case 'modify': {
+        const factory = deps.runbooks.get('modify');
+        if (!factory) {
+          await say(reply, `Understood: ${commandSummary(cmd)}\nbut the modify runbook is not built yet, so nothing was queued.`);
+          return { ok: false };
+        }
+        const params = { command: cmd };
+        if (cmd.dryRun) return dryRun(reply, cmd, 'modify', params);
+        return enqueue(input, reply, cmd, 'modify', params, `${cmd.table.schema}.${cmd.table.name}`);
+      }
+      case 'recover':
+      case 'setup':
+        await say(reply, `Understood: ${commandSummary(cmd)}\nbut ${NOT_BUILT[cmd.kind]}, so nothing was queued.`);
+        return { ok: false };
+    }
+  }
+
+  async function action(input: ActionInput, reply: Replier): Promise<void> {
+    const v = input.value;
+    switch (input.actionId) {
+      case 'rso_approve':
+      case 'rso_reject': {
+        if (!v.step || !v.nonce) return void (await say(reply, 'This button is missing its step; use the latest approval message.'));
+        const r = await deps.control.decide({
+          jobId: v.jobId,
+          step: v.step,
+          nonce: v.nonce,
+          userId: input.userId,
+          decision: input.actionId === 'rso_approve' ? 'approved' : 'rejected',
+        });
+        if (!r.ok) await say(reply, `Refused: ${r.message}`);
+        else await say(reply, r.message);
+        return;
+      }
+      case 'rso_retry':
+        await control(reply, await deps.control.retryJob(v.jobId, input.userId));
+        return;
+      case 'rso_rollback':
+        await control(reply, await deps.control.requestRollback(v.jobId, input.userId));
+        return;
+      case 'rso_cancel':
+        await control(reply, await deps.control.cancelJob(v.jobId, input.userId));
+        return;
+    }
+  }
+
+  return {
+    run,
+    command: async (input, reply) => {
+      await run(input, reply);
+    },
+    action,
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * `npm run demo`: the whole bot in a terminal, no Slack and no AWS account. Starts the loopback sandbox (embedded PGlite
+ * unless DATABASE_URL is set), creates ak_sumofus with its 26 tables and some rows, starts a worker on Redis, and reads
+ * `/redshift …` commands from a prompt — or runs `--exec` commands in order and exits (non-zero if one failed).
+ * Approvals are prompts: answer y/n, or pass --approve / --reject for scripts.
+ *
+ *   npm run demo
+ *   npm run demo -- --exec "/redshift status" --exec "/redshift schema diff"
+ *   npm run demo -- --user U0APPROVER --exec "/redshift schema apply core_user" --approve
+ */
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import type { Redis } from 'ioredis';
+import pino from 'pino';
+import { buildRuntime } from '../bot/runtime.js';
+import { ConsoleReporter } from '../jobs/console-reporter.js';
+import type { ApprovalRecord, JobRecord, Reporter, StepRecord } from '../jobs/types.js';
+import { createPolicy } from '../policy.js';
+import { connectRedis, RedisUnreachableError, redisUrlFromEnv } from '../queue/connection.js';
+import { applySchema } from '../schema/apply.js';
+import { loadRegistry, type Registry } from '../schema/registry.js';
+import { startSandbox, type Sandbox } from '../sandbox/server.js';
+import type { Replier } from '../slack/app.js';
+import { createWarehouse } from '../warehouse/redshift-data.js';
+import { seedRows } from './seed.js';
+
+const SETTLED = new Set(['succeeded', 'failed', 'cancelled', 'rejected', 'rolled-back']);
+
+interface Pending {
+  job: JobRecord;
+  step: StepRecord;
+  nonce: string;
+  prompt: string;
+}
+
+/** Wraps the console reporter: remembers approvals waiting for an answer and wakes whoever waits for a job. */
+class DemoReporter implements Reporter {
+  readonly pending: Pending[] = [];
+  private readonly waiters = new Set<() => void>();
+  constructor(private readonly inner: ConsoleReporter) {}
+  private poke(): void {
+    for (const w of this.waiters) w();
+  }
+  /** resolves on the next event */
+  next(timeoutMs = 1000): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, timeoutMs);
+      this.waiters.add(done);
+    });
+  }
+  async jobStarted(job: JobRecord) { await this.inner.jobStarted(job); this.poke(); }
+  async stepStarted(job: JobRecord, step: StepRecord) { await this.inner.stepStarted(job, step); }
+  async stepFinished(job: JobRecord, step: StepRecord) { await this.inner.stepFinished(job, step); this.poke(); }
+  async stepFailed(job: JobRecord, step: StepRecord, error: string) { await this.inner.stepFailed(job, step, error); this.poke(); }
+  async approvalRequested(job: JobRecord, step: StepRecord, prompt: string, nonce: string) {
+    await this.inner.approvalRequested(job, step, prompt, nonce);
+    this.pending.push({ job, step, nonce, prompt });
+    this.poke();
+  }
+  async approvalResolved(job: JobRecord, approval: ApprovalRecord) { await this.inner.approvalResolved(job, approval); this.poke(); }
+  async note(job: JobRecord, text: string) { await this.inner.note(job, text); }
+  async jobFinished(job: JobRecord) { await this.inner.jobFinished(job); this.poke(); }
+}
+
+function consoleReplier(out: NodeJS.WritableStream): Replier {
+  return {
+    async ephemeral(text) {
+      out.write(`${text}\n`);
+    },
+    async inChannel(text) {
+      out.write(`${text}\n`);
+      return {};
+    },
+  };
+}
+
+export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      user: { type: 'string', default: 'U0DEMOUSER' },
+      exec: { type: 'string', multiple: true },
+      approve: { type: 'boolean', default: false },
+      reject: { type: 'boolean', default: false },
+      rows: { type: 'string', default: '200' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: false,
+  });
+  const out = process.stdout;
+  if (values.help) {
+    out.write('npm run demo [-- --user U123] [--exec "<command>" …] [--approve | --reject] [--rows N]\n');
+    return 0;
+  }
+  if (values.approve && values.reject) {
+    process.stderr.write('demo: --approve and --reject exclude each other\n');
+    return 2;
+  }
+  const user = values.user ?? 'U0DEMOUSER';
+  const rowsPerTable = Number(values.rows);
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+
+  let redis: Redis;
+  try {
+    redis = await connectRedis(redisUrlFromEnv());
+  } catch (e) {
+    process.stderr.write(`${e instanceof RedisUnreachableError ? e.message : `Redis: ${String(e)}`}\n`);
+    return 1;
+  }
+  const prefix = `rso-demo-${randomBytes(4).toString('hex')}`;
+  let sandbox: Sandbox | undefined;
+  let closeRuntime: (() => Promise<void>) | undefined;
+  try {
+    const databaseUrl = process.env.DATABASE_URL;
+    out.write(`Starting the sandbox on ${databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}…\n`);
+    sandbox = await startSandbox({ ...(databaseUrl ? { databaseUrl } : {}), logger });
+    const registry: Registry = await loadRegistry();
+    const warehouse = createWarehouse(
+      {
+        warehouse: { target: { kind: 'provisioned', clusterId: 'flydata-cluster', dbUser: 'demo' }, database: 'dev' },
+        aws: { region: 'us-west-2', endpoint: sandbox.endpoint },
+      },
+      { env: {} },
+    );
+    await applySchema(warehouse, registry, {}, () => undefined);
+    const seeded = await seedRows(sandbox, registry, rowsPerTable);
+    out.write(`Sandbox ready: ${registry.names().length} tables in ${registry.defaultSchema}, ${seeded.toLocaleString('en-US')} rows. You are ${user}.\n`);
+
+    const reporter = new DemoReporter(new ConsoleReporter(out, { approveHint: () => 'answer y/n' }));
+    const operators = process.env.OPERATORS ? undefined : [user];
+    const policy = createPolicy({
+      operators: operators ?? (process.env.OPERATORS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      approvers: process.env.APPROVERS ? process.env.APPROVERS.split(',').map((s) => s.trim()).filter(Boolean) : [user],
+      allowSelfApproval: process.env.ALLOW_SELF_APPROVAL ? process.env.ALLOW_SELF_APPROVAL === 'true' : true,
+    });
+    const rt = buildRuntime({ redis, prefix, registry, warehouse, policy, reporter, front: 'console', worker: { concurrency: 2 }, logger });
+    closeRuntime = () => rt.close();
+    const reply = consoleReplier(out);
+
+    const answer = async (p: Pending, approve: boolean): Promise<void> => {
+      const r = await rt.control.decide({ jobId: p.job.id, step: p.step.name, nonce: p.nonce, userId: user, decision: approve ? 'approved' : 'rejected' });
+      out.write(`${r.ok ? r.message : `Refused: ${r.message}`}\n`);
+    };
+
+    /** Wait until the job settles, answering its approvals as --approve/--reject say (or refusing when neither). */
+    const follow = async (jobId: string): Promise<JobRecord | undefined> => {
+      for (;;) {
+        const p = reporter.pending.shift();
+        if (p) {
+          if (values.approve || values.reject) await answer(p, values.approve === true);
+          else {
+            out.write(`job ${jobId} waits for an approval; run again with --approve or --reject\n`);
+            return rt.jobs.store.get(jobId);
+          }
+          continue;
+        }
+        const job = await rt.jobs.store.get(jobId);
+        if (!job || SETTLED.has(job.state)) return job;
+        await reporter.next(500);
+      }
+    };
+
+    if (values.exec && values.exec.length > 0) {
+      let failed = false;
+      for (const text of values.exec) {
+        out.write(`> ${text}\n`);
+        const outcome = await rt.bot.run({ text: text.replace(/^\s*\/redshift\b/, '').trim(), userId: user, channelId: 'console' }, reply);
+        if (!outcome.ok) failed = true;
+        if (outcome.jobId) {
+          const job = await follow(outcome.jobId);
+          if (!job || job.state !== 'succeeded') failed = true;
+        }
+      }
+      return failed ? 1 : 0;
+    }
+
+    // interactive
+    out.write('Type /redshift help. Approvals are asked here; answer y or n. Ctrl-D quits.\n');
+    const rl = createInterface({ input: process.stdin, output: out, prompt: 'redshift> ' });
+    const ask = () => {
+      const p = reporter.pending[0];
+      rl.setPrompt(p ? `approve job ${p.job.id} (${p.prompt})? [y/n] ` : 'redshift> ');
+      rl.prompt();
+    };
+    const timer = setInterval(() => {
+      if (reporter.pending.length > 0 && rl.getPrompt().startsWith('redshift>')) ask();
+    }, 300);
+    ask();
+    for await (const line of rl) {
+      const p = reporter.pending[0];
+      if (p && /^(y|yes|n|no)$/i.test(line.trim())) {
+        reporter.pending.shift();
+        await answer(p, /^y/i.test(line.trim()));
+      } else if (line.trim() !== '') {
+        await rt.bot.run({ text: line.replace(/^\s*\/redshift\b/, '').trim(), userId: user, channelId: 'console' }, reply);
+      }
+      ask();
+    }
+    clearInterval(timer);
+    return 0;
+  } finally {
+    if (closeRuntime) await closeRuntime();
+    await cleanup(redis, prefix);
+    redis.disconnect();
+    if (sandbox) await sandbox.close();
+  }
+}
+
+/** The demo's Redis keys are its own (random prefix): remove them on the way out. */
+async function cleanup(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain) {
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`demo: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

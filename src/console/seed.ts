@@ -1,0 +1,33 @@
+/**
+ * Demo data: `rows` generated rows per table (same seeded generator the replication apply loops use), written straight
+ * into the sandbox database. Keys are not enforced in Redshift, and not here either.
+ */
+import { Prng, tableGenerator } from '../sandbox/apply-loop.js';
+import type { Sandbox } from '../sandbox/server.js';
+import type { Registry } from '../schema/registry.js';
+import { qualified, quoteIdent } from '../schema/identifiers.js';
+
+export async function seedRows(sandbox: Pick<Sandbox, 'sql'>, registry: Registry, rows: number): Promise<number> {
+  let total = 0;
+  const rng = new Prng(42);
+  const now = Date.now();
+  for (const t of registry.tables.values()) {
+    const key = t.primaryKey?.length === 1 ? t.primaryKey[0] : undefined;
+    if (!key) continue;
+    const gen = tableGenerator(t.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull })), key);
+    const cols = gen.columns;
+    const chunk = Math.max(1, Math.floor(30000 / cols.length));
+    for (let start = 1; start <= rows; start += chunk) {
+      const n = Math.min(chunk, rows - start + 1);
+      const params: unknown[] = [];
+      const tuples: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const row = gen.insert(start + i, rng, now);
+        tuples.push(`(${cols.map((c) => { params.push(row[c] ?? null); return `$${params.length}`; }).join(', ')})`);
+      }
+      await sandbox.sql(`INSERT INTO ${qualified(t.schema, t.name)} (${cols.map(quoteIdent).join(', ')}) VALUES ${tuples.join(', ')}`, params);
+      total += n;
+    }
+  }
+  return total;
+}

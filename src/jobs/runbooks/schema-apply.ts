@@ -1,0 +1,160 @@
+/**
+ * `schema apply <table…>|--all`: create the tables schemas/ defines and the warehouse lacks, in foreign-key order, behind
+ * one approval. Existing tables are never touched (drift is `schema diff`'s business; changes are `modify`'s).
+ *
+ * Steps: preflight (what exists) → approval → create schema → one step per table → verify (the catalog matches schemas/).
+ * Each create step looks at the catalog first (isDone), so a resumed job skips what it already created. Undo drops a
+ * table only if this job created it AND it is still empty: a rollback never destroys rows someone loaded meanwhile.
+ */
+import { z } from 'zod';
+import { defineRunbook, type PlanContext, type Step, type StepContext } from '../runbook.js';
+import type { RunbookDeps } from '../deps.js';
+import { tableRef } from '../../commands/types.js';
+import { foreignKeyOrder } from '../../schema/registry.js';
+import { renderCreateTable } from '../../schema/render.js';
+import { listTables, readTable } from '../../schema/catalog.js';
+import { diffTable, formatDrift } from '../../schema/diff.js';
+import { qualified, quoteIdentAlways } from '../../schema/identifiers.js';
+import type { TableDef } from '../../schema/model.js';
+
+export const schemaApplyParams = z.strictObject({ tables: z.array(tableRef).min(1) });
+export type SchemaApplyParams = z.output<typeof schemaApplyParams>;
+
+type Ctx = StepContext<RunbookDeps>;
+
+function resolve(params: SchemaApplyParams, deps: RunbookDeps): TableDef[] {
+  const defs = params.tables.map((r) => {
+    const t = deps.registry.get(r.schema, r.name);
+    if (!t) throw new Error(`${r.schema}.${r.name} is not in ${deps.registry.dir}; was the file removed after the job was queued?`);
+    return t;
+  });
+  return foreignKeyOrder(defs);
+}
+
+async function schemaExists(ctx: Ctx, schema: string): Promise<boolean> {
+  const r = await ctx.deps.warehouse.query('SELECT nspname FROM pg_namespace WHERE nspname = :schema', { schema });
+  return r.rows.length > 0;
+}
+
+async function tableExists(ctx: Ctx, t: TableDef): Promise<boolean> {
+  if (!(await schemaExists(ctx, t.schema))) return false;
+  return (await listTables(ctx.deps.warehouse, t.schema)).includes(t.name);
+}
+
+/** Run one statement, recording its id before waiting so a resumed step can find it. */
+async function runStatement(ctx: Ctx, handle: string, sql: string, name: string): Promise<string> {
+  const wh = ctx.deps.warehouse;
+  let id: string | undefined = ctx.handles[handle];
+  if (id !== undefined) {
+    const info = await wh.describe(id).catch(() => undefined);
+    if (!info || info.status === 'FAILED' || info.status === 'ABORTED') id = undefined;
+  }
+  if (id === undefined) {
+    id = await wh.submit(sql, undefined, { name });
+    await ctx.setHandle(handle, id);
+  }
+  try {
+    const info = await wh.wait(id, { signal: ctx.signal });
+    await ctx.audit({ kind: 'statement', ref: id, outcome: info.status, text: sql.split('\n')[0] ?? sql });
+    return id;
+  } catch (err) {
+    await ctx.audit({ kind: 'statement', ref: id, outcome: `FAILED: ${err instanceof Error ? err.message : String(err)}`, text: sql.split('\n')[0] ?? sql });
+    throw err;
+  }
+}
+
+export const schemaApplyRunbook = defineRunbook<RunbookDeps, SchemaApplyParams>({
+  kind: 'schema-apply',
+  paramsSchema: schemaApplyParams,
+  build(params, deps) {
+    const tables = resolve(params, deps);
+    const schemas = [...new Set(tables.map((t) => t.schema))];
+    const names = tables.map((t) => `${t.schema}.${t.name}`);
+
+    const preflight: Step<RunbookDeps> = {
+      name: 'preflight',
+      title: `Look up ${names.length === 1 ? names[0] : `${names.length} tables`} in the catalog`,
+      plan: () => [{ kind: 'check', text: `catalog: which of ${names.join(', ')} exist` }],
+      isDone: async () => false,
+      run: async (ctx) => {
+        const present: string[] = [];
+        for (const t of tables) if (await tableExists(ctx, t)) present.push(`${t.schema}.${t.name}`);
+        const missing = names.filter((n) => !present.includes(n));
+        return missing.length === 0
+          ? `all ${names.length} exist already: nothing will be created`
+          : `to create: ${missing.join(', ')}${present.length ? `; exist (left alone): ${present.join(', ')}` : ''}`;
+      },
+    };
+
+    const approval: Step<RunbookDeps> = {
+      name: 'approve-create',
+      title: 'Approval to create the tables',
+      approval: {
+        prompt: (ctx: PlanContext<RunbookDeps>) =>
+          `Create ${names.length === 1 ? names[0] : `${names.length} tables (${names.join(', ')})`} in the warehouse as schemas/ defines? Requested by <@${ctx.job.requester}>.`,
+      },
+      plan: () => [{ kind: 'approval', text: `an approver confirms creating ${names.join(', ')}` }],
+      isDone: async () => false,
+      run: async () => 'approved',
+    };
+
+    const createSchemas: Step<RunbookDeps> = {
+      name: 'create-schema',
+      title: `Create schema ${schemas.join(', ')} if missing`,
+      plan: () => schemas.map((s) => ({ kind: 'sql' as const, text: `CREATE SCHEMA IF NOT EXISTS ${quoteIdentAlways(s)}` })),
+      isDone: async (ctx) => {
+        for (const s of schemas) if (!(await schemaExists(ctx, s))) return false;
+        return true;
+      },
+      run: async (ctx) => {
+        for (const s of schemas) await runStatement(ctx, `schema:${s}`, `CREATE SCHEMA IF NOT EXISTS ${quoteIdentAlways(s)}`, `job ${ctx.job.id} create schema`);
+        return `schema ${schemas.join(', ')} ready`;
+      },
+    };
+
+    const creates: Step<RunbookDeps>[] = tables.map((t) => {
+      const key = `${t.schema}.${t.name}`;
+      const sql = renderCreateTable(t);
+      return {
+        name: `create-${t.schema}.${t.name}`.replace(/[^a-z0-9._-]/gi, '_'),
+        title: `Create ${key}`,
+        plan: () => [{ kind: 'sql', text: sql }],
+        isDone: (ctx) => tableExists(ctx, t),
+        run: async (ctx) => {
+          const id = await runStatement(ctx, `create:${key}`, sql, `job ${ctx.job.id} create ${key}`);
+          await ctx.setHandle(`created:${key}`, '1');
+          return `created (statement ${id})`;
+        },
+        undo: async (ctx) => {
+          if (ctx.handles[`created:${key}`] !== '1' || !(await tableExists(ctx, t))) return;
+          const rows = await ctx.deps.warehouse.query(`SELECT count(*) AS n FROM ${qualified(t.schema, t.name)}`);
+          const n = Number(rows.rows[0]?.n ?? 0);
+          if (n > 0) {
+            await ctx.note(`${key} now holds ${n} rows; it is left in place (drop it by hand if that is really wanted)`);
+            return;
+          }
+          await runStatement(ctx, `drop:${key}`, `DROP TABLE ${qualified(t.schema, t.name)}`, `job ${ctx.job.id} undo create ${key}`);
+          await ctx.note(`dropped the empty ${key} this job had created`);
+        },
+      };
+    });
+
+    const verify: Step<RunbookDeps> = {
+      name: 'verify',
+      title: 'Verify the catalog matches schemas/',
+      plan: () => [{ kind: 'check', text: `catalog (pg_table_def, svv_table_info) of ${names.join(', ')} = schemas/` }],
+      isDone: async () => false,
+      run: async (ctx) => {
+        const problems: string[] = [];
+        for (const t of tables) {
+          const live = await readTable(ctx.deps.warehouse, t.schema, t.name);
+          problems.push(...diffTable(t, live).map((d) => `${t.schema}.${t.name}: ${formatDrift(d)}`));
+        }
+        if (problems.length > 0) throw new Error(`the warehouse differs from schemas/ after the apply:\n${problems.join('\n')}`);
+        return `${names.length} table${names.length === 1 ? '' : 's'} match schemas/`;
+      },
+    };
+
+    return { kind: 'schema-apply', steps: [preflight, approval, createSchemas, ...creates, verify] };
+  },
+});
