@@ -1,10 +1,35 @@
 /**
  * What a runbook's steps may use. Built once per worker (src/main.ts, the console, tests) and handed to every job.
  */
+import type { DmsPort, LogsPort } from '../replication/port.js';
 import type { Registry } from '../schema/registry.js';
 import type { Warehouse } from '../warehouse/port.js';
+
+export interface RunbookSettings {
+  /** how long the replication-log check reads CloudWatch after the resume (default 10 min) */
+  logCheckMs: number;
+  /** how long the cdc freshness check waits for max(updated_at)/max(id) to advance (default 10 min) */
+  freshnessMs: number;
+  /** free disk must be at least this many times the table's size (default 2.5) */
+  diskFactor: number;
+  /** lock_timeout for the swap transaction's ACCESS EXCLUSIVE lock; retried with backoff (default 2 s) */
+  swapLockTimeoutMs: number;
+  /** when set, a rewritten schemas/ file is committed in this git work tree */
+  schemaGitDir?: string;
+}
+
+export const DEFAULT_RUNBOOK_SETTINGS: RunbookSettings = {
+  logCheckMs: 10 * 60_000,
+  freshnessMs: 10 * 60_000,
+  diskFactor: 2.5,
+  swapLockTimeoutMs: 2_000,
+};
 
 export interface RunbookDeps {
   warehouse: Warehouse;
   registry: Registry;
+  /** DMS and CloudWatch Logs: needed by runbooks on dms-replicated tables */
+  dms?: DmsPort;
+  logs?: LogsPort;
+  settings?: Partial<RunbookSettings>;
 }
