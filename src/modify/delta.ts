@@ -1,0 +1,262 @@
+/**
+ * Live copy for cdc tables: copy while the table stays readable and replicated, then in ONE transaction lock it, apply
+ * the rows that changed since the copy began, and swap the names. The read-unavailability is the locked batch only.
+ *
+ * How the changed rows are found (deltaPlan):
+ * - `updated_at` (the table has an `updated_at` timestamp kept as is): the copy mark is max(updated_at) read just before
+ *   the copy minus a safety margin (rows committed late at the source carry an older updated_at); under the lock, the
+ *   rows with updated_at ≥ mark are deleted from new_t by primary key and inserted again from t. Deletes during the copy
+ *   are found by key: before the lock (preSwapDeleteSync: keys of new_t no longer in t) and after the swap for the
+ *   window in between (postSwapDeleteSync: keys of t older than the mark that old_t no longer has).
+ * - `append-id` (only when the caller says the table is append-only): rows with id > max(id) at the copy start. Updates
+ *   and deletes are NOT covered.
+ * - `full`: no change column: under the lock the whole tables are compared (rows of new_t that differ from t go, rows
+ *   of t missing in new_t come) — correct but the lock lasts as long as two scans of the table.
+ * After the swap, lateWritesToOld finds rows written to old_t after the swap (a writer that had resolved the name
+ * before the rename) and moves them over; reverseDelta brings the new table's changes back on a rollback.
+ */
+import { qualified, quoteIdent } from '../schema/identifiers.js';
+import type { ColumnDef, TableDef } from '../schema/model.js';
+import { parseRedshiftType } from '../schema/types.js';
+import { checkMapping, defaultSql, newTableName, oldTableName, renderMark, sourceExpr, swapBatch, tupleSql, type SwapOptions } from './sql.js';
+import type { ColumnSource, DeltaPlan, SqlMark } from './types.js';
+
+export const DEFAULT_MARGIN_SECONDS = 300;
+const NO_ROWS_MARK = '1900-01-01 00:00:00';
+
+export interface DeltaOptions {
+  /** the table only ever gets inserts (no updates, no deletes): an id delta is then exact */
+  appendOnly?: boolean;
+  /** subtracted from max(updated_at) for the copy mark (default 300) */
+  marginSeconds?: number;
+}
+
+type Key = Array<{ column: string; target: string }>;
+
+function primaryKeyMap(current: TableDef, mapping: readonly ColumnSource[]): Key | undefined {
+  if (!current.primaryKey || current.primaryKey.length === 0) return undefined;
+  const out: Key = [];
+  for (const c of current.primaryKey) {
+    const m = mapping.find((x) => x.kind !== 'default' && x.from === c);
+    if (!m || m.kind === 'default') return undefined;
+    out.push({ column: c, target: m.target });
+  }
+  return out;
+}
+
+const isTimestamp = (c: ColumnDef): boolean => {
+  const p = parseRedshiftType(c.type);
+  return p.ok && (p.type.kind === 'timestamp' || p.type.kind === 'timestamptz');
+};
+const isInteger = (c: ColumnDef): boolean => {
+  const p = parseRedshiftType(c.type);
+  return p.ok && (p.type.kind === 'smallint' || p.type.kind === 'integer' || p.type.kind === 'bigint');
+};
+
+/** Choose how the live copy finds the rows that changed while it ran. */
+export function deltaPlan(current: TableDef, next: TableDef, mapping: readonly ColumnSource[], opts: DeltaOptions = {}): DeltaPlan {
+  checkMapping(next, mapping);
+  const t = qualified(current.schema, current.name);
+  const pk = primaryKeyMap(current, mapping);
+  if (!pk)
+    return {
+      kind: 'full',
+      primaryKey: [],
+      notes: [
+        `${current.name} has no primary key the new table keeps: under the lock new_${current.name} is emptied and copied again in full — the table is locked for a whole copy`,
+      ],
+    };
+  const upd = current.columns.find((c) => c.name === 'updated_at');
+  const updMap = upd ? mapping.find((m) => m.kind === 'column' && m.from === upd.name) : undefined;
+  if (upd && isTimestamp(upd) && updMap) {
+    const margin = Math.max(0, Math.floor(opts.marginSeconds ?? DEFAULT_MARGIN_SECONDS));
+    const col = quoteIdent(upd.name);
+    return {
+      kind: 'updated_at',
+      column: upd.name,
+      target: updMap.target,
+      primaryKey: pk,
+      marginSeconds: margin,
+      markQuery: `SELECT CAST(COALESCE(MAX(${col}) - INTERVAL '${margin} seconds', CAST('${NO_ROWS_MARK}' AS timestamp)) AS varchar(32)) AS mark FROM ${t}`,
+      notes: [
+        `rows changed during the copy are found by ${upd.name} ≥ (its max before the copy − ${margin} s) and re-copied under the lock`,
+        `rows deleted during the copy are found by primary key (${pk.map((k) => k.column).join(', ')})`,
+        `a source transaction that commits more than ${margin} s after it set ${upd.name} could slip past the mark: raise the margin for tables with long transactions`,
+      ],
+    };
+  }
+  const id = pk.length === 1 ? current.columns.find((c) => c.name === pk[0]!.column) : undefined;
+  if (opts.appendOnly && id && isInteger(id)) {
+    return {
+      kind: 'append-id',
+      column: id.name,
+      target: pk[0]!.target,
+      primaryKey: pk,
+      markQuery: `SELECT CAST(COALESCE(MAX(${quoteIdent(id.name)}), 0) AS varchar(20)) AS mark FROM ${t}`,
+      notes: [`rows added during the copy are found by ${id.name} > its max before the copy; updates and deletes during the copy are NOT covered (the table is declared append-only)`],
+    };
+  }
+  return {
+    kind: 'full',
+    primaryKey: pk,
+    notes: [
+      `${current.name} has no updated_at column: the changes made during the copy are found by comparing the whole tables under the lock, so the table is unreadable for about two full scans (use --strategy rename-first, or add updated_at, to avoid it)`,
+    ],
+  };
+}
+
+export interface LockedSwapOptions extends SwapOptions {
+  /** the copy mark (updated_at / append-id); ignored for full */
+  mark: SqlMark;
+}
+
+export interface LockedSwap {
+  sql: string[];
+  /** index of the sub-statement returning `swap_mark` (max change mark of t under the lock), when there is one */
+  swapMarkIndex?: number;
+}
+
+const cols = (key: Key, side: 'column' | 'target'): string[] => key.map((k) => quoteIdent(k[side]));
+
+/**
+ * ONE batch: LOCK t; apply the delta to new_t; read the swap mark; t → old_t; new_t → t; re-grants.
+ */
+export function lockedSwapBatch(current: TableDef, next: TableDef, mapping: readonly ColumnSource[], delta: DeltaPlan, opts: LockedSwapOptions): LockedSwap {
+  checkMapping(next, mapping);
+  const s = current.schema;
+  const t = qualified(s, current.name);
+  const nt = qualified(next.schema, newTableName(current.name));
+  const targets = mapping.map((m) => quoteIdent(m.target)).join(', ');
+  const exprs = mapping.map((m) => sourceExpr(current, next, m)).join(', ');
+  const out: string[] = [`LOCK TABLE ${t}`];
+  let swapMarkIndex: number | undefined;
+  if (delta.kind === 'updated_at') {
+    const mark = renderMark(opts.mark);
+    const upd = quoteIdent(delta.column);
+    out.push(
+      `DELETE FROM ${nt} WHERE ${tupleSql(cols(delta.primaryKey, 'target'))} IN (SELECT ${cols(delta.primaryKey, 'column').join(', ')} FROM ${t} WHERE ${upd} >= ${mark})`,
+      `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${t} WHERE ${upd} >= ${mark}`,
+      `SELECT CAST(MAX(${upd}) AS varchar(32)) AS swap_mark FROM ${t}`,
+    );
+    swapMarkIndex = out.length - 1;
+  } else if (delta.kind === 'append-id') {
+    const mark = renderMark(opts.mark);
+    const id = quoteIdent(delta.column);
+    out.push(
+      `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${t} WHERE ${id} > ${mark}`,
+      `SELECT CAST(MAX(${id}) AS varchar(20)) AS swap_mark FROM ${t}`,
+    );
+    swapMarkIndex = out.length - 1;
+  } else if (delta.primaryKey.length > 0) {
+    // full compare on the copied columns (added columns are not in t; their values in new_t are kept)
+    const copied = mapping.filter((m) => m.kind !== 'default');
+    const newSide = copied.map((m) => quoteIdent(m.target)).join(', ');
+    const oldSide = copied.map((m) => sourceExpr(current, next, m)).join(', ');
+    const nk = cols(delta.primaryKey, 'target');
+    out.push(
+      `DELETE FROM ${nt} WHERE ${tupleSql(nk)} IN (SELECT ${nk.join(', ')} FROM (SELECT ${newSide} FROM ${nt} EXCEPT SELECT ${oldSide} FROM ${t}) AS changed)`,
+      `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${t} WHERE ${tupleSql(cols(delta.primaryKey, 'column'))} NOT IN (SELECT ${nk.join(', ')} FROM ${nt})`,
+    );
+  } else {
+    out.push(`DELETE FROM ${nt}`, `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${t}`);
+  }
+  out.push(...swapBatch(s, current.name, opts));
+  return swapMarkIndex === undefined ? { sql: out } : { sql: out, swapMarkIndex };
+}
+
+/**
+ * Before the lock, no lock needed (only the bot writes new_t): rows of new_t whose key is no longer in t were deleted
+ * at the source during the copy.
+ */
+export function preSwapDeleteSync(current: TableDef, next: TableDef, delta: DeltaPlan): string | undefined {
+  if (delta.primaryKey.length === 0) return undefined;
+  const nk = cols(delta.primaryKey, 'target');
+  return `DELETE FROM ${qualified(next.schema, newTableName(current.name))} WHERE ${tupleSql(nk)} NOT IN (SELECT ${cols(delta.primaryKey, 'column').join(', ')} FROM ${qualified(current.schema, current.name)})`;
+}
+
+/**
+ * After the swap (updated_at delta): rows of t older than the copy mark whose key old_t does not have were deleted at the
+ * source between the pre-swap sync and the lock. old_t no longer changes, so no lock is needed.
+ */
+export function postSwapDeleteSync(current: TableDef, next: TableDef, delta: DeltaPlan, mark: SqlMark): string | undefined {
+  if (delta.kind !== 'updated_at') return undefined;
+  const nk = cols(delta.primaryKey, 'target');
+  return `DELETE FROM ${qualified(next.schema, current.name)} WHERE ${quoteIdent(delta.target)} < ${renderMark(mark)} AND ${tupleSql(nk)} NOT IN (SELECT ${cols(delta.primaryKey, 'column').join(', ')} FROM ${qualified(current.schema, oldTableName(current.name))})`;
+}
+
+export interface LateWrites {
+  /** returns `late_rows`: rows written to old_t after the swap */
+  check: string;
+  /** ONE batch moving them into t (a newer version already in t wins) */
+  move: string[];
+}
+
+/** Rows written to old_t after the swap (swapMark = the swap batch's swap_mark), and how to move them over. */
+export function lateWritesToOld(current: TableDef, next: TableDef, mapping: readonly ColumnSource[], delta: DeltaPlan, swapMark: SqlMark): LateWrites | undefined {
+  if (delta.kind === 'full') return undefined;
+  checkMapping(next, mapping);
+  const old = qualified(current.schema, oldTableName(current.name));
+  const oldBare = quoteIdent(oldTableName(current.name));
+  const t = qualified(next.schema, current.name);
+  const tBare = quoteIdent(current.name);
+  const mark = renderMark(swapMark);
+  const col = quoteIdent(delta.column);
+  const targets = mapping.map((m) => quoteIdent(m.target)).join(', ');
+  const exprs = mapping.map((m) => sourceExpr(current, next, m)).join(', ');
+  const nk = cols(delta.primaryKey, 'target');
+  const ok = cols(delta.primaryKey, 'column');
+  const check = `SELECT count(*) AS late_rows FROM ${old} WHERE ${col} > ${mark}`;
+  const insert = `INSERT INTO ${t} (${targets}) SELECT ${exprs} FROM ${old} WHERE ${col} > ${mark} AND ${tupleSql(ok)} NOT IN (SELECT ${nk.join(', ')} FROM ${t})`;
+  if (delta.kind === 'append-id') return { check, move: [insert] };
+  const join = delta.primaryKey.map((k) => `${tBare}.${quoteIdent(k.target)} = ${oldBare}.${quoteIdent(k.column)}`).join(' AND ');
+  const del = `DELETE FROM ${t} USING ${old} WHERE ${join} AND ${oldBare}.${col} > ${mark} AND ${tBare}.${quoteIdent(delta.target)} < ${oldBare}.${col}`;
+  return { check, move: [del, insert] };
+}
+
+/**
+ * Rollback after a live swap (updated_at delta): the rows the new table got since the swap go back into old_t, in the
+ * old table's shape, before the names are swapped back (sql.ts swapBackBatch `before`). Refused when a column of the
+ * old table cannot be rebuilt from the new one (a dropped NOT NULL column without a default).
+ */
+export function reverseDelta(
+  current: TableDef,
+  next: TableDef,
+  mapping: readonly ColumnSource[],
+  delta: DeltaPlan,
+  swapMark: SqlMark,
+): { ok: true; sql: string[] } | { ok: false; reason: string } {
+  if (delta.kind !== 'updated_at')
+    return { ok: false, reason: `${current.name} has no updated_at: changes made to the new table after the swap cannot be found, so they cannot be carried back` };
+  checkMapping(next, mapping);
+  const exprs: string[] = [];
+  for (const c of current.columns) {
+    const m = mapping.find((x) => x.kind !== 'default' && x.from === c.name);
+    if (m && m.kind !== 'default') exprs.push(m.kind === 'cast' ? `CAST(${quoteIdent(m.target)} AS ${c.type})` : quoteIdent(m.target));
+    else if ((c.default !== undefined && c.default !== 'NULL') || !c.notNull) exprs.push(`CAST(${defaultSql(c)} AS ${c.type})`);
+    else return { ok: false, reason: `column ${c.name} (NOT NULL, no default) is not in the new table, so rows added after the swap cannot go back into the old one` };
+  }
+  const old = qualified(current.schema, oldTableName(current.name));
+  const t = qualified(next.schema, current.name);
+  const mark = renderMark(swapMark);
+  const upd = quoteIdent(delta.target);
+  const nk = cols(delta.primaryKey, 'target');
+  const ok = cols(delta.primaryKey, 'column');
+  return {
+    ok: true,
+    sql: [
+      `DELETE FROM ${old} WHERE ${tupleSql(ok)} IN (SELECT ${nk.join(', ')} FROM ${t} WHERE ${upd} > ${mark})`,
+      `INSERT INTO ${old} (${current.columns.map((c) => quoteIdent(c.name)).join(', ')}) SELECT ${exprs.join(', ')} FROM ${t} WHERE ${upd} > ${mark}`,
+    ],
+  };
+}
+
+/** After the swap: is the table still being fed? (max(updated_at) / max(id) should keep advancing) */
+export function freshnessQuery(next: TableDef): string | undefined {
+  const items: string[] = [];
+  const upd = next.columns.find((c) => c.name === 'updated_at');
+  if (upd && isTimestamp(upd)) items.push(`CAST(MAX(${quoteIdent(upd.name)}) AS varchar(32)) AS max_updated_at`);
+  const id = next.primaryKey?.length === 1 ? next.columns.find((c) => c.name === next.primaryKey![0]) : undefined;
+  if (id && isInteger(id)) items.push(`CAST(MAX(${quoteIdent(id.name)}) AS varchar(20)) AS max_id`);
+  if (items.length === 0) return undefined;
+  return `SELECT ${items.join(', ')} FROM ${qualified(next.schema, next.name)}`;
+}
