@@ -24,7 +24,7 @@ export { SANDBOX_SCHEMA } from './translate.js';
 export const DEFAULT_DISK_CAPACITY_MB = 1_000_000;
 
 /** Bump when the bootstrap changes in a way that needs the views/functions recreated. */
-export const CATALOG_VERSION = 1;
+export const CATALOG_VERSION = 2;
 
 const TABLES = `
 create schema if not exists ${S};
@@ -72,6 +72,13 @@ $$ select coalesce($1, $2) $$;
 
 create or replace function ${S}.len(text) returns integer language sql immutable as
 $$ select length($1) $$;
+
+-- Redshift's FNV_HASH(value) → bigint, for copy checksums. Not the same bits as Redshift's 64-bit FNV-1a, but the same
+-- contract: a deterministic hash of the value's text form, equal for equal values of the same type.
+create or replace function ${S}.fnv_hash(text) returns bigint language sql immutable strict as
+$$ select ('x' || substr(md5($1), 1, 16))::bit(64)::bigint $$;
+create or replace function ${S}.fnv_hash(anyelement) returns bigint language sql immutable strict as
+$$ select ('x' || substr(md5($1::text), 1, 16))::bit(64)::bigint $$;
 
 create or replace function ${S}._disk_capacity_mb() returns bigint language sql stable as
 $$ select coalesce(nullif(current_setting('${S}.disk_capacity_mb', true), '')::bigint, ${DEFAULT_DISK_CAPACITY_MB}) $$;
@@ -388,6 +395,8 @@ end $$;
 create or replace function ${S}._cleanup() returns void language sql as $$
   delete from ${S}.column_meta m where not exists (select 1 from pg_class c where c.oid = m.table_oid);
   delete from ${S}.constraint_meta m where not exists (select 1 from pg_class c where c.oid = m.table_oid);
+  -- DROP TABLE … CASCADE drops the foreign keys other tables had on the dropped table, as Redshift does
+  delete from ${S}.constraint_meta m where m.kind = 'f' and m.ref_oid is not null and not exists (select 1 from pg_class c where c.oid = m.ref_oid);
   delete from ${S}.table_meta m where not exists (select 1 from pg_class c where c.oid = m.table_oid);
 $$;
 `;
