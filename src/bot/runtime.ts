@@ -7,6 +7,9 @@ import type { Logger } from 'pino';
 import type { RunbookDeps } from '../jobs/deps.js';
 import { RunbookRegistry, type RunbookFactory } from '../jobs/runbook.js';
 import { schemaApplyRunbook } from '../jobs/runbooks/schema-apply.js';
+import { modifyRunbook } from '../jobs/runbooks/modify.js';
+import type { DmsPort, LogsPort } from '../replication/port.js';
+import type { RunbookSettings } from '../jobs/deps.js';
 import type { Reporter } from '../jobs/types.js';
 import type { Policy } from '../policy.js';
 import { createJobControl, type JobControl } from '../queue/approvals.js';
@@ -21,6 +24,12 @@ export interface RuntimeOptions {
   prefix?: string;
   registry: Registry;
   warehouse: Warehouse;
+  /** DMS and CloudWatch Logs (runbooks on dms tables) */
+  dms?: DmsPort;
+  logs?: LogsPort;
+  settings?: Partial<RunbookSettings>;
+  /** re-read schemas/ (a job rewrites files); the bot calls it before each command */
+  reloadRegistry?: () => Promise<Registry>;
   policy: Policy;
   /** how jobs show their life (Slack thread, console) */
   reporter: Reporter;
@@ -43,7 +52,7 @@ export interface Runtime {
 }
 
 export function runbookRegistry(extra: RunbookFactory<RunbookDeps>[] = []): RunbookRegistry<RunbookDeps> {
-  return new RunbookRegistry<RunbookDeps>([schemaApplyRunbook as RunbookFactory<RunbookDeps>, ...extra]);
+  return new RunbookRegistry<RunbookDeps>([schemaApplyRunbook as RunbookFactory<RunbookDeps>, modifyRunbook as RunbookFactory<RunbookDeps>, ...extra]);
 }
 
 export function buildRuntime(o: RuntimeOptions): Runtime {
@@ -51,7 +60,13 @@ export function buildRuntime(o: RuntimeOptions): Runtime {
   const prefix = o.prefix ?? 'rso';
   const jobs = new JobQueue({ connection: o.redis, prefix, registry: runbooks });
   const control = createJobControl({ jobs, policy: o.policy, reporter: o.reporter });
-  const deps: RunbookDeps = { warehouse: o.warehouse, registry: o.registry };
+  const deps: RunbookDeps = {
+    warehouse: o.warehouse,
+    registry: o.registry,
+    ...(o.dms ? { dms: o.dms } : {}),
+    ...(o.logs ? { logs: o.logs } : {}),
+    ...(o.settings ? { settings: o.settings } : {}),
+  };
   const worker = o.worker
     ? createWorker<RunbookDeps>({
         connection: o.redis,
@@ -73,6 +88,7 @@ export function buildRuntime(o: RuntimeOptions): Runtime {
     runbookDeps: deps,
     reporter: o.reporter,
     front: o.front,
+    ...(o.reloadRegistry ? { reloadRegistry: o.reloadRegistry } : {}),
     ...(o.logger ? { logger: o.logger } : {}),
   });
   return {

@@ -25,6 +25,9 @@ import type { ActionInput, BotServices, CommandInput, Replier } from '../slack/a
 import { formatJob, formatJobList, formatPlan, formatStatus, formatTableStatus, formatDiff, type Reply } from './replies.js';
 import { readTableInfo, readTables, tableStats } from '../schema/catalog.js';
 import { diffTable, formatDrift } from '../schema/diff.js';
+import { referencingTables } from '../schema/registry.js';
+import { formatPlan as formatModifyPlan, planModify } from '../modify/planner.js';
+import { narrowingProblems, preflightChecks, settingsOf } from '../jobs/runbooks/modify.js';
 import type { Warehouse } from '../warehouse/port.js';
 
 export interface BotDeps {
@@ -39,6 +42,8 @@ export interface BotDeps {
   reporter?: Reporter;
   /** where job progress goes: a Slack thread, or the console */
   front: 'slack' | 'console';
+  /** re-read schemas/ before each command (jobs rewrite files); default: the registry given is kept */
+  reloadRegistry?: () => Promise<Registry>;
   logger?: Logger;
 }
 
@@ -75,6 +80,11 @@ export function createBotServices(deps: BotDeps): Bot {
 
   async function enqueue(input: CommandInput, reply: Replier, cmd: Command, kind: string, params: unknown, table: string | undefined): Promise<CommandOutcome> {
     const origin: JobOrigin = slack ? { kind: 'slack', channel: input.channelId } : { kind: 'console' };
+    const reporter = deps.reporter;
+    // Slack: the thread's progress message is posted BEFORE the job reaches BullMQ, so its ts is in the record when a
+    // worker (maybe another process) starts the job and the thread has exactly one parent; the worker keeps it up to
+    // date. (Posting after enqueueing raced the worker's own post: two progress messages, steps split over two threads.)
+    const hooks = slack && reporter ? { beforeDispatch: (job: JobRecord) => reporter.jobStarted(job) } : {};
     const res = await deps.jobs.enqueueJob({
       kind,
       ...(table ? { table } : {}),
@@ -84,7 +94,7 @@ export function createBotServices(deps: BotDeps): Bot {
       params,
       origin,
       ...(input.triggerId ? { triggerId: input.triggerId } : {}),
-    });
+    }, hooks);
     if (!res.ok) {
       await say(reply, `Not queued: ${res.message}`);
       return { ok: false };
@@ -94,9 +104,7 @@ export function createBotServices(deps: BotDeps): Bot {
       await say(reply, `Job ${job.id} was already queued for this request (${job.state}).`);
       return { ok: true, jobId: job.id };
     }
-    await say(reply, `Queued job ${job.id}: ${job.summary}${slack ? ' — progress in the thread of the message below.' : ''}`);
-    // Slack: post the thread's progress message now (the worker keeps it up to date); the console prints on start
-    if (slack && deps.reporter) await deps.reporter.jobStarted(job);
+    await say(reply, `Queued job ${job.id}: ${job.summary}${slack ? ' — progress in the thread of its message in the channel.' : ''}`);
     return { ok: true, jobId: job.id };
   }
 
@@ -185,12 +193,62 @@ export function createBotServices(deps: BotDeps): Bot {
     return { ok: true };
   }
 
+  /** plan, refuse early (drift, data that does not fit, disk, bound views), then queue — or print the plan */
+  async function modify(input: CommandInput, reply: Replier, cmd: CommandOf<'modify'>): Promise<CommandOutcome> {
+    const current = deps.registry.get(cmd.table.schema, cmd.table.name);
+    if (!current) {
+      await say(reply, `${cmd.table.schema}.${cmd.table.name} is not in schemas/`);
+      return { ok: false };
+    }
+    const info = await readTableInfo(deps.warehouse, current.schema, current.name);
+    if (!info) {
+      await say(reply, `Refused: ${current.schema}.${current.name} does not exist in the warehouse; \`/redshift schema apply ${current.name}\` creates it, \`/redshift recover ${current.name}\` rebuilds it.`);
+      return { ok: false };
+    }
+    const drift = diffTable(current, info.table, { unknown: info.unknown });
+    const referencing = referencingTables(deps.registry, current.schema, current.name);
+    const settings = settingsOf(deps.runbookDeps);
+    const plan = planModify({
+      current,
+      ops: cmd.ops,
+      deepCopy: cmd.deepCopy,
+      ...(cmd.strategy ? { strategy: cmd.strategy } : {}),
+      referencing,
+      drift,
+      forceDrift: cmd.forceDrift,
+      logCheckMinutes: Math.round(settings.logCheckMs / 60_000),
+      marginSeconds: settings.marginSeconds,
+    });
+    if (!plan.ok) {
+      await say(reply, `Refused: ${plan.error}`);
+      return { ok: false };
+    }
+    if (cmd.dryRun) {
+      const text = `${formatModifyPlan(plan)}\n(dry run — nothing was queued or run)`;
+      await send(reply, { text, slackText: '```' + text + '```' }, 'ephemeral');
+      return { ok: true };
+    }
+    const checks = await narrowingProblems(deps.warehouse, plan);
+    const pre = await preflightChecks(deps.warehouse, plan, settings);
+    const problems = [...checks.problems, ...pre.problems];
+    if (problems.length) {
+      await say(reply, `Refused, nothing was changed:\n${problems.map((p) => `• ${p}`).join('\n')}`);
+      return { ok: false };
+    }
+    const params = { command: cmd, current, referencing: referencing.map(({ table, fk }) => ({ table, fk })) };
+    return enqueue(input, reply, cmd, 'modify', params, `${cmd.table.schema}.${cmd.table.name}`);
+  }
+
   async function control(reply: Replier, result: { ok: boolean; message: string }): Promise<CommandOutcome> {
     await say(reply, result.ok ? result.message : `Refused: ${result.message}`);
     return { ok: result.ok };
   }
 
   async function run(input: CommandInput, reply: Replier): Promise<CommandOutcome> {
+    if (deps.reloadRegistry) {
+      deps.registry = await deps.reloadRegistry();
+      deps.runbookDeps.registry = deps.registry;
+    }
     const parsed = parseCommand(input.text, { registry: deps.registry });
     if (!parsed.ok) {
       await say(reply, formatCommandError(input.text, parsed.error, { slack }));
@@ -232,16 +290,8 @@ export function createBotServices(deps: BotDeps): Bot {
         return schemaDiff(reply, cmd);
       case 'schema-apply':
         return schemaApply(input, reply, cmd);
-      case 'modify': {
-        const factory = deps.runbooks.get('modify');
-        if (!factory) {
-          await say(reply, `Understood: ${commandSummary(cmd)}\nbut the modify runbook is not built yet, so nothing was queued.`);
-          return { ok: false };
-        }
-        const params = { command: cmd };
-        if (cmd.dryRun) return dryRun(reply, cmd, 'modify', params);
-        return enqueue(input, reply, cmd, 'modify', params, `${cmd.table.schema}.${cmd.table.name}`);
-      }
+      case 'modify':
+        return modify(input, reply, cmd);
       case 'recover':
       case 'setup':
         await say(reply, `Understood: ${commandSummary(cmd)}\nbut ${NOT_BUILT[cmd.kind]}, so nothing was queued.`);

@@ -82,23 +82,25 @@ export const opSchema = z.discriminatedUnion('op', [
 export type Op = z.output<typeof opSchema>;
 export type OpKind = Op['op'];
 
+export const modifyCommandSchema = z.strictObject({
+  kind: z.literal('modify'),
+  table: tableRef,
+  ops: z.array(opSchema).min(1).max(200),
+  dryRun: z.boolean(),
+  /** force the deep copy even when every op could run in place */
+  deepCopy: z.boolean(),
+  /** go ahead although the live table differs from schemas/ */
+  forceDrift: z.boolean(),
+  /** cdc tables only; absent = the configured default */
+  strategy: z.enum(STRATEGIES).optional(),
+});
+
 const jobId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'a job id is letters, digits, _ . - (at most 100)');
 
 export const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('help'), topic: z.string().regex(/^[a-z]+$/).optional() }),
   z.strictObject({ kind: z.literal('status'), table: tableRef.optional() }),
-  z.strictObject({
-    kind: z.literal('modify'),
-    table: tableRef,
-    ops: z.array(opSchema).min(1).max(200),
-    dryRun: z.boolean(),
-    /** force the deep copy even when every op could run in place */
-    deepCopy: z.boolean(),
-    /** go ahead although the live table differs from schemas/ */
-    forceDrift: z.boolean(),
-    /** cdc tables only; absent = the configured default */
-    strategy: z.enum(STRATEGIES).optional(),
-  }),
+  modifyCommandSchema,
   z.strictObject({ kind: z.literal('recover'), table: tableRef, dryRun: z.boolean() }),
   z.strictObject({ kind: z.literal('setup'), dryRun: z.boolean() }),
   z.strictObject({ kind: z.literal('jobs') }),

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { defineRunbook, type PlanContext, type Step, type StepContext } from '../runbook.js';
 import type { RunbookDeps } from '../deps.js';
+import { runOnce } from '../statements.js';
 import { tableRef } from '../../commands/types.js';
 import { foreignKeyOrder } from '../../schema/registry.js';
 import { renderCreateTable } from '../../schema/render.js';
@@ -41,26 +42,8 @@ async function tableExists(ctx: Ctx, t: TableDef): Promise<boolean> {
   return (await listTables(ctx.deps.warehouse, t.schema)).includes(t.name);
 }
 
-/** Run one statement, recording its id before waiting so a resumed step can find it. */
 async function runStatement(ctx: Ctx, handle: string, sql: string, name: string): Promise<string> {
-  const wh = ctx.deps.warehouse;
-  let id: string | undefined = ctx.handles[handle];
-  if (id !== undefined) {
-    const info = await wh.describe(id).catch(() => undefined);
-    if (!info || info.status === 'FAILED' || info.status === 'ABORTED') id = undefined;
-  }
-  if (id === undefined) {
-    id = await wh.submit(sql, undefined, { name });
-    await ctx.setHandle(handle, id);
-  }
-  try {
-    const info = await wh.wait(id, { signal: ctx.signal });
-    await ctx.audit({ kind: 'statement', ref: id, outcome: info.status, text: sql.split('\n')[0] ?? sql });
-    return id;
-  } catch (err) {
-    await ctx.audit({ kind: 'statement', ref: id, outcome: `FAILED: ${err instanceof Error ? err.message : String(err)}`, text: sql.split('\n')[0] ?? sql });
-    throw err;
-  }
+  return (await runOnce(ctx, handle, { sql }, name)).id;
 }
 
 export const schemaApplyRunbook = defineRunbook<RunbookDeps, SchemaApplyParams>({

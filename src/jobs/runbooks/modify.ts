@@ -1,0 +1,666 @@
+/**
+ * `/redshift modify <table> <ops>`: the planner (src/modify) decides in place vs deep copy and writes every statement;
+ * this runbook turns the plan's steps into engine steps that look at the world before acting (isDone), act once
+ * (statement ids recorded before waiting), and know how to take their change back (undo) — pgroll's model.
+ *
+ * Deep copy, by provider (DESIGN.md §4 invariant 1):
+ *  - dms: stop the task (wait `stopped`) → create new_<t> → copy → verify → swap in one batch → resume → read the
+ *    task's CloudWatch log → approval → drop old_<t> (+ re-create the FKs that pointed at it) → rewrite schemas/.
+ *  - cdc live-copy (default): create → copy mark → copy while the table stays readable → remove rows deleted meanwhile
+ *    → verify the stable rows → ONE batch: lock, apply the delta since the mark, swap → post-swap delete sync → move
+ *    late writes from old_<t> → freshness → approval → drop → schemas/.
+ *  - cdc rename-first (fallback): t → old_<t> (the service buffers) → create → copy → verify → new_<t> → t → …
+ * Rollback (reject at the approval, `/redshift rollback`, a Rollback button) undoes the completed steps in reverse:
+ * resume ↔ stop, swap ↔ swap back (carrying changes made since the swap), create ↔ drop new_<t>. After the drop the old
+ * data is gone, and a rollback says so instead of pretending.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { z } from 'zod';
+import { modifyCommandSchema } from '../../commands/types.js';
+import { planModify, isStepDone } from '../../modify/planner.js';
+import { lockedSwapBatch, lateWritesToOld, postSwapDeleteSync, reverseDelta } from '../../modify/delta.js';
+import { parseAcl, ACL_QUERY } from '../../modify/grants.js';
+import {
+  compareChecksums,
+  copyRows,
+  clearNewTable,
+  dropNewTable,
+  dropOldAndRecreateFks,
+  narrowingMessage,
+  swapBackBatch,
+  swapBatch,
+  renameAwayBatch,
+  renameInBatch,
+  verifyQueries,
+  DEPENDENT_VIEWS_QUERY,
+} from '../../modify/sql.js';
+import { DEFAULT_MARGIN_SECONDS } from '../../modify/delta.js';
+import type { AclGrant, ModifyPlan, PlanStep, SqlMark } from '../../modify/types.js';
+import { groupLogLines, type DmsLogLine } from '../../replication/port.js';
+import { readTable } from '../../schema/catalog.js';
+import { foreignKeyDef, tableDef, type TableDef } from '../../schema/model.js';
+import { qualified, quoteIdent } from '../../schema/identifiers.js';
+import { tableToYaml, writeTableFile } from '../../schema/registry.js';
+import { DEFAULT_RUNBOOK_SETTINGS, type RunbookDeps, type RunbookSettings } from '../deps.js';
+import type { Warehouse } from '../../warehouse/port.js';
+import { defineRunbook, type PlanContext, type PlannedAction, type Step, type StepContext } from '../runbook.js';
+import { finishedBefore, runOnce, tableExists } from '../statements.js';
+
+export const modifyParams = z.strictObject({
+  command: modifyCommandSchema,
+  /** the table as schemas/ defined it when the job was queued: the plan is rebuilt from this, not from today's file */
+  current: tableDef,
+  referencing: z.array(z.strictObject({ table: tableDef, fk: foreignKeyDef })),
+});
+export type ModifyParams = z.output<typeof modifyParams>;
+
+type D = RunbookDeps;
+type Ctx = StepContext<D>;
+
+export function settingsOf(deps: D): RunbookSettings & { marginSeconds: number } {
+  return { ...DEFAULT_RUNBOOK_SETTINGS, marginSeconds: DEFAULT_MARGIN_SECONDS, ...(deps.settings ?? {}) } as RunbookSettings & { marginSeconds: number };
+}
+
+/** Rebuild the plan deterministically from the job's params (the same plan every time the job is resumed). */
+export function buildPlan(params: ModifyParams, deps: D): ModifyPlan {
+  // JSON round trips break object identity; the planner pairs each fk with its table's own array entry
+  const referencing = params.referencing.map(({ table, fk }) => ({
+    table,
+    fk: table.foreignKeys.find((f) => JSON.stringify(f) === JSON.stringify(fk)) ?? fk,
+  }));
+  const s = settingsOf(deps);
+  const plan = planModify({
+    current: params.current,
+    ops: params.command.ops,
+    deepCopy: params.command.deepCopy,
+    ...(params.command.strategy ? { strategy: params.command.strategy } : {}),
+    referencing,
+    logCheckMinutes: Math.max(0, Math.round(s.logCheckMs / 60_000)),
+    marginSeconds: s.marginSeconds,
+  });
+  if (!plan.ok) throw new Error(plan.error);
+  return plan;
+}
+
+function actionsOf(step: PlanStep): PlannedAction[] {
+  return step.actions.map((a): PlannedAction => {
+    switch (a.kind) {
+      case 'sql':
+        return { kind: 'sql', text: a.sql };
+      case 'batch':
+        return { kind: 'sql-batch', text: a.sql.join(';\n') };
+      case 'query':
+        return { kind: 'check', text: `${a.sql}\n→ expect ${a.expect}` };
+      case 'aws':
+        return { kind: 'aws', text: a.text };
+      case 'gate':
+        return { kind: 'approval', text: a.text };
+      case 'note':
+        return { kind: 'file', text: a.text };
+    }
+  });
+}
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+
+export const modifyRunbook = defineRunbook<D, ModifyParams>({
+  kind: 'modify',
+  paramsSchema: modifyParams,
+  build(params, deps) {
+    const plan = buildPlan(params, deps);
+    const { current, next, mapping } = plan;
+    const schema = current.schema;
+    const { table: name, newTable, oldTable } = plan.names;
+    const settings = settingsOf(deps);
+    const rep = current.replication;
+    const live = plan.strategy === 'live-copy';
+    const renameFirst = plan.strategy === 'rename-first';
+
+    const exists = (ctx: Ctx, n: string) => tableExists(ctx, schema, n);
+    /** the names as they stand: which of t, new_t, old_t exist */
+    const names = async (ctx: Ctx) => {
+      const [t, nt, ot] = await Promise.all([exists(ctx, name), exists(ctx, newTable), exists(ctx, oldTable)]);
+      return { t, nt, ot };
+    };
+    /** the swap has happened (and old_<t> not dropped yet) */
+    const swapped = async (ctx: Ctx) => {
+      const n = await names(ctx);
+      return n.t && n.ot && !n.nt;
+    };
+    const dropped = (ctx: Ctx) => ctx.handles['dropped'] === '1';
+
+    const grantsOf = (ctx: Ctx): AclGrant[] => {
+      const g = ctx.handles['grants'];
+      return g ? (JSON.parse(g) as AclGrant[]) : [];
+    };
+    const swapOpts = (ctx: Ctx) => {
+      const owner = ctx.handles['owner'];
+      const bot = ctx.handles['botUser'];
+      return { grants: grantsOf(ctx), ...(bot ? { skip: [bot] } : {}), ...(owner && owner !== bot ? { owner } : {}) };
+    };
+    const mark = (ctx: Ctx, key: 'copyMark' | 'swapMark'): SqlMark => {
+      const v = ctx.handles[key];
+      if (v === undefined) throw new Error(`the ${key === 'copyMark' ? 'copy' : 'swap'} mark was not recorded; retry the step that reads it`);
+      const isInt = plan.delta?.kind === 'append-id';
+      return isInt ? { int: v } : { ts: v };
+    };
+    const stmtName = (ctx: Ctx, step: string) => `job ${ctx.job.id} ${step} ${schema}.${name}`;
+    const dms = (ctx: Ctx) => {
+      if (!ctx.deps.dms) throw new Error('this worker has no DMS client configured (AWS region/credentials); it cannot run a DMS runbook');
+      return ctx.deps.dms;
+    };
+    const taskArn = async (ctx: Ctx): Promise<string> => {
+      if (rep.provider !== 'dms') throw new Error(`${name} is not replicated by DMS`);
+      const known = ctx.handles['taskArn'];
+      if (known) return known;
+      const task = await dms(ctx).findTask(rep.taskId);
+      await ctx.setHandle('taskArn', task.arn);
+      await ctx.audit({ kind: 'aws-call', ref: task.arn, outcome: task.status, text: `DescribeReplicationTasks ${rep.taskId}` });
+      return task.arn;
+    };
+    const stopTask = async (ctx: Ctx): Promise<string> => {
+      const arn = await taskArn(ctx);
+      const t0 = await dms(ctx).stopTask(arn);
+      await ctx.audit({ kind: 'aws-call', ref: arn, outcome: t0.status, text: 'StopReplicationTask' });
+      const t = await dms(ctx).waitForStatus(arn, 'stopped', { signal: ctx.signal });
+      return `task ${rep.provider === 'dms' ? rep.taskId : ''} is ${t.status}`;
+    };
+    const resumeTask = async (ctx: Ctx): Promise<string> => {
+      const arn = await taskArn(ctx);
+      const t0 = await dms(ctx).resumeTask(arn);
+      await ctx.audit({ kind: 'aws-call', ref: arn, outcome: t0.status, text: 'StartReplicationTask resume-processing' });
+      const t = await dms(ctx).waitForStatus(arn, 'running', { signal: ctx.signal });
+      return `task is ${t.status}`;
+    };
+
+    const byName = new Map(plan.steps.map((s) => [s.name, s]));
+    const stepOf = (n: string): PlanStep => {
+      const s = byName.get(n);
+      if (!s) throw new Error(`plan has no step ${n}`);
+      return s;
+    };
+    const base = (s: PlanStep): Pick<Step<D>, 'name' | 'title' | 'plan'> => ({ name: s.name, title: s.title, plan: () => actionsOf(s) });
+
+    const impl: Record<string, (s: PlanStep) => Step<D>> = {
+      preflight: (s) => ({
+        ...base(s),
+        isDone: async () => false,
+        run: async (ctx) => {
+          const r = await preflightChecks(ctx.deps.warehouse, plan, settings);
+          if (r.problems.length) throw new Error(r.problems.join('\n'));
+          return r.detail;
+        },
+      }),
+      'check-types': (s) => ({
+        ...base(s),
+        isDone: async () => false,
+        run: async (ctx) => {
+          const r = await narrowingProblems(ctx.deps.warehouse, plan);
+          for (const w of r.warnings) await ctx.note(`warning: ${w}`);
+          if (r.problems.length) throw new Error(`the data does not fit the new types; nothing was changed:\n${r.problems.join('\n')}`);
+          return `${plan.narrowingChecks.length} check${plan.narrowingChecks.length === 1 ? '' : 's'}: the data fits`;
+        },
+      }),
+      'read-grants': (s) => ({
+        ...base(s),
+        isDone: async (ctx) => ctx.handles['grants'] !== undefined,
+        run: async (ctx) => {
+          const wh = ctx.deps.warehouse;
+          const v = await wh.query('SELECT version() AS v, current_user AS u');
+          const dialect = /redshift/i.test(String(v.rows[0]?.v ?? '')) ? 'redshift' : 'postgres';
+          const r = await wh.query(ACL_QUERY, { schema, table: name });
+          const parsed = parseAcl(r.rows[0]?.acl === null || r.rows[0]?.acl === undefined ? null : String(r.rows[0].acl), dialect);
+          if (!parsed.ok) throw new Error(parsed.error);
+          await ctx.setHandle('botUser', String(v.rows[0]?.u ?? ''));
+          await ctx.setHandle('owner', String(r.rows[0]?.owner ?? ''));
+          await ctx.setHandle('grants', JSON.stringify(parsed.grants));
+          return parsed.grants.length ? `${parsed.grants.length} grantee(s) will be re-granted: ${parsed.grants.map((g) => g.grantee || 'PUBLIC').join(', ')}` : 'no grants beyond the owner';
+        },
+      }),
+      'stop-task': (s) => ({
+        ...base(s),
+        isDone: async (ctx) => {
+          if (await swapped(ctx)) return true;
+          const t = await dms(ctx).describeTask(await taskArn(ctx));
+          return t.status === 'stopped';
+        },
+        run: stopTask,
+        undo: async (ctx) => {
+          if (rep.provider !== 'dms' || !ctx.handles['taskArn']) return;
+          await resumeTask(ctx);
+          await ctx.note(`DMS task ${rep.taskId} resumed`);
+        },
+      }),
+      'rename-away': (s) => ({
+        ...base(s),
+        isDone: async (ctx) => (await exists(ctx, oldTable)) || dropped(ctx),
+        run: async (ctx) => {
+          const n = await names(ctx);
+          if (!n.t) throw new Error(`${name} is missing and ${oldTable} does not exist: look at the table by hand (recover) before retrying`);
+          const info = await runOnce(ctx, 'stmt:rename-away', { batch: renameAwayBatch(schema, name) }, stmtName(ctx, 'rename-away'));
+          await ctx.setHandle('renamedAwayAt', String(Date.now()));
+          return `statement ${info.id}: ${name} is now ${oldTable}; the CDC service buffers its changes`;
+        },
+        undo: async (ctx) => {
+          const n = await names(ctx);
+          if (n.ot && !n.t) {
+            await runOnce(ctx, 'stmt:undo-rename-away', { sql: `ALTER TABLE ${qualified(schema, oldTable)} RENAME TO ${quoteIdent(name)}` }, stmtName(ctx, 'undo rename-away'));
+            await ctx.note(`${oldTable} renamed back to ${name}`);
+          }
+        },
+      }),
+      create: (s) => ({
+        ...base(s),
+        isDone: async (ctx) => {
+          const n = await names(ctx);
+          if (n.nt) {
+            const liveNew = await readTable(ctx.deps.warehouse, schema, newTable);
+            if (liveNew && liveNew.columns.map((c) => `${c.name} ${c.type}`).join(',') !== next.columns.map((c) => `${c.name} ${c.type}`).join(','))
+              throw new Error(`${newTable} exists with other columns than this job would create (left over from another job?); drop it or use recover, then retry`);
+            return true;
+          }
+          return (n.t && n.ot) || dropped(ctx);
+        },
+        run: async (ctx) => {
+          const info = await runOnce(ctx, 'stmt:create', { sql: stepOf('create').actions[0]?.kind === 'sql' ? (stepOf('create').actions[0] as { sql: string }).sql : '' }, stmtName(ctx, 'create'));
+          return `statement ${info.id}`;
+        },
+        undo: async (ctx) => {
+          const n = await names(ctx);
+          // new_<t> is never the only copy of the data: drop it only while <t> or old_<t> exists
+          if (n.nt && (n.t || n.ot)) {
+            await runOnce(ctx, 'stmt:drop-new', { sql: dropNewTable(schema, name) }, stmtName(ctx, 'drop new'));
+            await ctx.note(`dropped ${newTable}`);
+          }
+        },
+      }),
+      mark: (s) => ({
+        ...base(s),
+        isDone: async (ctx) => ctx.handles['copyMark'] !== undefined,
+        run: async (ctx) => {
+          const d = plan.delta;
+          if (!d || d.kind === 'full') return 'no mark needed';
+          const r = await ctx.deps.warehouse.query(d.markQuery);
+          const v = r.rows[0]?.mark;
+          const markValue = v === null || v === undefined ? (d.kind === 'append-id' ? '0' : '1900-01-01 00:00:00') : String(v);
+          await ctx.setHandle('copyMark', markValue);
+          return `copy mark ${markValue}`;
+        },
+      }),
+      copy: (s) => ({
+        ...base(s),
+        isDone: async (ctx) => (await finishedBefore(ctx, 'stmt:copy')) || (await swapped(ctx)) || dropped(ctx),
+        run: async (ctx) => {
+          const from = renameFirst ? oldTable : name;
+          const batch = [clearNewTable(schema, name), copyRows(current, next, mapping, { from, to: newTable })];
+          const info = await runOnce(ctx, 'stmt:copy', { batch }, stmtName(ctx, 'copy'));
+          const rows = info.subStatements?.[1]?.resultRows ?? -1;
+          return `${rows >= 0 ? `${rows.toLocaleString('en-US')} rows` : 'rows'} copied (statement ${info.id})`;
+        },
+      }),
+      'pre-sync': (s) => ({
+        ...base(s),
+        isDone: async (ctx) => (await finishedBefore(ctx, 'stmt:pre-sync')) || (await swapped(ctx)),
+        run: async (ctx) => {
+          const a = s.actions[0];
+          if (!a || a.kind !== 'sql') return 'nothing to do';
+          const info = await runOnce(ctx, 'stmt:pre-sync', { sql: a.sql }, stmtName(ctx, 'pre-sync'));
+          return `${Math.max(0, info.resultRows)} row(s) deleted at the source during the copy removed`;
+        },
+      }),
+      verify: (s) => ({
+        ...base(s),
+        isDone: async (ctx) => (await swapped(ctx)) || dropped(ctx),
+        run: async (ctx) => {
+          const d = plan.delta;
+          const stable =
+            live && d && d.kind === 'updated_at'
+              ? { stable: { column: d.column, op: '<' as const, mark: mark(ctx, 'copyMark') } }
+              : live && d && d.kind === 'append-id'
+                ? { stable: { column: d.column, op: '<=' as const, mark: mark(ctx, 'copyMark') } }
+                : {};
+          const spec = verifyQueries(current, next, mapping, { oldTable: renameFirst ? oldTable : name, newTable, ...stable });
+          const wh = ctx.deps.warehouse;
+          const sums = await wh.query(spec.checksums);
+          const problems = compareChecksums(spec, sums.rows);
+          if (live && d?.kind === 'full') {
+            // rows changed during the copy are reconciled under the lock; only duplicates are checked here
+          } else if (problems.length) throw new Error(`the copy does not match ${name}; nothing was swapped:\n${problems.join('\n')}`);
+          if (spec.duplicatesNew) {
+            const dupNew = await wh.query(spec.duplicatesNew);
+            const dupOld = spec.duplicatesOld ? await wh.query(spec.duplicatesOld) : { rows: [] };
+            const oldKeys = new Set(dupOld.rows.map((r) => JSON.stringify(Object.values(r).slice(0, -1))));
+            const fresh = dupNew.rows.filter((r) => !oldKeys.has(JSON.stringify(Object.values(r).slice(0, -1))));
+            if (fresh.length) throw new Error(`the copy has duplicate primary keys the old table does not have: ${fresh.map((r) => JSON.stringify(r)).join(', ')}`);
+            if (dupOld.rows.length) await ctx.note(`warning: ${name} itself has duplicate primary keys (${dupOld.rows.length}+ keys); the copy keeps them`);
+          }
+          const old = sums.rows.find((r) => r.side === 'old');
+          return `${num(old?.row_count).toLocaleString('en-US')} rows: counts and per-column checksums match${spec.notes.length ? ` (${spec.notes.join('; ')})` : ''}`;
+        },
+      }),
+      swap: (s) => ({
+        ...base(s),
+        isDone: async (ctx) => (await swapped(ctx)) || dropped(ctx),
+        run: async (ctx) => {
+          const wh = ctx.deps.warehouse;
+          if (!live) {
+            const info = await runOnce(ctx, 'stmt:swap', { batch: swapBatch(schema, name, swapOpts(ctx)) }, stmtName(ctx, 'swap'));
+            await ctx.setHandle('swappedAt', String(Date.now()));
+            return `swapped in one transaction (statement ${info.id})`;
+          }
+          const d = plan.delta;
+          if (!d) throw new Error('live copy without a delta plan');
+          const locked = lockedSwapBatch(current, next, mapping, d, { mark: d.kind === 'full' ? { int: '0' } : mark(ctx, 'copyMark'), ...swapOpts(ctx) });
+          // bound the wait for the ACCESS EXCLUSIVE lock (readers queue behind a waiting lock), then lift the bound
+          const batch = [`SET statement_timeout TO ${settings.swapLockTimeoutMs}`, locked.sql[0]!, 'SET statement_timeout TO 0', ...locked.sql.slice(1)];
+          const markIndex = locked.swapMarkIndex === undefined ? undefined : locked.swapMarkIndex + 2;
+          let info;
+          for (let attempt = 1; ; attempt++) {
+            try {
+              info = await runOnce(ctx, 'stmt:swap', { batch }, stmtName(ctx, 'swap'));
+              break;
+            } catch (e) {
+              const msg = e instanceof Error ? e.message : String(e);
+              if (!/statement timeout|canceling statement|lock timeout/i.test(msg) || attempt >= 10) throw e;
+              await ctx.note(`the lock on ${name} waited more than ${settings.swapLockTimeoutMs} ms behind other sessions; retrying (${attempt}/10)`);
+              await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)));
+            }
+          }
+          await ctx.setHandle('swappedAt', String(Date.now()));
+          if (markIndex !== undefined) {
+            const res = await wh.fetch(`${info.id}:${markIndex + 1}`);
+            const v = res.rows[0]?.swap_mark;
+            await ctx.setHandle('swapMark', v === null || v === undefined ? (ctx.handles['copyMark'] ?? '1900-01-01 00:00:00') : String(v));
+          }
+          const sub = info.subStatements ?? [];
+          const lockMs = sub.slice(1, -2).reduce((a, x) => a + (x.durationMs ?? 0), 0);
+          return `locked, applied the delta and swapped in one transaction (statement ${info.id}; ≈${Math.round(lockMs)} ms under the lock)`;
+        },
+        undo: async (ctx) => {
+          const n = await names(ctx);
+          if (dropped(ctx) || (!n.ot && n.t && !n.nt && ctx.handles['swappedAt'])) throw new Error(`${oldTable} was dropped: the old data is gone and there is nothing to swap back to`);
+          if (!(n.t && n.ot && !n.nt)) return; // not swapped (or already swapped back)
+          let before: string[] = [];
+          if (live && plan.delta?.kind === 'updated_at' && ctx.handles['swapMark']) {
+            const rev = reverseDelta(current, next, mapping, plan.delta, mark(ctx, 'swapMark'));
+            if (rev.ok) before = rev.sql;
+            else await ctx.note(`warning: ${rev.reason}`);
+          } else if (rep.provider === 'dms') {
+            await ctx.note(`changes DMS applied to the new ${name} since the swap are not carried back; reload the table (DMS ReloadTables) if there were any`);
+          }
+          const batch = live ? [`LOCK TABLE ${qualified(schema, name)}`, ...swapBackBatch(schema, name, before)] : swapBackBatch(schema, name, before);
+          const info = await runOnce(ctx, 'stmt:swap-back', { batch }, stmtName(ctx, 'swap back'));
+          await ctx.note(`swapped back: ${name} is the old table again (statement ${info.id})`);
+        },
+      }),
+      'rename-in': (s) => ({
+        ...base(s),
+        isDone: async (ctx) => (await swapped(ctx)) || dropped(ctx),
+        run: async (ctx) => {
+          const info = await runOnce(ctx, 'stmt:rename-in', { batch: renameInBatch(schema, name, swapOpts(ctx)) }, stmtName(ctx, 'rename-in'));
+          await ctx.setHandle('swappedAt', String(Date.now()));
+          const away = Number(ctx.handles['renamedAwayAt'] ?? Date.now());
+          return `${name} is back (statement ${info.id}); it was missing for ${((Date.now() - away) / 1000).toFixed(1)} s`;
+        },
+        undo: async (ctx) => {
+          const n = await names(ctx);
+          if (dropped(ctx)) throw new Error(`${oldTable} was dropped: the old data is gone and there is nothing to swap back to`);
+          if (!(n.t && n.ot && !n.nt)) return;
+          await ctx.note(`changes the CDC service applied to the new ${name} since it took the name are not carried back`);
+          const info = await runOnce(ctx, 'stmt:swap-back', { batch: swapBackBatch(schema, name) }, stmtName(ctx, 'swap back'));
+          await ctx.note(`swapped back (statement ${info.id})`);
+        },
+      }),
+      'resume-task': (s) => ({
+        ...base(s),
+        isDone: async (ctx) => {
+          if (ctx.handles['resumedAt'] === undefined) return false;
+          const t = await dms(ctx).describeTask(await taskArn(ctx));
+          return t.status === 'running';
+        },
+        run: async (ctx) => {
+          const startedAt = Date.now();
+          const detail = await resumeTask(ctx);
+          await ctx.setHandle('resumedAt', String(startedAt));
+          return detail;
+        },
+        undo: async (ctx) => {
+          if (!ctx.handles['taskArn']) return;
+          await stopTask(ctx);
+          await ctx.note(`DMS task stopped for the swap back`);
+        },
+      }),
+      'log-check': (s) => ({
+        ...base(s),
+        isDone: async () => false,
+        run: async (ctx) => {
+          if (rep.provider !== 'dms') return 'not a DMS table';
+          if (!ctx.deps.logs) throw new Error('this worker has no CloudWatch Logs client configured');
+          const from = Number(ctx.handles['resumedAt'] ?? Date.now());
+          const until = from + settings.logCheckMs;
+          const seen = new Map<string, DmsLogLine>();
+          let scannedTo = from;
+          for (;;) {
+            const now = Date.now();
+            const end = Math.min(now, until);
+            if (end > scannedTo) {
+              const lines = await ctx.deps.logs.scan({
+                group: rep.logGroup,
+                ...(rep.logStream ? { streams: [rep.logStream] } : {}),
+                startMs: scannedTo,
+                endMs: end + 1,
+                pattern: '?"]E:" ?"]W:"',
+                signal: ctx.signal,
+              });
+              for (const l of lines) seen.set(`${l.timestamp}|${l.raw}`, l);
+              scannedTo = end;
+            }
+            if (now >= until) break;
+            await new Promise((r) => setTimeout(r, Math.min(2_000, until - now)));
+          }
+          const groups = groupLogLines([...seen.values()]);
+          const errors = groups.reduce((a, g) => a + g.errors.length, 0);
+          const warnings = groups.reduce((a, g) => a + g.warnings.length, 0);
+          await ctx.setHandle('logErrors', String(errors));
+          for (const g of groups) {
+            const sample = [...g.errors, ...g.warnings].slice(0, 3).map((l) => `    ${l.raw.trim()}`).join('\n');
+            await ctx.note(`${g.component}: ${g.errors.length} error(s), ${g.warnings.length} warning(s)\n${sample}`);
+          }
+          return errors
+            ? `${errors} ]E: line(s) and ${warnings} ]W: line(s) in ${Math.round(settings.logCheckMs / 1000)} s after the resume — consider Rollback at the approval`
+            : `no ]E: lines (${warnings} ]W:) in ${Math.round(settings.logCheckMs / 1000)} s after the resume`;
+        },
+      }),
+      'post-sync': (s) => ({
+        ...base(s),
+        isDone: async (ctx) => (await finishedBefore(ctx, 'stmt:post-sync')) || dropped(ctx),
+        run: async (ctx) => {
+          const d = plan.delta;
+          if (!d) return 'nothing to do';
+          const sql = postSwapDeleteSync(current, next, d, mark(ctx, 'copyMark'));
+          if (!sql) return 'nothing to do';
+          const info = await runOnce(ctx, 'stmt:post-sync', { sql }, stmtName(ctx, 'post-sync'));
+          return `${Math.max(0, info.resultRows)} row(s) deleted at the source just before the lock removed`;
+        },
+      }),
+      'late-writes': (s) => ({
+        ...base(s),
+        isDone: async (ctx) => dropped(ctx),
+        run: async (ctx) => {
+          const d = plan.delta;
+          if (!d) return 'nothing to do';
+          const late = lateWritesToOld(current, next, mapping, d, mark(ctx, 'swapMark'));
+          if (!late) return 'not checkable without updated_at/id';
+          const r = await ctx.deps.warehouse.query(late.check);
+          const n = num(r.rows[0]?.late_rows);
+          if (n === 0) return `${oldTable} got no write after the swap`;
+          const info = await ctx.deps.warehouse.executeBatch(late.move, { name: stmtName(ctx, 'late-writes') });
+          await ctx.audit({ kind: 'statement', ref: info.id, outcome: info.status, text: 'move late writes' });
+          return `${n} row(s) written to ${oldTable} after the swap moved into ${name}`;
+        },
+      }),
+      freshness: (s) => ({
+        ...base(s),
+        isDone: async (ctx) => dropped(ctx),
+        run: async (ctx) => {
+          const a = s.actions[0];
+          if (!a || a.kind !== 'query') return 'no updated_at/id to watch';
+          const read = async () => (await ctx.deps.warehouse.query(a.sql)).rows[0] ?? {};
+          const first = await read();
+          const startAt = Date.now();
+          const deadline = startAt + settings.freshnessMs;
+          for (;;) {
+            const now = await read();
+            const advanced = (['max_updated_at', 'max_id'] as const).filter((k) => now[k] !== undefined && now[k] !== null && String(now[k]) !== String(first[k]));
+            if (advanced.length) {
+              const lag = now.max_updated_at ? ` (newest change ${String(now.max_updated_at)})` : '';
+              return `replication writes ${name} again: ${advanced.join(', ')} advanced within ${((Date.now() - startAt) / 1000).toFixed(1)} s${lag}`;
+            }
+            if (Date.now() >= deadline) {
+              await ctx.note(`warning: ${name} got no new change in ${Math.round(settings.freshnessMs / 1000)} s after the swap (max ${JSON.stringify(now)}); check the CDC service before approving the drop`);
+              return 'no new change seen (see the warning)';
+            }
+            await new Promise((r) => setTimeout(r, Math.min(1_000, Math.max(50, deadline - Date.now()))));
+          }
+        },
+      }),
+      'approve-drop': (s) => ({
+        ...base(s),
+        approval: {
+          prompt: (ctx: PlanContext<D>) => {
+            const errs = Number(ctx.handles['logErrors'] ?? '0');
+            const warn = errs ? `⚠️ ${errs} ]E: line(s) in the DMS log after the resume — Reject rolls the change back (swap back). ` : '';
+            return `${warn}Drop ${schema}.${oldTable}? ${name} now has the new shape (${params.command.ops.length} change(s), asked by <@${ctx.job.requester}>). Approve drops the old table for good; Reject rolls back (swap back).`;
+          },
+        },
+        isDone: async (ctx) => dropped(ctx) || !(await exists(ctx, oldTable)),
+        run: async () => 'approved',
+      }),
+      drop: (s) => ({
+        ...base(s),
+        isDone: async (ctx) => dropped(ctx) || (!(await exists(ctx, oldTable)) && (await exists(ctx, name))),
+        run: async (ctx) => {
+          if (!(await exists(ctx, name))) throw new Error(`${name} is missing; refusing to drop ${oldTable}, the only copy of the data`);
+          const info = await runOnce(ctx, 'stmt:drop', { batch: dropOldAndRecreateFks(schema, name, plan.foreignKeys) }, stmtName(ctx, 'drop'));
+          await ctx.setHandle('dropped', '1');
+          return `dropped ${oldTable}${plan.foreignKeys.length ? ` and re-created ${plan.foreignKeys.length} foreign key(s) on ${name}` : ''} (statement ${info.id})`;
+        },
+      }),
+      'schema-file': (s) => ({
+        ...base(s),
+        isDone: async (ctx) => ctx.handles['schemaFile'] === 'written',
+        run: async (ctx) => {
+          const dir = ctx.deps.registry.dir;
+          const files: string[] = [];
+          files.push(await writeTableFile(dir, next));
+          for (const t of plan.referencingUpdates) files.push(await writeTableFile(dir, t));
+          await ctx.setHandle('schemaFile', 'written');
+          const git = settings.schemaGitDir;
+          if (git) {
+            const approver = ctx.job.approvals.find((a) => a.decision === 'approved')?.by ?? 'none';
+            const message = `${params.command.ops.length} change(s) to ${schema}.${name} (redshift-ops job ${ctx.job.id})\n\nRequested by ${ctx.job.requester}, approved by ${approver}.\n${ctx.job.summary}`;
+            const run = promisify(execFile);
+            const rel = files.map((f) => path.relative(git, f));
+            await run('git', ['-C', git, 'add', '--', ...rel]);
+            const staged = await run('git', ['-C', git, 'diff', '--cached', '--quiet']).then(
+              () => false,
+              () => true,
+            );
+            if (staged) await run('git', ['-C', git, '-c', 'user.name=redshift-ops', '-c', 'user.email=redshift-ops@localhost', 'commit', '-m', message, '--', ...rel]);
+            return `rewrote ${rel.join(', ')} and committed it in ${git}`;
+          }
+          return `rewrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`;
+        },
+      }),
+    };
+
+    const steps: Step<D>[] = [];
+    for (const ps of plan.steps) {
+      const make = impl[ps.name];
+      if (make) {
+        steps.push(make(ps));
+        continue;
+      }
+      if (ps.name.startsWith('alter-') && ps.done) {
+        const done = ps.done;
+        const a = ps.actions[0];
+        if (!a || a.kind !== 'sql') throw new Error(`step ${ps.name} has no statement`);
+        steps.push({
+          ...base(ps),
+          isDone: async (ctx) => {
+            const liveT = await readTable(ctx.deps.warehouse, schema, name);
+            if (!liveT) throw new Error(`${schema}.${name} is missing`);
+            return isStepDone(done, liveT);
+          },
+          run: async (ctx) => {
+            const info = await runOnce(ctx, `stmt:${ps.name}`, { sql: a.sql }, stmtName(ctx, ps.name));
+            return `statement ${info.id}`;
+          },
+        });
+        continue;
+      }
+      throw new Error(`no runbook step for plan step "${ps.name}"`);
+    }
+    // an in-place DROP COLUMN destroys data: it waits for an approval first
+    if (plan.mode === 'in-place' && params.command.ops.some((o) => o.op === 'drop_column')) {
+      const cols = params.command.ops.flatMap((o) => (o.op === 'drop_column' ? [o.column] : []));
+      steps.unshift({
+        name: 'approve-drop-column',
+        title: `Approval: drop column ${cols.join(', ')}?`,
+        plan: () => [{ kind: 'approval', text: `an allowed approver confirms dropping ${cols.join(', ')} from ${name} (the data in it is gone for good)` }],
+        approval: { prompt: (ctx) => `Drop column ${cols.join(', ')} of ${schema}.${name} in place? The data in it is gone for good. Asked by <@${ctx.job.requester}>.` },
+        isDone: async (ctx) => {
+          const liveT = await readTable(ctx.deps.warehouse, schema, name);
+          return liveT !== undefined && cols.every((c) => !liveT.columns.some((x) => x.name === c));
+        },
+        run: async () => 'approved',
+      });
+    }
+    return { kind: 'modify', steps };
+  },
+});
+
+/**
+ * Free disk ≥ factor × table size, and no view bound to the table (it would follow old_<t> and be dropped with it).
+ * Read-only: the bot runs it before queueing (a clear refusal, nothing queued) and the preflight step again.
+ */
+export async function preflightChecks(wh: Warehouse, plan: ModifyPlan, settings: Pick<RunbookSettings, 'diskFactor'>): Promise<{ problems: string[]; detail: string }> {
+  const { schema, name } = plan.table;
+  if (plan.mode === 'in-place') return { problems: [], detail: 'in place: no copy, no disk needed' };
+  const size = await wh.query('SELECT "size" AS size_mb, tbl_rows FROM svv_table_info WHERE "schema" = :schema AND "table" = :table', { schema, table: name });
+  const sizeMb = num(size.rows[0]?.size_mb);
+  const disk = await wh.query('SELECT SUM(capacity) AS capacity, SUM(used) AS used FROM stv_partitions');
+  const free = num(disk.rows[0]?.capacity) - num(disk.rows[0]?.used);
+  const need = Math.ceil(settings.diskFactor * sizeMb);
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  const problems: string[] = [];
+  if (free < need)
+    problems.push(`too little free disk: ${fmt(free)} MB free, the copy needs ${fmt(need)} MB (${settings.diskFactor} × ${fmt(sizeMb)} MB of ${name}); free space (VACUUM DELETE ONLY, drop unused tables) or resize, then try again`);
+  const views = await wh.query(DEPENDENT_VIEWS_QUERY, { schema, table: name });
+  if (views.rows.length > 0) {
+    const list = views.rows.map((r) => `${String(r.view_schema)}.${String(r.view_name)}`).join(', ');
+    problems.push(`views bound to ${name} would follow ${plan.names.oldTable} after the swap and be dropped with it: ${list}. Recreate them WITH NO SCHEMA BINDING (late-binding), then try again`);
+  }
+  return { problems, detail: `${fmt(sizeMb)} MB, ${fmt(num(size.rows[0]?.tbl_rows))} rows; ${fmt(free)} MB free (need ${fmt(need)})` };
+}
+
+/** Run the plan's narrowing checks: rows that would not fit the new types (block) or lose precision (warn). */
+export async function narrowingProblems(wh: Warehouse, plan: ModifyPlan): Promise<{ problems: string[]; warnings: string[] }> {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  for (const c of plan.narrowingChecks) {
+    const r = await wh.query(c.sql);
+    const row = r.rows[0];
+    const msg = narrowingMessage(c, { offending: row?.offending ?? 0, worst: row?.worst });
+    if (msg === undefined) continue;
+    (c.severity === 'block' ? problems : warnings).push(msg);
+  }
+  return { problems, warnings };
+}
+
+/** What the schemas/ file will say after the job (for tests and the plan output). */
+export function nextSchemaYaml(params: ModifyParams, deps: D): string {
+  return tableToYaml(buildPlan(params, deps).next as TableDef);
+}
