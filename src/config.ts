@@ -6,6 +6,7 @@
  * is not a secret, but treat credentials-like values with care) are never logged: use `describeConfig()` for a loggable view.
  */
 import { z } from 'zod';
+import { DEFAULT_RUNBOOK_SETTINGS, type RunbookSettings } from './jobs/deps.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -35,6 +36,10 @@ export interface AwsConfig {
   region: string;
   /** AWS_ENDPOINT_URL: a loopback sandbox (npm run sandbox) or a VPC endpoint; undefined = the SDK's default endpoint */
   endpoint?: string;
+  /** AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE: the DMS endpoint when it differs; default `endpoint` */
+  dmsEndpoint?: string;
+  /** AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: the CloudWatch Logs endpoint when it differs; default `endpoint` */
+  logsEndpoint?: string;
 }
 
 export interface Config {
@@ -42,6 +47,8 @@ export interface Config {
   warehouse?: WarehouseConfig;
   aws: AwsConfig;
   schemas: { dir: string };
+  /** runbook settings (LOG_CHECK_MINUTES, FRESHNESS_MINUTES, DISK_FACTOR, SWAP_LOCK_TIMEOUT_MS, SCHEMA_GIT_DIR) */
+  runbooks: RunbookSettings;
 }
 
 /** A configuration problem: one line per variable, each saying what to set. */
@@ -79,6 +86,16 @@ const database = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,126}$/, 'a database
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected a region name such as us-west-2');
 const endpoint = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:4599' });
 const dir = z.string().min(1);
+const minutes = z.coerce
+  .number({ error: 'expected a number of minutes such as 10 or 0.5' })
+  .min(0, 'cannot be negative')
+  .max(24 * 60, 'at most 1440 (a day)');
+const diskFactor = z.coerce.number({ error: 'expected a number such as 2.5' }).min(1, 'must be at least 1 (the copy needs the table\'s size again)').max(100, 'at most 100');
+const lockTimeoutMs = z.coerce
+  .number({ error: 'expected whole milliseconds such as 2000' })
+  .int('expected whole milliseconds such as 2000')
+  .min(1, 'must be at least 1 ms')
+  .max(600_000, 'at most 600000 (10 minutes)');
 
 function check<T>(schema: z.ZodType<T>, variable: string, value: string, problems: string[]): T | undefined {
   const r = schema.safeParse(value);
@@ -133,14 +150,57 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`${which} is set but no warehouse is: also set REDSHIFT_CLUSTER_ID (provisioned) or REDSHIFT_WORKGROUP (Serverless)`);
   }
 
+  const dmsEp = get('AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE');
+  const dmsEndpoint = dmsEp === undefined ? undefined : check(endpoint, 'AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE', dmsEp, problems);
+  const logsEp = get('AWS_ENDPOINT_URL_CLOUDWATCH_LOGS');
+  const logsEndpoint = logsEp === undefined ? undefined : check(endpoint, 'AWS_ENDPOINT_URL_CLOUDWATCH_LOGS', logsEp, problems);
+
   const schemasDir = check(dir, 'SCHEMAS_DIR', get('SCHEMAS_DIR') ?? 'schemas', problems);
+  const runbooks = runbookSettings(get, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...(target !== undefined && db !== undefined ? { warehouse: { target, database: db } } : {}),
-    aws: { region: awsRegion!, ...(awsEndpoint !== undefined ? { endpoint: awsEndpoint } : {}) },
+    aws: {
+      region: awsRegion!,
+      ...(awsEndpoint !== undefined ? { endpoint: awsEndpoint } : {}),
+      ...(dmsEndpoint !== undefined ? { dmsEndpoint } : {}),
+      ...(logsEndpoint !== undefined ? { logsEndpoint } : {}),
+    },
     schemas: { dir: schemasDir! },
+    runbooks,
   };
+}
+
+/** Runbook settings from the environment; every unset variable keeps DEFAULT_RUNBOOK_SETTINGS' value. */
+function runbookSettings(get: (k: string) => string | undefined, problems: string[]): RunbookSettings {
+  const out: RunbookSettings = { ...DEFAULT_RUNBOOK_SETTINGS };
+  const logCheck = get('LOG_CHECK_MINUTES');
+  if (logCheck !== undefined) {
+    const m = check(minutes, 'LOG_CHECK_MINUTES', logCheck, problems);
+    if (m !== undefined) out.logCheckMs = Math.round(m * 60_000);
+  }
+  const fresh = get('FRESHNESS_MINUTES');
+  if (fresh !== undefined) {
+    const m = check(minutes, 'FRESHNESS_MINUTES', fresh, problems);
+    if (m !== undefined) out.freshnessMs = Math.round(m * 60_000);
+  }
+  const disk = get('DISK_FACTOR');
+  if (disk !== undefined) {
+    const f = check(diskFactor, 'DISK_FACTOR', disk, problems);
+    if (f !== undefined) out.diskFactor = f;
+  }
+  const lock = get('SWAP_LOCK_TIMEOUT_MS');
+  if (lock !== undefined) {
+    const ms = check(lockTimeoutMs, 'SWAP_LOCK_TIMEOUT_MS', lock, problems);
+    if (ms !== undefined) out.swapLockTimeoutMs = ms;
+  }
+  const git = get('SCHEMA_GIT_DIR');
+  if (git !== undefined) {
+    const d = check(dir, 'SCHEMA_GIT_DIR', git, problems);
+    if (d !== undefined) out.schemaGitDir = d;
+  }
+  return out;
 }
 
 /** The warehouse section, or a ConfigError saying exactly which variables to set. */
@@ -153,6 +213,8 @@ export function requireWarehouse(config: Config): WarehouseConfig {
 export function describeConfig(config: Config): Record<string, string> {
   const out: Record<string, string> = { region: config.aws.region, schemasDir: config.schemas.dir };
   if (config.aws.endpoint !== undefined) out.endpoint = config.aws.endpoint;
+  if (config.aws.dmsEndpoint !== undefined) out.dmsEndpoint = config.aws.dmsEndpoint;
+  if (config.aws.logsEndpoint !== undefined) out.logsEndpoint = config.aws.logsEndpoint;
   const w = config.warehouse;
   if (w !== undefined) {
     out.database = w.database;

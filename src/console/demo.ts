@@ -3,6 +3,8 @@
  * unless DATABASE_URL is set), creates ak_sumofus with its 26 tables and some rows, starts a worker on Redis, and reads
  * `/redshift …` commands from a prompt — or runs `--exec` commands in order and exits (non-zero if one failed).
  * Approvals are prompts: answer y/n, or pass --approve / --reject for scripts.
+ * Replication is live: the DMS task flydata-core-usermailing runs with an apply loop writing core_usermailing, and a
+ * CDC loop writes core_action (about 5 changes/s each; `--static` turns them off). Both stop on exit.
  *
  *   npm run demo
  *   npm run demo -- --exec "/redshift status" --exec "/redshift schema diff"
@@ -19,10 +21,17 @@ import type { ApprovalRecord, JobRecord, Reporter, StepRecord } from '../jobs/ty
 import { createPolicy } from '../policy.js';
 import { connectRedis, RedisUnreachableError, redisUrlFromEnv } from '../queue/connection.js';
 import { applySchema } from '../schema/apply.js';
-import { loadRegistry, type Registry } from '../schema/registry.js';
+import { registryReloader } from '../schema/registry-reload.js';
+import { defaultSchemasDir, loadRegistry, type Registry } from '../schema/registry.js';
+import { cp, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startSandbox, type Sandbox } from '../sandbox/server.js';
 import type { Replier } from '../slack/app.js';
 import { createWarehouse } from '../warehouse/redshift-data.js';
+import { createDms } from '../replication/dms.js';
+import { createLogs } from '../replication/logs.js';
+import type { Replication } from '../sandbox/replication.js';
 import { seedRows } from './seed.js';
 
 const SETTLED = new Set(['succeeded', 'failed', 'cancelled', 'rejected', 'rolled-back']);
@@ -89,13 +98,14 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       approve: { type: 'boolean', default: false },
       reject: { type: 'boolean', default: false },
       rows: { type: 'string', default: '200' },
+      static: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     allowPositionals: false,
   });
   const out = process.stdout;
   if (values.help) {
-    out.write('npm run demo [-- --user U123] [--exec "<command>" …] [--approve | --reject] [--rows N]\n');
+    out.write('npm run demo [-- --user U123] [--exec "<command>" …] [--approve | --reject] [--rows N] [--static (no replication loops)]\n');
     return 0;
   }
   if (values.approve && values.reject) {
@@ -116,11 +126,16 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   const prefix = `rso-demo-${randomBytes(4).toString('hex')}`;
   let sandbox: Sandbox | undefined;
   let closeRuntime: (() => Promise<void>) | undefined;
+  let replication: Replication | undefined;
+  const closers: (() => void)[] = [];
   try {
     const databaseUrl = process.env.DATABASE_URL;
     out.write(`Starting the sandbox on ${databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}…\n`);
     sandbox = await startSandbox({ ...(databaseUrl ? { databaseUrl } : {}), logger });
-    const registry: Registry = await loadRegistry();
+    // the demo's jobs rewrite schemas/ files: work on a copy, never on the repository's own
+    const schemasCopy = await mkdtemp(path.join(tmpdir(), 'rso-demo-schemas-'));
+    await cp(defaultSchemasDir(), schemasCopy, { recursive: true });
+    const registry: Registry = await loadRegistry(schemasCopy);
     const warehouse = createWarehouse(
       {
         warehouse: { target: { kind: 'provisioned', clusterId: 'flydata-cluster', dbUser: 'demo' }, database: 'dev' },
@@ -131,6 +146,24 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     await applySchema(warehouse, registry, {}, () => undefined);
     const seeded = await seedRows(sandbox, registry, rowsPerTable);
     out.write(`Sandbox ready: ${registry.names().length} tables in ${registry.defaultSchema}, ${seeded.toLocaleString('en-US')} rows. You are ${user}.\n`);
+    const awsHere = { region: 'us-west-2', endpoint: sandbox.endpoint };
+    const dms = createDms({ aws: awsHere }, { env: {} });
+    const logs = createLogs({ aws: awsHere }, { env: {} });
+    closers.push(() => dms.close(), () => logs.close());
+    if (!values.static) {
+      const cdcTable = registry.find('core_action') !== undefined ? ['core_action'] : [];
+      replication = await sandbox.startReplication(registry, {
+        dms: { rate: 5 },
+        cdc: cdcTable.map((table) => ({ table, rate: 5 })),
+        tickMs: 200,
+        onError: (table, err) => logger.warn({ table, err: err.message }, 'replication apply error'),
+      });
+      const parts = [
+        ...replication.tasks.map((t) => `DMS task ${t.identifier} ${t.status} (${t.tables.map((x) => x.table).join(', ')})`),
+        ...[...replication.cdcLoops.keys()].map((k) => `CDC on ${k.split('.')[1]}`),
+      ];
+      if (parts.length > 0) out.write(`Replication is live, ~5 changes/s per table: ${parts.join('; ')}.\n`);
+    }
 
     const reporter = new DemoReporter(new ConsoleReporter(out, { approveHint: () => 'answer y/n' }));
     const operators = process.env.OPERATORS ? undefined : [user];
@@ -139,7 +172,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       approvers: process.env.APPROVERS ? process.env.APPROVERS.split(',').map((s) => s.trim()).filter(Boolean) : [user],
       allowSelfApproval: process.env.ALLOW_SELF_APPROVAL ? process.env.ALLOW_SELF_APPROVAL === 'true' : true,
     });
-    const rt = buildRuntime({ redis, prefix, registry, warehouse, policy, reporter, front: 'console', worker: { concurrency: 2 }, logger });
+    const rt = buildRuntime({ redis, prefix, registry, reloadRegistry: registryReloader(registry), warehouse, policy, reporter, front: 'console', worker: { concurrency: 2 }, dms, logs, settings: { logCheckMs: 5_000, freshnessMs: 10_000 }, logger });
     closeRuntime = () => rt.close();
     const reply = consoleReplier(out);
 
@@ -205,7 +238,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     clearInterval(timer);
     return 0;
   } finally {
+    if (replication) await replication.stop();
     if (closeRuntime) await closeRuntime();
+    for (const c of closers) c();
     await cleanup(redis, prefix);
     redis.disconnect();
     if (sandbox) await sandbox.close();

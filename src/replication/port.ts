@@ -48,9 +48,15 @@ export interface DmsPort {
   /** the task by identifier (e.g. flydata-core-usermailing); a readable error when there is none */
   findTask(taskId: string): Promise<DmsTask>;
   describeTask(arn: string): Promise<DmsTask>;
-  /** StopReplicationTask; a no-op when the task is already stopped/stopping */
+  /**
+   * StopReplicationTask; a no-op when the task is already stopped/stopping — and when it is `failed` or `ready` (it
+   * applies nothing then: check the returned status). A task in another transition (starting…) is waited for first.
+   */
   stopTask(arn: string): Promise<DmsTask>;
-  /** StartReplicationTask with resume-processing (continue CDC where it stopped); a no-op when already running/starting */
+  /**
+   * StartReplicationTask with resume-processing (continue CDC where it stopped, also from `failed`); a no-op when already
+   * running/starting; a task still `stopping` is waited for first; a task that never ran (`ready`) is an error.
+   */
   resumeTask(arn: string): Promise<DmsTask>;
   /** poll DescribeReplicationTasks with backoff until `status`; throws on `failed` (with LastFailureMessage) or timeout */
   waitForStatus(arn: string, status: 'stopped' | 'running', opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<DmsTask>;
@@ -58,6 +64,32 @@ export interface DmsPort {
   tableStats(arn: string, schema: string, table: string): Promise<DmsTableStat | undefined>;
   /** ReloadTables (task must be running) */
   reloadTable(arn: string, schema: string, table: string): Promise<void>;
+}
+
+/** What went wrong in a replication call, so a runbook can decide (retry later, tell the user, roll back). */
+export type ReplicationErrorKind =
+  /** the task / table / log group does not exist */
+  | 'not-found'
+  /** the task is in a state the operation cannot run in (and waiting would not help) */
+  | 'invalid-state'
+  /** the task ended `failed` (LastFailureMessage, StopReason in the message and in `task`) */
+  | 'failed'
+  /** a wait ran past its timeout (the task may still get there: a resumed job waits again) */
+  | 'timeout'
+  /** AWS refused the call (access denied, validation, throttling after every retry, network) */
+  | 'aws'
+  /** AWS answered with a shape the adapter cannot use */
+  | 'bad-response';
+
+export class ReplicationError extends Error {
+  constructor(
+    message: string,
+    readonly kind: ReplicationErrorKind,
+    readonly details: { task?: DmsTask; operation?: string; awsCode?: string } = {},
+  ) {
+    super(message);
+    this.name = 'ReplicationError';
+  }
 }
 
 export type LogSeverity = 'E' | 'W' | 'I' | 'D' | 'T' | '?';
@@ -70,6 +102,8 @@ export interface DmsLogLine {
   severity: LogSeverity;
   text: string;
   raw: string;
+  /** CloudWatch's event id, when the line came from CloudWatch (lets a re-scan of an overlapping window skip it) */
+  eventId?: string;
 }
 
 export interface LogsPort {

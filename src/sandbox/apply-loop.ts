@@ -16,6 +16,12 @@
  *    when the name reappears.
  * Every change's fate is recorded (pending / applied at t / failed with the reason), so a test proves that no change was
  * lost by comparing the whole target table with the source state (`verify()`: every row, counted, not sampled).
+ *
+ * The target's shape may change while a loop runs (a modify adds, drops or renames columns): writes name only the
+ * columns the target table has NOW (re-read every `columnRefreshMs`, and at once when a write fails with "column … does
+ * not exist"); a column the generator does not write takes its default; a renamed column is followed with
+ * `mapColumn(old, new)`. Every insert and update sets `updated_at` when the target has that column (the generator's
+ * clock value, or the loop's clock when the generator does not write it): the live-copy delta finds changed rows by it.
  */
 import { type DmsSandbox, type DmsTableBinding, dmsLogLine } from './dms.js';
 import { qualified, quoteIdent } from '../schema/identifiers.js';
@@ -249,6 +255,8 @@ export interface ApplyLoopOptions {
   now?: () => number;
   /** called with errors that are not the table being missing (connection trouble, data errors) */
   onError?: (err: Error) => void;
+  /** re-read the target's columns at most this often, ms (default 1000; also at once after an undefined-column error) */
+  columnRefreshMs?: number;
 }
 
 export interface VerifyResult {
@@ -267,6 +275,10 @@ export interface VerifyResult {
   mismatched: number[];
   duplicates: number[];
   summary: string;
+  /** the generator columns compared (those the compared table has) */
+  columns?: string[];
+  /** generator columns the compared table does not have (dropped by a modify): not compared */
+  skippedColumns?: string[];
 }
 
 type ErrorClass = 'missing' | 'data' | 'transient';
@@ -274,9 +286,28 @@ type ErrorClass = 'missing' | 'data' | 'transient';
 function classify(err: unknown): ErrorClass {
   const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
   const msg = err instanceof Error ? err.message : String(err);
+  // `column "x" of relation "t" does not exist` is about a column, not the table
+  if (code === '42703' || /^column .* does not exist/i.test(msg)) return 'data';
   if (code === '42P01' || code === '3F000' || /relation .* does not exist|schema .* does not exist/i.test(msg)) return 'missing';
   if (/^(08|57|53|55)/.test(code) || code === '' || /^E[A-Z]+$/.test(code)) return 'transient';
   return 'data';
+}
+
+/** PostgreSQL 42703 undefined_column: the target lost (or renamed) a column the write names. */
+function isUndefinedColumn(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+  return code === '42703' || (code === '' && /^column .* does not exist/i.test(err instanceof Error ? err.message : String(err)));
+}
+
+/** Source value vs target text: equal as text, or as numbers when both are plain decimals (numeric(10,2) → numeric(12,4)). */
+function sameValue(got: unknown, exp: SourceValue | undefined): boolean {
+  if (exp === null || exp === undefined) return got === null || got === undefined;
+  if (got === null || got === undefined) return false;
+  const a = String(got);
+  const b = String(exp);
+  if (a === b) return true;
+  const num = /^-?\d+(?:\.\d+)?$/;
+  return num.test(a) && num.test(b) && Number(a) === Number(b);
 }
 
 function errText(err: unknown): string {
@@ -322,6 +353,13 @@ abstract class ApplyLoopBase {
   protected missingSince: number | undefined;
   protected lastAppliedAt: number | undefined;
   protected lastError: string | undefined;
+  /** generator column → the target's name for it (renames) */
+  private readonly columnMap = new Map<string, string>();
+  private targetCols: Set<string> | undefined;
+  private targetColsAt = Number.NEGATIVE_INFINITY;
+  private readonly columnRefreshMs: number;
+  /** how many times the target's columns were re-read because a write named a column it no longer has */
+  columnRereads = 0;
 
   constructor(opts: ApplyLoopOptions) {
     this.db = opts.db;
@@ -338,6 +376,7 @@ abstract class ApplyLoopBase {
     this.rate = Math.max(0, opts.rate ?? 20);
     this.mix = { insert: 6, update: 3, delete: 1, ...(opts.mix ?? {}) };
     this.nextKey = opts.firstKey ?? 1;
+    this.columnRefreshMs = Math.max(0, opts.columnRefreshMs ?? 1000);
   }
 
   get qualifiedName(): string {
@@ -389,6 +428,48 @@ abstract class ApplyLoopBase {
     await this.insertRows(rows);
     this.counters.seeded += n;
     this.afterSeed(n);
+  }
+
+  /**
+   * Take the rows already in the target as the source's state (the table's content before replication starts), so
+   * updates and deletes touch them and verify() compares them. Reads every row (as text). Returns the count.
+   */
+  async adoptExisting(): Promise<number> {
+    const cols = await this.readColumns();
+    if (cols === undefined) throw new Error(`apply loop ${this.qualifiedName}: cannot adopt the rows of a table that does not exist`);
+    const keyName = this.targetName(this.keyColumn);
+    if (!cols.has(keyName)) throw new Error(`apply loop ${this.qualifiedName}: the table has no column ${keyName} (the key)`);
+    const present = this.generator.columns.filter((c) => cols.has(this.targetName(c)));
+    const select = present.map((c, i) => `${quoteIdent(this.targetName(c))}::text AS c${i}`).join(', ');
+    const res = await this.db.query(`SELECT ${select} FROM ${this.target}`);
+    let maxKey = this.nextKey - 1;
+    let n = 0;
+    for (const r of res.rows) {
+      const row: SourceRow = {};
+      for (const c of this.generator.columns) row[c] = null;
+      present.forEach((c, i) => {
+        const v = r[`c${i}`];
+        row[c] = v === null || v === undefined ? null : String(v);
+      });
+      const key = Number(row[this.keyColumn]);
+      if (!Number.isSafeInteger(key)) continue;
+      row[this.keyColumn] = key;
+      if (!this.source.has(key)) n++;
+      this.setLive(key, row);
+      maxKey = Math.max(maxKey, key);
+    }
+    this.nextKey = maxKey + 1;
+    this.counters.seeded += n;
+    this.afterSeed(n);
+    return n;
+  }
+
+  /** A renamed column: the generator's `sourceColumn` is called `targetColumn` in the target from now on. */
+  mapColumn(sourceColumn: string, targetColumn: string): void {
+    if (!this.generator.columns.includes(sourceColumn)) throw new Error(`apply loop ${this.qualifiedName}: ${sourceColumn} is not a column the loop writes`);
+    if (sourceColumn === targetColumn) this.columnMap.delete(sourceColumn);
+    else this.columnMap.set(sourceColumn, targetColumn);
+    this.forgetColumns();
   }
 
   /** Generate `n` source changes now (besides the ones the ticks generate). */
@@ -506,9 +587,15 @@ abstract class ApplyLoopBase {
    * ok = same keys, no duplicates, same values in every generated column.
    */
   async verify(table = this.table): Promise<VerifyResult> {
-    const cols = this.generator.columns;
+    const have = await this.readColumns(table);
+    if (have === undefined) throw new Error(`verify: table ${this.schema}.${table} does not exist`);
+    // a column's name in the compared table: the renamed one when it has it (the new table), else the original (old_<t>)
+    const nameIn = (c: string): string | undefined => (have.has(this.targetName(c)) ? this.targetName(c) : have.has(c) ? c : undefined);
+    if (nameIn(this.keyColumn) === undefined) throw new Error(`verify: ${this.schema}.${table} has no column ${this.targetName(this.keyColumn)} (the key)`);
+    const cols = this.generator.columns.filter((c) => nameIn(c) !== undefined);
+    const skippedColumns = this.generator.columns.filter((c) => nameIn(c) === undefined);
     const keyIdx = cols.indexOf(this.keyColumn);
-    const select = cols.map((c, i) => `${quoteIdent(c)}::text AS c${i}`).join(', ');
+    const select = cols.map((c, i) => `${quoteIdent(nameIn(c)!)}::text AS c${i}`).join(', ');
     const res = await this.db.query(`SELECT ${select} FROM ${qualified(this.schema, table)}`);
     const seen = new Map<number, number>();
     const extra: number[] = [];
@@ -524,12 +611,7 @@ abstract class ApplyLoopBase {
         extra.push(key);
         continue;
       }
-      const same = cols.every((c, i) => {
-        const got = r[`c${i}`];
-        const exp = want[c];
-        if (exp === null || exp === undefined) return got === null || got === undefined;
-        return got !== null && got !== undefined && String(got) === String(exp);
-      });
+      const same = cols.every((c, i) => sameValue(r[`c${i}`], want[c]));
       if (!same && n === 1) mismatched.push(key);
     }
     const missing: number[] = [];
@@ -556,6 +638,8 @@ abstract class ApplyLoopBase {
       mismatched: cap(mismatched),
       duplicates: cap(duplicates),
       summary,
+      columns: [...cols],
+      skippedColumns,
     };
   }
 
@@ -568,24 +652,90 @@ abstract class ApplyLoopBase {
     return qualified(this.schema, this.table);
   }
 
+  /** The target's name for a generator column. */
+  protected targetName(col: string): string {
+    return this.columnMap.get(col) ?? col;
+  }
+
+  /** The columns `table` has now; undefined when it does not exist. */
+  protected async readColumns(table = this.table): Promise<Set<string> | undefined> {
+    const r = await this.db.query('SELECT column_name::text AS c FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2', [this.schema, table]);
+    if (r.rows.length === 0) return undefined;
+    return new Set(r.rows.map((x) => String(x.c)));
+  }
+
+  /** The target's columns, re-read when older than columnRefreshMs (or `force`). */
+  protected async targetColumns(force = false): Promise<Set<string> | undefined> {
+    const now = Date.now();
+    if (force || this.targetCols === undefined || now - this.targetColsAt >= this.columnRefreshMs) {
+      this.targetCols = await this.readColumns();
+      this.targetColsAt = now;
+    }
+    return this.targetCols;
+  }
+
+  protected forgetColumns(): void {
+    this.targetCols = undefined;
+    this.targetColsAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * What a write names: the generator's columns the target has (all of them when the table is missing, so the write
+   * fails as "does not exist"), the key always; plus `updated_at` stamped with the loop's clock when the target has
+   * it and the generator does not write it.
+   */
+  private async writePlan(force: boolean): Promise<{ cols: string[]; stamp: string | undefined }> {
+    const have = await this.targetColumns(force);
+    const cols = this.generator.columns.filter((c) => c === this.keyColumn || have === undefined || have.has(this.targetName(c)));
+    const writesUpdatedAt = cols.some((c) => this.targetName(c) === 'updated_at');
+    const stamp = have !== undefined && have.has('updated_at') && !writesUpdatedAt ? sqlTimestamp(this.now()) : undefined;
+    return { cols, stamp };
+  }
+
+  /** Run `write` with the current column plan; on an undefined-column error re-read the columns and run it once more. */
+  private async withColumns(write: (plan: { cols: string[]; stamp: string | undefined }) => Promise<void>): Promise<void> {
+    try {
+      await write(await this.writePlan(false));
+    } catch (err) {
+      if (!isUndefinedColumn(err)) {
+        if (classify(err) === 'missing') this.forgetColumns();
+        throw err;
+      }
+      this.columnRereads++;
+      try {
+        await write(await this.writePlan(true));
+      } catch (err2) {
+        if (classify(err2) === 'missing') this.forgetColumns();
+        throw err2;
+      }
+    }
+  }
+
   /** Run one change against the target. Throws the database error as is. */
   protected async exec(c: ChangeRecord): Promise<void> {
-    const key = quoteIdent(this.keyColumn);
-    if (c.kind === 'insert') {
-      const cols = this.generator.columns;
-      await this.db.query(
-        `INSERT INTO ${this.target} (${cols.map(quoteIdent).join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
-        cols.map((col) => c.row![col] ?? null),
-      );
-    } else if (c.kind === 'update') {
-      const cols = this.generator.columns.filter((col) => col !== this.keyColumn);
-      await this.db.query(
-        `UPDATE ${this.target} SET ${cols.map((col, i) => `${quoteIdent(col)} = $${i + 1}`).join(', ')} WHERE ${key} = $${cols.length + 1}`,
-        [...cols.map((col) => c.row![col] ?? null), c.key],
-      );
-    } else {
-      await this.db.query(`DELETE FROM ${this.target} WHERE ${key} = $1`, [c.key]);
+    const key = quoteIdent(this.targetName(this.keyColumn));
+    if (c.kind === 'delete') {
+      try {
+        await this.db.query(`DELETE FROM ${this.target} WHERE ${key} = $1`, [c.key]);
+      } catch (err) {
+        if (classify(err) === 'missing') this.forgetColumns();
+        throw err;
+      }
+      return;
     }
+    await this.withColumns(async ({ cols, stamp }) => {
+      if (c.kind === 'insert') {
+        const names = [...cols.map((col) => this.targetName(col)), ...(stamp !== undefined ? ['updated_at'] : [])];
+        const values = [...cols.map((col) => c.row![col] ?? null), ...(stamp !== undefined ? [stamp] : [])];
+        await this.db.query(`INSERT INTO ${this.target} (${names.map(quoteIdent).join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`, values);
+        return;
+      }
+      const set = cols.filter((col) => col !== this.keyColumn);
+      const names = [...set.map((col) => this.targetName(col)), ...(stamp !== undefined ? ['updated_at'] : [])];
+      if (names.length === 0) return; // the target has no column this update changes
+      const values = [...set.map((col) => c.row![col] ?? null), ...(stamp !== undefined ? [stamp] : [])];
+      await this.db.query(`UPDATE ${this.target} SET ${names.map((n, i) => `${quoteIdent(n)} = $${i + 1}`).join(', ')} WHERE ${key} = $${names.length + 1}`, [...values, c.key]);
+    });
   }
 
   /** Replace the target's content with the source state (a full load). Returns the row count. */
@@ -597,13 +747,19 @@ abstract class ApplyLoopBase {
   }
 
   protected async insertRows(rows: readonly SourceRow[]): Promise<void> {
-    const cols = this.generator.columns;
-    const per = Math.max(1, Math.floor(5000 / cols.length));
+    const per = Math.max(1, Math.floor(5000 / (this.generator.columns.length + 1)));
     for (let i = 0; i < rows.length; i += per) {
       const chunk = rows.slice(i, i + per);
-      const params: unknown[] = [];
-      const tuples = chunk.map((r) => `(${cols.map((c) => (params.push(r[c] ?? null), `$${params.length}`)).join(', ')})`);
-      await this.db.query(`INSERT INTO ${this.target} (${cols.map(quoteIdent).join(', ')}) VALUES ${tuples.join(', ')}`, params);
+      // one chunk per attempt: a retry after a column change never repeats a chunk that went in
+      await this.withColumns(async ({ cols, stamp }) => {
+        const names = [...cols.map((col) => this.targetName(col)), ...(stamp !== undefined ? ['updated_at'] : [])];
+        const params: unknown[] = [];
+        const tuples = chunk.map((r) => {
+          const vals = [...cols.map((c) => r[c] ?? null), ...(stamp !== undefined ? [stamp] : [])];
+          return `(${vals.map((v) => (params.push(v), `$${params.length}`)).join(', ')})`;
+        });
+        await this.db.query(`INSERT INTO ${this.target} (${names.map(quoteIdent).join(', ')}) VALUES ${tuples.join(', ')}`, params);
+      });
     }
   }
 

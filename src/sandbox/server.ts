@@ -3,8 +3,10 @@
  * <Service>.<Operation>`, JSON body; errors as HTTP 4xx with `{"__type": …, "message": …}`), so the real SDK clients
  * run unchanged with `endpoint` set to it. SigV4 signatures are accepted without checking.
  *
- * Services are mounted by target prefix: `RedshiftData` (redshift-data.ts) now; `AmazonDMSv20160101` (DMS) and
- * `Logs_20140328` (CloudWatch Logs) mount the same way (`sandbox.mount(prefix, service)`).
+ * Services are mounted by target prefix: `RedshiftData` (redshift-data.ts), `AmazonDMSv20160101` (DMS, dms.ts) and
+ * `Logs_20140328` (CloudWatch Logs, logs.ts); more can be added with `sandbox.mount(prefix, service)`. The DMS and
+ * Logs sandboxes are also reachable directly (`sandbox.dms`, `sandbox.logs`: seed tasks, fault knobs), and
+ * `sandbox.startReplication(registry)` seeds the registry's DMS tasks and starts apply loops (replication.ts).
  *
  * Admin endpoints (not AWS): `GET /_sandbox/health`, `GET /_sandbox/faults`, `POST /_sandbox/faults` (JSON: any subset of
  * the fault knobs, `{"reset": true}` restores the defaults).
@@ -18,8 +20,16 @@ import { bootstrapCatalog, resetSession } from './catalog.js';
 import { type Db, openDb, redactUrl, toObjects } from './db.js';
 import { type FaultKnobs, applyFaultPatch, defaultFaults, faultPatch, takeThrottle } from './faults.js';
 import { REDSHIFT_DATA_TARGET_PREFIX, RedshiftDataService } from './redshift-data.js';
+import { DMS_TARGET_PREFIX, type DmsDelays, DmsSandbox } from './dms.js';
+import { LOGS_TARGET_PREFIX, type LogsSandboxOptions, LogsSandbox } from './logs.js';
+import { type Replication, type ReplicationOptions, startReplication } from './replication.js';
+import type { Registry } from '../schema/registry.js';
 
 export type { FaultKnobs, FailStatementRule } from './faults.js';
+export type { Replication, ReplicationOptions, ApplyLoop, LoopSettings } from './replication.js';
+
+/** DMS transition times in the sandbox: realistic in shape, short so a demo and the tests do not wait. */
+export const SANDBOX_DMS_DELAYS: DmsDelays = { createMs: 300, startMs: 300, stopMs: 300, fullLoadMs: 300 };
 
 /** Anything that answers `<prefix>.<Operation>` requests (the DMS and Logs sandboxes have this shape too). */
 export interface AwsJsonService {
@@ -39,6 +49,10 @@ export interface SandboxOptions {
   /** PostgreSQL connections for concurrent statements (default 10) */
   poolSize?: number;
   logger?: Logger;
+  /** DMS transition times (default SANDBOX_DMS_DELAYS: 300 ms each) */
+  dmsDelays?: Partial<DmsDelays>;
+  /** CloudWatch Logs paging (default: 5 events per FilterLogEvents page, every 3rd page empty with a nextToken) */
+  logs?: Pick<LogsSandboxOptions, 'pageSize' | 'scanBudget' | 'emptyPageEvery'>;
 }
 
 export interface Sandbox {
@@ -50,8 +64,17 @@ export interface Sandbox {
   backend: 'postgres' | 'pglite';
   /** Direct database access for tests, in a session like a Data API statement's (search_path, UTC, knobs); no translation. */
   sql(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
-  /** Serve another AWS JSON service on this endpoint (e.g. DMS under "AmazonDMSv20160101"). */
+  /** Serve another AWS JSON service on this endpoint. */
   mount(targetPrefix: string, service: AwsJsonService): void;
+  /** the DMS sandbox served here (seedTask, failNextResume, injectLogErrorsOnResume, throttleNext, getTask…) */
+  dms: DmsSandbox;
+  /** the CloudWatch Logs sandbox served here (events, append, throttleNext, emptyPagesServed…) */
+  logs: LogsSandbox;
+  /**
+   * Seed the registry's DMS tasks (running) and start apply loops: a DmsApplyLoop on each dms table and CdcApplyLoops on
+   * the `cdc` tables, writing through this sandbox's database. close() stops them.
+   */
+  startReplication(registry: Registry, opts?: ReplicationOptions): Promise<Replication>;
   close(): Promise<void>;
 }
 
@@ -105,7 +128,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   }
   const data = new RedshiftDataService({ db, faults, logger: log.child({ service: 'redshift-data' }), ...(opts.pageSize !== undefined ? { pageSize: opts.pageSize } : {}) });
   await data.init();
-  const services = new Map<string, AwsJsonService>([[REDSHIFT_DATA_TARGET_PREFIX, data]]);
+  const logsService = new LogsSandbox({ ...(opts.logs ?? {}) });
+  const dmsService = new DmsSandbox({ logs: logsService, delays: { ...SANDBOX_DMS_DELAYS, ...(opts.dmsDelays ?? {}) } });
+  const services = new Map<string, AwsJsonService>([
+    [REDSHIFT_DATA_TARGET_PREFIX, data],
+    [DMS_TARGET_PREFIX, dmsService],
+    [LOGS_TARGET_PREFIX, logsService],
+  ]);
+  const replications: Replication[] = [];
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
@@ -195,18 +225,27 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   log.info({ endpoint, backend: db.kind, database: opts.databaseUrl ? redactUrl(opts.databaseUrl) : 'pglite (memory)' }, 'sandbox listening');
 
   let closed: Promise<void> | undefined;
+  const sql = async (text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> => {
+    const s = await db.session();
+    try {
+      await resetSession(s, { diskCapacityMb: faults.diskCapacityMb });
+      return { rows: toObjects(await s.query(text, params)) };
+    } finally {
+      await s.release();
+    }
+  };
   return {
     endpoint,
     faults,
     backend: db.kind,
-    async sql(text, params) {
-      const s = await db.session();
-      try {
-        await resetSession(s, { diskCapacityMb: faults.diskCapacityMb });
-        return { rows: toObjects(await s.query(text, params)) };
-      } finally {
-        await s.release();
-      }
+    sql,
+    dms: dmsService,
+    logs: logsService,
+    async startReplication(registry, ropts) {
+      if (closed) throw new Error('the sandbox is closed');
+      const r = await startReplication({ dms: dmsService, db: { query: sql } }, registry, ropts);
+      replications.push(r);
+      return r;
     },
     mount(targetPrefix, service) {
       if (services.has(targetPrefix)) throw new Error(`a service is already mounted at ${targetPrefix}`);
@@ -214,6 +253,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     },
     close() {
       closed ??= (async () => {
+        await Promise.allSettled(replications.map((r) => r.stop()));
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

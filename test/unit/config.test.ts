@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, describeConfig, loadConfig, requireWarehouse } from '../../src/config.js';
+import { DEFAULT_RUNBOOK_SETTINGS } from '../../src/jobs/deps.js';
+import { serviceEndpoint } from '../../src/replication/aws-call.js';
 
 const ARN = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:redshift-admin-AbCdEf';
 
@@ -16,7 +18,8 @@ function problems(env: Record<string, string>): string[] {
 describe('loadConfig', () => {
   it('uses the defaults when nothing is set, and has no warehouse', () => {
     const c = loadConfig({});
-    expect(c).toEqual({ aws: { region: 'us-west-2' }, schemas: { dir: 'schemas' } });
+    expect(c).toEqual({ aws: { region: 'us-west-2' }, schemas: { dir: 'schemas' }, runbooks: DEFAULT_RUNBOOK_SETTINGS });
+    expect(c.runbooks).toEqual({ logCheckMs: 600_000, freshnessMs: 600_000, diskFactor: 2.5, swapLockTimeoutMs: 2000 });
     expect(() => requireWarehouse(c)).toThrow(/REDSHIFT_CLUSTER_ID.*\n.*REDSHIFT_WORKGROUP[\s\S]*npm run sandbox/);
   });
 
@@ -44,6 +47,39 @@ describe('loadConfig', () => {
     const c = loadConfig({ AWS_ENDPOINT_URL: 'http://127.0.0.1:4599', SCHEMAS_DIR: 'my/schemas', AWS_REGION: '  ' });
     expect(c.aws).toEqual({ region: 'us-west-2', endpoint: 'http://127.0.0.1:4599' });
     expect(c.schemas.dir).toBe('my/schemas');
+  });
+
+  it('DMS and CloudWatch Logs use AWS_ENDPOINT_URL unless their own endpoint variable is set', () => {
+    const shared = loadConfig({ AWS_ENDPOINT_URL: 'http://127.0.0.1:4599' });
+    expect(shared.aws.dmsEndpoint).toBeUndefined();
+    expect(serviceEndpoint(shared.aws, 'dms')).toBe('http://127.0.0.1:4599');
+    expect(serviceEndpoint(shared.aws, 'logs')).toBe('http://127.0.0.1:4599');
+    const own = loadConfig({
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:4599',
+      AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE: 'http://127.0.0.1:4600',
+      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: 'https://logs.example.internal',
+    });
+    expect(own.aws).toEqual({ region: 'us-west-2', endpoint: 'http://127.0.0.1:4599', dmsEndpoint: 'http://127.0.0.1:4600', logsEndpoint: 'https://logs.example.internal' });
+    expect(serviceEndpoint(own.aws, 'dms')).toBe('http://127.0.0.1:4600');
+    expect(serviceEndpoint(own.aws, 'logs')).toBe('https://logs.example.internal');
+    expect(serviceEndpoint(loadConfig({}).aws, 'dms')).toBeUndefined();
+    expect(describeConfig(own)).toMatchObject({ dmsEndpoint: 'http://127.0.0.1:4600', logsEndpoint: 'https://logs.example.internal' });
+    expect(problems({ AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: 'logs.local' })[0]).toMatch(/^AWS_ENDPOINT_URL_CLOUDWATCH_LOGS .*http/);
+  });
+
+  it('reads the runbook settings, minutes as milliseconds, fractions allowed', () => {
+    const c = loadConfig({ LOG_CHECK_MINUTES: '0.5', FRESHNESS_MINUTES: '15', DISK_FACTOR: '3', SWAP_LOCK_TIMEOUT_MS: '500', SCHEMA_GIT_DIR: '/srv/warehouse' });
+    expect(c.runbooks).toEqual({ logCheckMs: 30_000, freshnessMs: 900_000, diskFactor: 3, swapLockTimeoutMs: 500, schemaGitDir: '/srv/warehouse' });
+    expect(loadConfig({ LOG_CHECK_MINUTES: ' ' }).runbooks.logCheckMs).toBe(600_000);
+  });
+
+  it('refuses malformed runbook settings, one line per variable', () => {
+    const p = problems({ LOG_CHECK_MINUTES: 'ten', FRESHNESS_MINUTES: '-1', DISK_FACTOR: '0.5', SWAP_LOCK_TIMEOUT_MS: '1.5' });
+    expect(p.map((l) => l.split(/[ :(]/)[0])).toEqual(['LOG_CHECK_MINUTES', 'FRESHNESS_MINUTES', 'DISK_FACTOR', 'SWAP_LOCK_TIMEOUT_MS']);
+    expect(p[0]).toContain('"ten"');
+    expect(p[1]).toMatch(/negative/);
+    expect(p[2]).toMatch(/at least 1/);
+    expect(p[3]).toMatch(/whole milliseconds/);
   });
 
   it('a cluster without credentials names both variables that would fix it', () => {

@@ -1,0 +1,198 @@
+/**
+ * What the DMS and CloudWatch Logs adapters share: one retry policy for AWS calls (throttling, 5xx, connection resets;
+ * full-jitter exponential backoff, abortable), response validation with zod, readable errors, and the SDK client
+ * settings (region, endpoint, maxAttempts 1 so this policy is the only one, placeholder credentials for the loopback
+ * sandbox) — the same rules as the Data API adapter (src/warehouse/redshift-data.ts).
+ */
+import type { z } from 'zod';
+import type { AwsConfig, Env } from '../config.js';
+import { ReplicationError } from './port.js';
+
+export interface RetryOptions {
+  /** retries after the first attempt (default 8) */
+  maxRetries: number;
+  /** backoff base, ms: the n-th retry sleeps random(0, min(maxMs, baseMs × 2^n)) (default 100) */
+  baseMs: number;
+  /** backoff cap, ms (default 10 000) */
+  maxMs: number;
+}
+
+export const DEFAULT_AWS_RETRY: RetryOptions = { maxRetries: 8, baseMs: 100, maxMs: 10_000 };
+
+/** Counters for diagnostics and tests (was a throttle retried?). */
+export interface AwsCallStats {
+  /** AWS calls sent, retries included */
+  calls: number;
+  /** calls repeated after a retryable error */
+  retries: number;
+  /** of those, how many were throttling */
+  throttled: number;
+}
+
+/** What an adapter needs of an SDK client: the SDK client itself, or an in-process fake. */
+export interface AwsClientLike<C> {
+  send(command: C, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+  destroy?(): void;
+}
+
+const THROTTLE_NAMES = new Set([
+  'ThrottlingException',
+  'ThrottlingFault',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+]);
+const TRANSIENT_NAMES = new Set(['InternalServerException', 'InternalFailure', 'InternalServerError', 'ServiceUnavailable', 'ServiceUnavailableException', 'TimeoutError']);
+const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ECONNREFUSED', 'EAI_AGAIN']);
+
+/** Throttling (ThrottlingException / ThrottlingFault / 429), 5xx and connection trouble are worth another attempt. */
+export function classifyAwsRetryable(err: unknown): 'throttle' | 'transient' | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown }; $retryable?: { throttling?: unknown } };
+  const name = typeof e.name === 'string' ? e.name : '';
+  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
+  if (THROTTLE_NAMES.has(name) || status === 429 || e.$retryable?.throttling === true) return 'throttle';
+  if (TRANSIENT_NAMES.has(name) || (status !== undefined && status >= 500)) return 'transient';
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (NETWORK_CODES.has(code)) return 'transient';
+  return undefined;
+}
+
+/** The AWS error code of an SDK error (its `name`, e.g. `InvalidResourceStateFault`). */
+export function awsCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const n = (err as { name?: unknown }).name;
+  return typeof n === 'string' && n !== 'Error' ? n : undefined;
+}
+
+export function abortError(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new Error('aborted');
+}
+
+/** setTimeout as a promise that an AbortSignal can cut short. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(abortError(signal!));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export interface AwsCallerOptions {
+  /** "DMS" / "CloudWatch Logs": names the service in messages */
+  service: string;
+  retry?: Partial<RetryOptions>;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+/** Sends one client's commands with the retry policy; turns final failures into ReplicationErrors. */
+export class AwsCaller<C> {
+  readonly stats: AwsCallStats = { calls: 0, retries: 0, throttled: 0 };
+  readonly retry: RetryOptions;
+  readonly doSleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly random: () => number;
+  readonly service: string;
+
+  constructor(
+    private readonly client: AwsClientLike<C>,
+    opts: AwsCallerOptions,
+  ) {
+    this.service = opts.service;
+    this.retry = { ...DEFAULT_AWS_RETRY, ...opts.retry };
+    this.doSleep = opts.sleep ?? sleep;
+    this.random = opts.random ?? Math.random;
+  }
+
+  /**
+   * Send `command`, retrying throttling / transient failures. Other errors pass through `onError` first (an adapter
+   * turns e.g. ResourceNotFoundFault into a 'not-found' ReplicationError); whatever it does not handle becomes an 'aws'
+   * ReplicationError naming the operation and the AWS error.
+   */
+  async send(command: C, op: string, ctx: { signal?: AbortSignal | undefined; onError?: (err: unknown) => Error | undefined } = {}): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      if (ctx.signal?.aborted) throw abortError(ctx.signal);
+      this.stats.calls++;
+      try {
+        return await this.client.send(command, ctx.signal !== undefined ? { abortSignal: ctx.signal } : undefined);
+      } catch (err) {
+        if (ctx.signal?.aborted) throw abortError(ctx.signal);
+        const kind = classifyAwsRetryable(err);
+        if (kind === undefined || attempt >= this.retry.maxRetries) {
+          if (err instanceof ReplicationError) throw err;
+          const mapped = kind === undefined ? ctx.onError?.(err) : undefined;
+          if (mapped !== undefined) throw mapped;
+          const tries = kind === undefined ? '' : ` (gave up after ${attempt + 1} attempts)`;
+          const code = awsCode(err);
+          throw new ReplicationError(`${this.service} ${op} failed${tries}: ${errorText(err)}`, 'aws', { operation: op, ...(code !== undefined ? { awsCode: code } : {}) });
+        }
+        this.stats.retries++;
+        if (kind === 'throttle') this.stats.throttled++;
+        const ceiling = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** attempt);
+        await this.doSleep(this.random() * ceiling, ctx.signal);
+      }
+    }
+  }
+
+  close(): void {
+    this.client.destroy?.();
+  }
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.name && err.name !== 'Error' ? `${err.name}: ${err.message}` : err.message;
+  return String(err);
+}
+
+/** Validate the part of a response an adapter depends on; a different shape is a 'bad-response' ReplicationError. */
+export function parseResponse<T>(schema: z.ZodType<T>, value: unknown, service: string, op: string): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const where = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  throw new ReplicationError(`${service} answered ${op} with an unexpected response (${where})`, 'bad-response', { operation: op });
+}
+
+export function isLoopback(url: string): boolean {
+  try {
+    const h = new URL(url).hostname;
+    return h === 'localhost' || h === '::1' || h === '[::1]' || /^127\./.test(h);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SDK client settings: region, endpoint (when set), maxAttempts 1 (the adapter retries). Against a loopback endpoint
+ * (the sandbox) with no AWS credentials in the environment, placeholder credentials: the sandbox does not check
+ * signatures, and a first-time user needs no AWS account.
+ */
+export function sdkClientConfig(
+  region: string,
+  endpoint: string | undefined,
+  env: Env,
+): { region: string; maxAttempts: number; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } {
+  const needsPlaceholder = endpoint !== undefined && isLoopback(endpoint) && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE;
+  return {
+    region,
+    maxAttempts: 1,
+    ...(endpoint !== undefined ? { endpoint } : {}),
+    ...(needsPlaceholder ? { credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' } } : {}),
+  };
+}
+
+/** The endpoint a service's client uses: its own setting, else AWS_ENDPOINT_URL, else the SDK default (undefined). */
+export function serviceEndpoint(aws: AwsConfig, service: 'dms' | 'logs'): string | undefined {
+  return (service === 'dms' ? aws.dmsEndpoint : aws.logsEndpoint) ?? aws.endpoint;
+}

@@ -1,0 +1,403 @@
+/**
+ * The DmsPort over AWS DMS (@aws-sdk/client-database-migration-service). Runs unchanged against the loopback sandbox
+ * (src/sandbox/dms.ts) with `endpoint` set.
+ *
+ * - Every call is retried on throttling (ThrottlingException / ThrottlingFault / 429), 5xx and connection resets with
+ *   full-jitter exponential backoff; createDms() sets the SDK's maxAttempts to 1 so this one policy applies (as the
+ *   Data API adapter does). Responses the adapter depends on are validated with zod.
+ * - stopTask / resumeTask look at the task first and act only when needed (invariant 4): stop is a no-op when the task
+ *   is stopped, stopping, failed or has never run; resume is a no-op when it is running or starting. A task that is in
+ *   the middle of another transition (starting, stopping, modifying…) is waited for first. A race with someone else
+ *   (InvalidResourceStateFault) is resolved by looking again.
+ * - waitForStatus polls DescribeReplicationTasks with backoff (no fixed sleeps), is abortable and has a timeout;
+ *   `failed` is an error carrying LastFailureMessage and StopReason.
+ */
+import {
+  DatabaseMigrationServiceClient,
+  DescribeReplicationTasksCommand,
+  DescribeTableStatisticsCommand,
+  ReloadTablesCommand,
+  StartReplicationTaskCommand,
+  StopReplicationTaskCommand,
+} from '@aws-sdk/client-database-migration-service';
+import { z } from 'zod';
+import type { AwsConfig, Env } from '../config.js';
+import { AwsCaller, type AwsCallStats, type AwsClientLike, type RetryOptions, abortError, awsCode, errorText, parseResponse, sdkClientConfig, serviceEndpoint } from './aws-call.js';
+import { type DmsPort, type DmsTableStat, type DmsTask, ReplicationError } from './port.js';
+
+export type DmsCommand = DescribeReplicationTasksCommand | DescribeTableStatisticsCommand | ReloadTablesCommand | StartReplicationTaskCommand | StopReplicationTaskCommand;
+
+export interface DmsPollOptions {
+  /** first sleep after the immediate first poll, ms (default 100) */
+  initialMs: number;
+  /** growth per poll (default 1.5) */
+  factor: number;
+  /** longest sleep between polls, ms (default 10 000) */
+  maxMs: number;
+}
+
+export const DEFAULT_DMS_POLL: DmsPollOptions = { initialMs: 100, factor: 1.5, maxMs: 10_000 };
+
+export interface DmsAdapterOptions {
+  client: AwsClientLike<DmsCommand>;
+  /** for messages ("… in us-west-2") */
+  region?: string;
+  retry?: Partial<RetryOptions>;
+  poll?: Partial<DmsPollOptions>;
+  /** waitForStatus's timeout when the caller gives none (default 30 min: a real stop with a big batch can take long) */
+  waitTimeoutMs?: number;
+  /**
+   * how long a wait tolerates the task sitting in a settled state that is not the one awaited (running while waiting for
+   * stopped, stopped/ready while waiting for running) before saying nothing is moving it (default 10 s: AWS may show
+   * the old status for a moment after a Stop/Start call)
+   */
+  settleGraceMs?: number;
+  /** for tests: sleeping, jitter and the clock */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+}
+
+// ── response shapes the adapter depends on (zod; anything else passes through untouched) ──
+
+const taskShape = z.object({
+  ReplicationTaskArn: z.string().min(1),
+  ReplicationTaskIdentifier: z.string().min(1),
+  Status: z.string().min(1),
+  StopReason: z.string().optional(),
+  LastFailureMessage: z.string().optional(),
+  ReplicationInstanceArn: z.string().optional(),
+});
+type TaskShape = z.infer<typeof taskShape>;
+const describeTasksOutput = z.object({ ReplicationTasks: z.array(taskShape).optional(), Marker: z.string().optional() });
+const taskOutput = z.object({ ReplicationTask: taskShape });
+const count = z.number().int().nonnegative().optional();
+const tableStatShape = z.object({
+  SchemaName: z.string(),
+  TableName: z.string(),
+  TableState: z.string().optional(),
+  FullLoadRows: count,
+  Inserts: count,
+  Updates: count,
+  Deletes: count,
+  LastUpdateTime: z.date().optional(),
+});
+const tableStatsOutput = z.object({ TableStatistics: z.array(tableStatShape).optional(), Marker: z.string().optional() });
+
+const SERVICE = 'DMS';
+/** transitions the adapter waits out before acting */
+const TRANSITIONAL = new Set(['starting', 'stopping', 'creating', 'modifying', 'moving', 'testing']);
+
+const RACED = Symbol('raced');
+class Raced extends Error {}
+
+function toTask(t: TaskShape): DmsTask {
+  return {
+    arn: t.ReplicationTaskArn,
+    id: t.ReplicationTaskIdentifier,
+    status: t.Status,
+    ...(t.StopReason !== undefined && t.StopReason !== '' ? { stopReason: t.StopReason } : {}),
+    ...(t.LastFailureMessage !== undefined && t.LastFailureMessage !== '' ? { lastFailureMessage: t.LastFailureMessage } : {}),
+    ...(t.ReplicationInstanceArn !== undefined ? { instanceArn: t.ReplicationInstanceArn } : {}),
+  };
+}
+
+/** "failed: <LastFailureMessage> (StopReason …)" — what a person needs to see about a task that stopped working. */
+export function describeFailure(t: DmsTask): string {
+  const parts = [t.lastFailureMessage ? `LastFailureMessage: ${t.lastFailureMessage}` : 'no LastFailureMessage', t.stopReason ? `StopReason: ${t.stopReason}` : undefined];
+  return parts.filter((p) => p !== undefined).join('; ');
+}
+
+export class DmsAdapter implements DmsPort {
+  private readonly caller: AwsCaller<DmsCommand>;
+  private readonly poll: DmsPollOptions;
+  private readonly region: string | undefined;
+  private readonly waitTimeoutMs: number;
+  private readonly settleGraceMs: number;
+  private readonly now: () => number;
+
+  constructor(opts: DmsAdapterOptions) {
+    this.caller = new AwsCaller(opts.client, {
+      service: SERVICE,
+      ...(opts.retry !== undefined ? { retry: opts.retry } : {}),
+      ...(opts.sleep !== undefined ? { sleep: opts.sleep } : {}),
+      ...(opts.random !== undefined ? { random: opts.random } : {}),
+    });
+    this.poll = { ...DEFAULT_DMS_POLL, ...opts.poll };
+    this.region = opts.region;
+    this.waitTimeoutMs = opts.waitTimeoutMs ?? 30 * 60_000;
+    this.settleGraceMs = opts.settleGraceMs ?? 10_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** calls, retries and throttled retries so far */
+  get stats(): AwsCallStats {
+    return this.caller.stats;
+  }
+
+  /** Release the client's sockets. */
+  close(): void {
+    this.caller.close();
+  }
+
+  private where(): string {
+    return this.region !== undefined ? ` in ${this.region}` : '';
+  }
+
+  async findTask(taskId: string): Promise<DmsTask> {
+    const tasks = await this.describeTasks('replication-task-id', taskId, undefined, () =>
+      new ReplicationError(
+        `DMS task "${taskId}" was not found${this.where()} (DescribeReplicationTasks, filter replication-task-id): check replication.taskId in the table's schemas/ file and the AWS region`,
+        'not-found',
+        { operation: 'DescribeReplicationTasks' },
+      ),
+    );
+    const t = tasks.find((x) => x.ReplicationTaskIdentifier.toLowerCase() === taskId.toLowerCase());
+    if (t === undefined)
+      throw new ReplicationError(
+        `DMS task "${taskId}" was not found${this.where()}: DescribeReplicationTasks returned ${tasks.map((x) => x.ReplicationTaskIdentifier).join(', ')} instead`,
+        'not-found',
+        { operation: 'DescribeReplicationTasks' },
+      );
+    return toTask(t);
+  }
+
+  async describeTask(arn: string, signal?: AbortSignal): Promise<DmsTask> {
+    const tasks = await this.describeTasks('replication-task-arn', arn, signal, () =>
+      new ReplicationError(`DMS task ${arn} was not found${this.where()} (was it deleted?): find it again by its identifier`, 'not-found', { operation: 'DescribeReplicationTasks' }),
+    );
+    const t = tasks.find((x) => x.ReplicationTaskArn === arn) ?? tasks[0];
+    if (t === undefined) throw new ReplicationError(`DMS task ${arn} was not found${this.where()}`, 'not-found', { operation: 'DescribeReplicationTasks' });
+    return toTask(t);
+  }
+
+  private async describeTasks(filter: string, value: string, signal: AbortSignal | undefined, notFound: () => ReplicationError): Promise<TaskShape[]> {
+    const out: TaskShape[] = [];
+    let marker: string | undefined;
+    const seen = new Set<string>();
+    do {
+      const raw = await this.caller.send(
+        new DescribeReplicationTasksCommand({ Filters: [{ Name: filter, Values: [value] }], WithoutSettings: true, ...(marker !== undefined ? { Marker: marker } : {}) }),
+        'DescribeReplicationTasks',
+        { signal, onError: (err) => (awsCode(err) === 'ResourceNotFoundFault' ? notFound() : undefined) },
+      );
+      const page = parseResponse(describeTasksOutput, raw, SERVICE, 'DescribeReplicationTasks');
+      out.push(...(page.ReplicationTasks ?? []));
+      marker = page.Marker !== undefined && page.Marker !== '' ? page.Marker : undefined;
+      if (marker !== undefined) {
+        if (seen.has(marker)) throw new ReplicationError(`${SERVICE} returned the same DescribeReplicationTasks Marker twice`, 'bad-response', { operation: 'DescribeReplicationTasks' });
+        seen.add(marker);
+      }
+    } while (marker !== undefined);
+    if (out.length === 0) throw notFound();
+    return out;
+  }
+
+  async stopTask(arn: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<DmsTask> {
+    const deadline = this.now() + (opts.timeoutMs ?? this.waitTimeoutMs);
+    let delay = this.poll.initialMs;
+    for (;;) {
+      const t = await this.describeTask(arn, opts.signal);
+      switch (t.status) {
+        case 'stopped':
+        case 'stopping':
+        case 'failed':
+        case 'ready':
+          // nothing is being applied (or soon will not be): nothing to do
+          return t;
+        case 'running': {
+          const raw = await this.act(new StopReplicationTaskCommand({ ReplicationTaskArn: arn }), 'StopReplicationTask', arn, opts.signal);
+          if (raw === RACED) break; // someone else changed it meanwhile: look again
+          return toTask(parseResponse(taskOutput, raw, SERVICE, 'StopReplicationTask').ReplicationTask);
+        }
+        default:
+          if (!TRANSITIONAL.has(t.status))
+            throw new ReplicationError(`DMS task ${t.id} is ${t.status}: it cannot be stopped in that state (see the AWS console)`, 'invalid-state', { task: t, operation: 'StopReplicationTask' });
+      }
+      delay = await this.pause(delay, deadline, opts.signal, () => `DMS task ${t.id} was still ${t.status} when the stop gave up`);
+    }
+  }
+
+  async resumeTask(arn: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<DmsTask> {
+    const deadline = this.now() + (opts.timeoutMs ?? this.waitTimeoutMs);
+    let delay = this.poll.initialMs;
+    for (;;) {
+      const t = await this.describeTask(arn, opts.signal);
+      switch (t.status) {
+        case 'running':
+        case 'starting':
+          return t;
+        case 'ready':
+          throw new ReplicationError(
+            `DMS task ${t.id} has never run, so it cannot resume processing: start it once (start-replication) from the AWS console or CLI, then try again`,
+            'invalid-state',
+            { task: t, operation: 'StartReplicationTask' },
+          );
+        case 'stopped':
+        case 'failed': {
+          const raw = await this.act(new StartReplicationTaskCommand({ ReplicationTaskArn: arn, StartReplicationTaskType: 'resume-processing' }), 'StartReplicationTask', arn, opts.signal);
+          if (raw === RACED) break;
+          return toTask(parseResponse(taskOutput, raw, SERVICE, 'StartReplicationTask').ReplicationTask);
+        }
+        default:
+          if (!TRANSITIONAL.has(t.status))
+            throw new ReplicationError(`DMS task ${t.id} is ${t.status}: it cannot be resumed in that state (see the AWS console)`, 'invalid-state', { task: t, operation: 'StartReplicationTask' });
+      }
+      delay = await this.pause(delay, deadline, opts.signal, () => `DMS task ${t.id} was still ${t.status} when the resume gave up`);
+    }
+  }
+
+  async waitForStatus(arn: string, status: 'stopped' | 'running', opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<DmsTask> {
+    const started = this.now();
+    const timeoutMs = opts.timeoutMs ?? this.waitTimeoutMs;
+    const deadline = started + timeoutMs;
+    let delay = this.poll.initialMs;
+    let wrongSince: number | undefined;
+    for (;;) {
+      const t = await this.describeTask(arn, opts.signal);
+      if (t.status === status) return t;
+      if (t.status === 'failed')
+        throw new ReplicationError(`DMS task ${t.id} failed while the job waited for it to be ${status} — ${describeFailure(t)}`, 'failed', { task: t, operation: 'DescribeReplicationTasks' });
+      if (t.status === 'deleting' || t.status === 'failed-move')
+        throw new ReplicationError(`DMS task ${t.id} is ${t.status}; it will not become ${status}`, 'invalid-state', { task: t });
+      const settledElsewhere = status === 'running' ? t.status === 'stopped' || t.status === 'ready' : t.status === 'running' || t.status === 'ready';
+      if (settledElsewhere) {
+        wrongSince ??= this.now();
+        if (this.now() - wrongSince >= this.settleGraceMs) {
+          const what = status === 'running' ? 'resume it first (resumeTask)' : 'stop it first (stopTask)';
+          const why = t.stopReason !== undefined || t.lastFailureMessage !== undefined ? ` — ${describeFailure(t)}` : '';
+          throw new ReplicationError(`DMS task ${t.id} is ${t.status} and nothing is making it ${status}: ${what}${why}`, 'invalid-state', { task: t });
+        }
+      } else {
+        wrongSince = undefined;
+      }
+      delay = await this.pause(
+        delay,
+        deadline,
+        opts.signal,
+        () => `DMS task ${t.id} is still ${t.status} after ${Math.round((this.now() - started) / 1000)} s (waited for ${status}); the task may still get there — the job can wait again`,
+        t,
+      );
+    }
+  }
+
+  /** Stop / Start: InvalidResourceStateFault means the task changed under us (RACED: the caller looks again). */
+  private async act(command: DmsCommand, op: string, arn: string, signal: AbortSignal | undefined): Promise<unknown> {
+    try {
+      return await this.caller.send(command, op, {
+        signal,
+        onError: (err) => {
+          const code = awsCode(err);
+          if (code === 'InvalidResourceStateFault') return new Raced();
+          if (code === 'ResourceNotFoundFault') return new ReplicationError(`DMS task ${arn} was not found${this.where()} (${op})`, 'not-found', { operation: op, awsCode: code });
+          return undefined;
+        },
+      });
+    } catch (e) {
+      if (e instanceof Raced) return RACED;
+      throw e;
+    }
+  }
+
+  /** Sleep the next backoff step, or throw a timeout when the deadline has passed. Returns the next step. */
+  private async pause(delay: number, deadline: number, signal: AbortSignal | undefined, timeoutMessage: () => string, task?: DmsTask): Promise<number> {
+    const left = deadline - this.now();
+    if (left <= 0) throw new ReplicationError(timeoutMessage(), 'timeout', task !== undefined ? { task } : {});
+    if (signal?.aborted) throw abortError(signal);
+    await this.caller.doSleep(Math.min(delay, left), signal);
+    return Math.min(this.poll.maxMs, delay * this.poll.factor);
+  }
+
+  async tableStats(arn: string, schema: string, table: string, signal?: AbortSignal): Promise<DmsTableStat | undefined> {
+    let marker: string | undefined;
+    const seen = new Set<string>();
+    do {
+      const raw = await this.caller.send(
+        new DescribeTableStatisticsCommand({
+          ReplicationTaskArn: arn,
+          MaxRecords: 500,
+          Filters: [
+            { Name: 'schema-name', Values: [schema] },
+            { Name: 'table-name', Values: [table] },
+          ],
+          ...(marker !== undefined ? { Marker: marker } : {}),
+        }),
+        'DescribeTableStatistics',
+        {
+          signal,
+          onError: (err) =>
+            awsCode(err) === 'ResourceNotFoundFault'
+              ? new ReplicationError(`DMS task ${arn} was not found${this.where()} (DescribeTableStatistics): ${errorText(err)}`, 'not-found', { operation: 'DescribeTableStatistics' })
+              : undefined,
+        },
+      );
+      const page = parseResponse(tableStatsOutput, raw, SERVICE, 'DescribeTableStatistics');
+      const hit = (page.TableStatistics ?? []).find((s) => s.SchemaName === schema && s.TableName === table);
+      if (hit !== undefined)
+        return {
+          schema: hit.SchemaName,
+          table: hit.TableName,
+          state: hit.TableState ?? 'unknown',
+          fullLoadRows: hit.FullLoadRows ?? 0,
+          inserts: hit.Inserts ?? 0,
+          updates: hit.Updates ?? 0,
+          deletes: hit.Deletes ?? 0,
+          ...(hit.LastUpdateTime !== undefined ? { lastUpdate: hit.LastUpdateTime } : {}),
+        };
+      marker = page.Marker !== undefined && page.Marker !== '' ? page.Marker : undefined;
+      if (marker !== undefined) {
+        if (seen.has(marker)) throw new ReplicationError(`${SERVICE} returned the same DescribeTableStatistics Marker twice`, 'bad-response', { operation: 'DescribeTableStatistics' });
+        seen.add(marker);
+      }
+    } while (marker !== undefined);
+    return undefined;
+  }
+
+  async reloadTable(arn: string, schema: string, table: string, signal?: AbortSignal): Promise<void> {
+    await this.caller.send(
+      new ReloadTablesCommand({ ReplicationTaskArn: arn, TablesToReload: [{ SchemaName: schema, TableName: table }], ReloadOption: 'data-reload' }),
+      'ReloadTables',
+      {
+        signal,
+        onError: (err) => {
+          const code = awsCode(err);
+          if (code === 'InvalidResourceStateFault')
+            return new ReplicationError(`cannot reload ${schema}.${table}: ReloadTables needs a running task (${errorText(err)}); resume the task first`, 'invalid-state', {
+              operation: 'ReloadTables',
+              awsCode: code,
+            });
+          if (code === 'ResourceNotFoundFault')
+            return new ReplicationError(`cannot reload ${schema}.${table}: ${errorText(err)}`, 'not-found', { operation: 'ReloadTables', awsCode: code });
+          return undefined;
+        },
+      },
+    );
+  }
+}
+
+export interface CreateDmsOptions {
+  /** use this client instead of building one (its own retry settings then apply on top of the adapter's) */
+  client?: AwsClientLike<DmsCommand>;
+  retry?: Partial<RetryOptions>;
+  poll?: Partial<DmsPollOptions>;
+  waitTimeoutMs?: number;
+  settleGraceMs?: number;
+  /** environment for the placeholder-credential check (default process.env) */
+  env?: Env;
+}
+
+/**
+ * Build the adapter from configuration: region, `aws.dmsEndpoint ?? aws.endpoint`, SDK maxAttempts 1 (the adapter
+ * retries), placeholder credentials against a loopback endpoint when the environment has none (the sandbox).
+ */
+export function createDms(config: { aws: AwsConfig }, opts: CreateDmsOptions = {}): DmsAdapter {
+  const client = opts.client ?? new DatabaseMigrationServiceClient(sdkClientConfig(config.aws.region, serviceEndpoint(config.aws, 'dms'), opts.env ?? process.env));
+  return new DmsAdapter({
+    client,
+    region: config.aws.region,
+    ...(opts.retry !== undefined ? { retry: opts.retry } : {}),
+    ...(opts.poll !== undefined ? { poll: opts.poll } : {}),
+    ...(opts.waitTimeoutMs !== undefined ? { waitTimeoutMs: opts.waitTimeoutMs } : {}),
+    ...(opts.settleGraceMs !== undefined ? { settleGraceMs: opts.settleGraceMs } : {}),
+  });
+}
