@@ -3,6 +3,7 @@
  * lists them. A benchmark is a module exporting a `Bench` (name, what it measures, run): add it to BENCHES below.
  * Each prints its own numbers; nothing here asserts on time (benchmarks measure, tests prove).
  */
+import { ackLatency } from './ack-latency.js';
 import { insertSelect } from './insert-select.js';
 
 export interface Bench {
@@ -12,7 +13,7 @@ export interface Bench {
   run(print: (line: string) => void): Promise<void>;
 }
 
-export const BENCHES: readonly Bench[] = [insertSelect];
+export const BENCHES: readonly Bench[] = [insertSelect, ackLatency];
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--list') || argv.includes('--help') || argv.includes('-h')) {

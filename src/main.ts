@@ -5,20 +5,54 @@
  *   npm start -- --role worker   only a worker (runs runbooks; scale out on the same Redis)
  * Configuration comes from the environment (src/config.ts, src/slack/config.ts, src/policy.ts); each problem is
  * reported as one line naming the variable. Secrets are never logged.
+ *
+ * Process knobs (all optional): REDIS_PREFIX (default `rso`: every key, BullMQ's too, lives under it),
+ * WORKER_CONCURRENCY (default 2), WORKER_LOCK_DURATION_MS (default 30000: how long a killed worker's job waits before
+ * another worker resumes it), WORKER_STALLED_INTERVAL_MS (default: the lock duration), LOG_LEVEL (default info).
+ * Once everything listens, the log line `redshift-ops started` is written (workers: after BullMQ is connected).
  */
 import { parseArgs } from 'node:util';
 import { webApi } from '@slack/bolt';
+import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { buildRuntime } from './bot/runtime.js';
 import { ConfigError, loadConfig, requireWarehouse } from './config.js';
 import { createPolicy, policyFromEnv } from './policy.js';
 import { connectRedis, redisUrlFromEnv } from './queue/connection.js';
+import type { JobsStore } from './queue/jobs-store.js';
+import { registryReloader } from './schema/registry-reload.js';
 import { loadRegistry } from './schema/registry.js';
 import { createSlackApp } from './slack/app.js';
 import { slackConfigFromEnv } from './slack/config.js';
-import { SlackThreadReporter } from './slack/reporter.js';
+import { SlackThreadReporter, type SlackJobOrigin } from './slack/reporter.js';
 import type { ReplayGuard } from './slack/replay-guard.js';
 import { createWarehouse } from './warehouse/redshift-data.js';
+
+/**
+ * How the Slack reporter persists where a job's messages are (channel, thread/progress ts, approval messages): merged
+ * into the job record with a compare-and-set, so a bot process and a worker process (or a restarted worker) find them.
+ */
+export function slackOriginSaver(store: JobsStore): (jobId: string, origin: SlackJobOrigin) => Promise<void> {
+  return async (jobId, origin) => {
+    await store.update(jobId, (j) => void (j.origin = { ...j.origin, ...origin }));
+  };
+}
+
+/** The replay guard shared by every bot process on this Redis: `SET NX PX` answers "first seen" atomically. */
+export function redisReplayGuard(redis: Redis, prefix: string): ReplayGuard {
+  return {
+    firstSeen: async (key, ttlMs) => (await redis.set(`${prefix}:slack:seen:${key}`, '1', 'PX', ttlMs, 'NX')) === 'OK',
+  };
+}
+
+/** A positive whole number from the environment, or `dflt`; a bad value is an error naming the variable. */
+export function positiveIntFromEnv(name: string, dflt: number | undefined, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name}=${raw}: expected a whole number of 1 or more`);
+  return n;
+}
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { role: { type: 'string', default: 'all' } } });
@@ -30,7 +64,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   const warehouseConfig = requireWarehouse(config);
   const slack = slackConfigFromEnv();
   if (!slack) throw new Error('Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (or try `npm run demo`, which needs neither)');
-  const prefix = process.env.REDIS_PREFIX ?? 'rso';
+  const prefix = process.env.REDIS_PREFIX?.trim() || 'rso';
+  const concurrency = positiveIntFromEnv('WORKER_CONCURRENCY', 2);
+  const lockDuration = positiveIntFromEnv('WORKER_LOCK_DURATION_MS', undefined);
+  const stalledInterval = positiveIntFromEnv('WORKER_STALLED_INTERVAL_MS', undefined);
   const redis = await connectRedis(redisUrlFromEnv());
   const registry = await loadRegistry(config.schemas.dir);
   const warehouse = createWarehouse({ warehouse: warehouseConfig, aws: config.aws });
@@ -41,8 +78,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     return r.users ?? [];
   });
 
-  // the runtime is built first so saveOrigin can write into its job store
-  let saveOrigin: (jobId: string, origin: object) => Promise<void> = async () => undefined;
+  // the reporter is built before the runtime (which needs it), so saveOrigin reaches the job store through this late binding
+  let saveOrigin: (jobId: string, origin: SlackJobOrigin) => Promise<void> = async () => {
+    throw new Error('the runtime is not built yet');
+  };
   const reporter = new SlackThreadReporter({
     token: slack.botToken,
     ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}),
@@ -53,22 +92,30 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     redis,
     prefix,
     registry,
+    reloadRegistry: registryReloader(registry),
     warehouse,
     policy,
     reporter,
     front: 'slack',
-    ...(role !== 'bot' ? { worker: { concurrency: Number(process.env.WORKER_CONCURRENCY ?? 2), closeOnSignals: true } } : {}),
+    // signals are handled below (stop Slack, let running steps end, flush the thread updates, then exit); a worker that
+    // exited on its own signal handler would drop the last progress updates
+    ...(role !== 'bot'
+      ? {
+          worker: {
+            ...(concurrency !== undefined ? { concurrency } : {}),
+            ...(lockDuration !== undefined ? { lockDuration } : {}),
+            ...(stalledInterval !== undefined ? { stalledInterval } : {}),
+            closeOnSignals: false,
+          },
+        }
+      : {}),
     logger,
   });
-  saveOrigin = async (jobId, origin) => {
-    await rt.jobs.store.update(jobId, (j) => void (j.origin = { ...j.origin, ...origin }));
-  };
+  saveOrigin = slackOriginSaver(rt.jobs.store);
 
   let stopSlack: (() => Promise<void>) | undefined;
   if (role !== 'worker') {
-    const replayGuard: ReplayGuard = {
-      firstSeen: async (key, ttlMs) => (await redis.set(`${prefix}:slack:seen:${key}`, '1', 'PX', ttlMs, 'NX')) === 'OK',
-    };
+    const replayGuard = redisReplayGuard(redis, prefix);
     const app = createSlackApp({
       signingSecret: slack.signingSecret,
       botToken: slack.botToken,
@@ -83,14 +130,18 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     logger.info({ port, socketMode: slack.appToken !== undefined }, 'slack receiver listening on /slack/events');
     stopSlack = () => app.stop();
   }
-  logger.info({ role, tables: registry.tables.size }, 'redshift-ops started');
+  if (rt.worker) await rt.worker.worker.waitUntilReady();
+  logger.info({ role, prefix, tables: registry.tables.size, pid: process.pid }, 'redshift-ops started');
 
+  let stopping = false;
   const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: running steps finish first');
     if (stopSlack) await stopSlack();
-    await reporter.flush();
-    await rt.close();
-    redis.disconnect();
+    await rt.close(); // waits for the worker's running steps, which still report
+    await reporter.flush(); // then the last thread updates go out
+    await redis.quit().catch(() => redis.disconnect());
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

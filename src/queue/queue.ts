@@ -38,6 +38,16 @@ export type EnqueueResult =
   | { ok: false; reason: 'table-locked'; holder: string; message: string }
   | { ok: false; reason: 'unknown-kind' | 'bad-params'; message: string };
 
+export interface EnqueueHooks {
+  /**
+   * Runs once the record is stored and the table lock taken, before the BullMQ job exists — so no worker can start the
+   * job yet. The Slack front end posts the job's progress message here: its ts is in the record before any worker
+   * (possibly another process) looks, so the thread gets exactly one parent. A failure is ignored (the job still runs;
+   * the worker's reporter posts the message then).
+   */
+  beforeDispatch?: (job: JobRecord) => Promise<void>;
+}
+
 export interface JobQueueOptions {
   connection: Redis;
   /** Redis key prefix for records, locks, audit and BullMQ (default `rso`) */
@@ -75,7 +85,7 @@ export class JobQueue {
    * Create the job record, take the table lock (refused → the record is removed and the holder named), audit the
    * request and add the BullMQ job. The same `triggerId` returns the job created the first time.
    */
-  async enqueueJob(input: NewJob): Promise<EnqueueResult> {
+  async enqueueJob(input: NewJob, hooks: EnqueueHooks = {}): Promise<EnqueueResult> {
     if (this.opts.registry) {
       const factory = this.opts.registry.get(input.kind);
       if (!factory) {
@@ -106,6 +116,14 @@ export class JobQueue {
       });
     }
     await this.audit.append({ jobId: job.id, event: 'requested', actor: job.requester, detail: job.commandText });
+    if (hooks.beforeDispatch) {
+      try {
+        await hooks.beforeDispatch(current);
+        current = (await this.store.get(job.id)) ?? current;
+      } catch {
+        // the hook only decorates (posts a message); the job must be dispatched whatever happened there
+      }
+    }
     await this.dispatch(current);
     return { ok: true, job: current, deduplicated: false };
   }

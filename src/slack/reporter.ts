@@ -106,6 +106,17 @@ export class SlackThreadReporter implements Reporter {
       const ensured = await this.ensureProgressMessage(job);
       // a message we just posted already shows this state; an existing one (resume, command reply) is brought up to date
       if (ensured && !ensured.posted) this.scheduleProgress(job, ensured.origin);
+      // a step still marked running when a worker (re)starts the job: the worker that ran it died or lost its lock
+      const interrupted = job.steps[job.cursor];
+      if (ensured && interrupted?.state === 'running' && !job.rollbackRequested && !job.cancelRequested) {
+        const n = job.steps.length;
+        await this.reply(
+          ensured.origin,
+          noteMessage(
+            `Resumed at step ${job.cursor + 1}/${n} "${interrupted.title}": the worker running it stopped before finishing (crash or restart). Finished steps are not run again; this one checks what already happened first.`,
+          ),
+        );
+      }
     });
   }
 
