@@ -27,6 +27,8 @@ import { slackConfigFromEnv } from './slack/config.js';
 import { SlackThreadReporter, type SlackJobOrigin } from './slack/reporter.js';
 import type { ReplayGuard } from './slack/replay-guard.js';
 import { createWarehouse } from './warehouse/redshift-data.js';
+import { createDms } from './replication/dms.js';
+import { createLogs } from './replication/logs.js';
 
 /**
  * How the Slack reporter persists where a job's messages are (channel, thread/progress ts, approval messages): merged
@@ -62,7 +64,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
 
   const config = loadConfig();
   const warehouseConfig = requireWarehouse(config);
-  const slack = slackConfigFromEnv();
+  const slack = slackConfigFromEnv(process.env, { needSigningSecret: role !== 'worker' });
   if (!slack) throw new Error('Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (or try `npm run demo`, which needs neither)');
   const prefix = process.env.REDIS_PREFIX?.trim() || 'rso';
   const concurrency = positiveIntFromEnv('WORKER_CONCURRENCY', 2);
@@ -71,6 +73,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   const redis = await connectRedis(redisUrlFromEnv());
   const registry = await loadRegistry(config.schemas.dir);
   const warehouse = createWarehouse({ warehouse: warehouseConfig, aws: config.aws });
+  // DMS + CloudWatch Logs: the clients are cheap and only called by runbooks on dms-replicated tables
+  const dms = createDms(config);
+  const logs = createLogs(config);
 
   const web = new webApi.WebClient(slack.botToken, slack.apiUrl ? { slackApiUrl: slack.apiUrl.endsWith('/') ? slack.apiUrl : `${slack.apiUrl}/` } : {});
   const policy = createPolicy(policyFromEnv(), async (group) => {
@@ -94,6 +99,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     registry,
     reloadRegistry: registryReloader(registry),
     warehouse,
+    dms,
+    logs,
+    settings: config.runbooks,
     policy,
     reporter,
     front: 'slack',

@@ -56,6 +56,7 @@ function decideStateProblem(job: JobRecord, input: DecideInput): { reason: 'stal
   if (past && pending?.step !== input.step) {
     return { reason: 'already-decided', message: `job ${job.id}: step "${input.step}" was already ${past.decision} by ${who(past.by)} at ${at(past.at)}` };
   }
+  if (isSettled(job.state) || job.state === 'failed') return { reason: 'stale', message: `job ${job.id} is ${job.state}; there is nothing to approve` };
   if (job.cancelRequested) return { reason: 'stale', message: `job ${job.id} is being cancelled; there is nothing to approve` };
   if (job.state !== 'awaiting-approval' || !pending) {
     return { reason: 'stale', message: `job ${job.id} is ${job.state}; it is not waiting for an approval` };

@@ -23,11 +23,13 @@ export interface SlackConfig {
 export class SlackConfigError extends Error {}
 
 /** undefined when Slack is not configured at all (neither secret nor token set). */
-export function slackConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SlackConfig | undefined {
+export function slackConfigFromEnv(env: NodeJS.ProcessEnv = process.env, opts: { needSigningSecret?: boolean } = {}): SlackConfig | undefined {
   if (!env.SLACK_SIGNING_SECRET && !env.SLACK_BOT_TOKEN) return undefined;
+  // a worker only posts (bot token); only the receiver verifies requests (signing secret)
+  const needSecret = opts.needSigningSecret ?? true;
   const blank = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
   const r = schema.safeParse({
-    SLACK_SIGNING_SECRET: blank(env.SLACK_SIGNING_SECRET) ?? '',
+    SLACK_SIGNING_SECRET: blank(env.SLACK_SIGNING_SECRET) ?? (needSecret ? '' : 'unused-by-workers'),
     SLACK_BOT_TOKEN: blank(env.SLACK_BOT_TOKEN) ?? '',
     SLACK_APP_TOKEN: blank(env.SLACK_APP_TOKEN),
     SLACK_API_URL: blank(env.SLACK_API_URL),

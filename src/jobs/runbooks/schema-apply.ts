@@ -76,7 +76,7 @@ export const schemaApplyRunbook = defineRunbook<RunbookDeps, SchemaApplyParams>(
         prompt: (ctx: PlanContext<RunbookDeps>) =>
           `Create ${names.length === 1 ? names[0] : `${names.length} tables (${names.join(', ')})`} in the warehouse as schemas/ defines? Requested by <@${ctx.job.requester}>.`,
       },
-      plan: () => [{ kind: 'approval', text: `an approver confirms creating ${names.join(', ')}` }],
+      plan: () => [],
       isDone: async () => false,
       run: async () => 'approved',
     };
