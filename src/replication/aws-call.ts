@@ -4,6 +4,7 @@
  * settings (region, endpoint, maxAttempts 1 so this policy is the only one, placeholder credentials for the loopback
  * sandbox) — the same rules as the Data API adapter (src/warehouse/redshift-data.ts).
  */
+import { abortError, sleep } from '../util/sleep.js';
 import type { z } from 'zod';
 import type { AwsConfig, Env } from '../config.js';
 import { ReplicationError } from './port.js';
@@ -69,26 +70,7 @@ export function awsCode(err: unknown): string | undefined {
   return typeof n === 'string' && n !== 'Error' ? n : undefined;
 }
 
-export function abortError(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  return r instanceof Error ? r : new Error('aborted');
-}
 
-/** setTimeout as a promise that an AbortSignal can cut short. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(abortError(signal!));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 export interface AwsCallerOptions {
   /** "DMS" / "CloudWatch Logs": names the service in messages */
@@ -196,3 +178,5 @@ export function sdkClientConfig(
 export function serviceEndpoint(aws: AwsConfig, service: 'dms' | 'logs'): string | undefined {
   return (service === 'dms' ? aws.dmsEndpoint : aws.logsEndpoint) ?? aws.endpoint;
 }
+
+export { abortError, sleep };

@@ -15,6 +15,7 @@
  *   numbers and booleans travel as their text and Redshift converts them implicitly.
  * - Responses the adapter depends on are validated with zod: an unexpected shape is a WarehouseError, not a crash later.
  */
+import { abortError, sleep } from '../util/sleep.js';
 import { randomUUID } from 'node:crypto';
 import {
   BatchExecuteStatementCommand,
@@ -237,26 +238,7 @@ export function classifyRetryable(err: unknown): 'throttle' | 'transient' | unde
   return undefined;
 }
 
-function abortError(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  return r instanceof Error ? r : new Error('aborted');
-}
 
-/** setTimeout as a promise that an AbortSignal can cut short. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(abortError(signal!));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 function awsErrorText(err: unknown): string {
   if (err instanceof Error) return `${err.name}: ${err.message}`;
@@ -554,3 +536,5 @@ export function createWarehouse(config: { warehouse: WarehouseConfig; aws: AwsCo
     ...(opts.retry !== undefined ? { retry: opts.retry } : {}),
   });
 }
+
+export { abortError, sleep };
