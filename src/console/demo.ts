@@ -90,6 +90,8 @@ function consoleReplier(out: NodeJS.WritableStream): Replier {
 }
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+  // the demo runs on the sandbox; the SDK's notice about Node 22 (for releases after Jan 2027) is noise here
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseArgs({
     args: argv,
     options: {
