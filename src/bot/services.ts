@@ -200,6 +200,18 @@ export function createBotServices(deps: BotDeps): Bot {
       await say(reply, `${cmd.table.schema}.${cmd.table.name} is not in schemas/`);
       return { ok: false };
     }
+    // another job holds the table: say so first (its own half-done change would otherwise show up as drift)
+    const key = `${current.schema}.${current.name}`;
+    const holder = cmd.dryRun ? undefined : await deps.jobs.locks.holder(key);
+    if (holder) {
+      const other = await deps.jobs.store.get(holder.jobId);
+      await say(
+        reply,
+        `Refused, nothing was changed: ${key} is locked by job ${holder.jobId}${other ? ` (${other.state}: ${other.summary}, asked by <@${other.requester}>)` : ''}. ` +
+          `One changing job per table at a time: wait for job ${holder.jobId} to finish (\`/redshift job ${holder.jobId}\`), then plan again against the changed table.`,
+      );
+      return { ok: false };
+    }
     const info = await readTableInfo(deps.warehouse, current.schema, current.name);
     if (!info) {
       await say(reply, `Refused: ${current.schema}.${current.name} does not exist in the warehouse; \`/redshift schema apply ${current.name}\` creates it, \`/redshift recover ${current.name}\` rebuilds it.`);
@@ -244,6 +256,22 @@ export function createBotServices(deps: BotDeps): Bot {
     return { ok: result.ok };
   }
 
+  /** Rollback, except of a modify whose old table is gone: that is said plainly instead of attempting a swap back. */
+  async function rollback(reply: Replier, jobId: string, userId: string): Promise<CommandOutcome> {
+    const job = await deps.jobs.store.get(jobId);
+    if (job?.kind === 'modify' && job.handles['dropped'] === '1') {
+      const [schema = '', name = ''] = (job.table ?? '').split('.');
+      const approval = [...job.approvals].reverse().find((a) => a.step === 'approve-drop' && a.decision === 'approved');
+      await say(
+        reply,
+        `Refused: job ${job.id} dropped ${schema}.old_${name}${approval ? ` after <@${approval.by}> approved it` : ''}: the old data is gone, so there is nothing to swap back to. ` +
+          `${schema}.${name} keeps its new shape; to undo the change, run a new \`/redshift modify ${name} …\` that changes it back.`,
+      );
+      return { ok: false };
+    }
+    return control(reply, await deps.control.requestRollback(jobId, userId));
+  }
+
   async function run(input: CommandInput, reply: Replier): Promise<CommandOutcome> {
     if (deps.reloadRegistry) {
       deps.registry = await deps.reloadRegistry();
@@ -283,7 +311,7 @@ export function createBotServices(deps: BotDeps): Bot {
       case 'cancel':
         return control(reply, await deps.control.cancelJob(cmd.id, input.userId));
       case 'rollback':
-        return control(reply, await deps.control.requestRollback(cmd.id, input.userId));
+        return rollback(reply, cmd.id, input.userId);
       case 'unlock':
         return control(reply, await deps.control.unlockTable(`${cmd.table.schema}.${cmd.table.name}`, input.userId));
       case 'schema-diff':
@@ -320,7 +348,7 @@ export function createBotServices(deps: BotDeps): Bot {
         await control(reply, await deps.control.retryJob(v.jobId, input.userId));
         return;
       case 'rso_rollback':
-        await control(reply, await deps.control.requestRollback(v.jobId, input.userId));
+        await rollback(reply, v.jobId, input.userId);
         return;
       case 'rso_cancel':
         await control(reply, await deps.control.cancelJob(v.jobId, input.userId));

@@ -139,6 +139,14 @@ export function lockedSwapBatch(current: TableDef, next: TableDef, mapping: read
       `SELECT CAST(MAX(${upd}) AS varchar(32)) AS swap_mark FROM ${t}`,
     );
     swapMarkIndex = out.length - 1;
+    // rows changed since the mark and deleted at the source after the pre-sync: the DELETE above cannot see them (they
+    // are gone from t) and the post-sync only covers rows older than the mark. Only the delta's keys are looked up.
+    const nUpd = quoteIdent(delta.target);
+    const nk = cols(delta.primaryKey, 'target');
+    if (nk.length > 0)
+      out.push(
+        `DELETE FROM ${nt} WHERE ${nUpd} >= ${mark} AND ${tupleSql(nk)} NOT IN (SELECT ${cols(delta.primaryKey, 'column').join(', ')} FROM ${t} WHERE ${tupleSql(cols(delta.primaryKey, 'column'))} IN (SELECT ${nk.join(', ')} FROM ${nt} WHERE ${nUpd} >= ${mark}))`,
+      );
   } else if (delta.kind === 'append-id') {
     const mark = renderMark(opts.mark);
     const id = quoteIdent(delta.column);
@@ -215,8 +223,10 @@ export function lateWritesToOld(current: TableDef, next: TableDef, mapping: read
 
 /**
  * Rollback after a live swap (updated_at delta): the rows the new table got since the swap go back into old_t, in the
- * old table's shape, before the names are swapped back (sql.ts swapBackBatch `before`). Refused when a column of the
- * old table cannot be rebuilt from the new one (a dropped NOT NULL column without a default).
+ * old table's shape, before the names are swapped back (sql.ts swapBackBatch `before`): keys the new table no longer has
+ * are deleted, rows changed since the swap mark are UPDATEd (columns the new table dropped keep their values) and new
+ * keys inserted. Refused when a column of the old table cannot be rebuilt from the new one for a new row (a dropped
+ * NOT NULL column without a default).
  */
 export function reverseDelta(
   current: TableDef,
@@ -228,26 +238,79 @@ export function reverseDelta(
   if (delta.kind !== 'updated_at')
     return { ok: false, reason: `${current.name} has no updated_at: changes made to the new table after the swap cannot be found, so they cannot be carried back` };
   checkMapping(next, mapping);
-  const exprs: string[] = [];
-  for (const c of current.columns) {
+  // >= : a change stamped in the same second as the swap mark came after it as often as before (re-copying a row the
+  // swap already had is harmless; missing one loses it)
+  return reverseStatements(current, next, mapping, delta.primaryKey, (tq) => `${tq}.${quoteIdent(delta.target)} >= ${renderMark(swapMark)}`);
+}
+
+/**
+ * Rollback when the changed rows cannot be found by a change column (a DMS table, whose task is stopped by then; a cdc
+ * table without updated_at or after a rename-first swap, under the swap-back's lock): the same statements, with the
+ * changed rows found by comparing the copied columns of the two tables (EXCEPT) — costs a compare of the two tables.
+ * Refused without a primary key the new table keeps, or as reverseDelta.
+ */
+export function reverseFull(current: TableDef, next: TableDef, mapping: readonly ColumnSource[]): { ok: true; sql: string[] } | { ok: false; reason: string } {
+  checkMapping(next, mapping);
+  const pk = primaryKeyMap(current, mapping);
+  if (!pk) return { ok: false, reason: `${current.name} has no primary key the new table keeps, so the changes made to the new table since the swap cannot be matched with the old rows` };
+  const copied = mapping.filter((m) => m.kind !== 'default');
+  const newSide = copied.map((m) => quoteIdent(m.target)).join(', ');
+  const oldSide = copied.map((m) => sourceExpr(current, next, m)).join(', ');
+  const nk = cols(pk, 'target');
+  const t = qualified(next.schema, current.name);
+  const old = qualified(current.schema, oldTableName(current.name));
+  return reverseStatements(
+    current,
+    next,
+    mapping,
+    pk,
+    (tq) => `${tupleSql(nk.map((k) => `${tq}.${k}`))} IN (SELECT ${nk.join(', ')} FROM (SELECT ${newSide} FROM ${t} EXCEPT SELECT ${oldSide} FROM ${old}) AS changed)`,
+  );
+}
+
+/**
+ * Bring old_t level with t by primary key, in the old table's shape: DELETE the keys t no longer has (the swap left both
+ * with the same keys), UPDATE the rows `changed` selects (a condition on t, qualified by t's bare name), INSERT the keys
+ * only t has.
+ */
+function reverseStatements(
+  current: TableDef,
+  next: TableDef,
+  mapping: readonly ColumnSource[],
+  pk: Key,
+  changed: (tQualifier: string) => string,
+): { ok: true; sql: string[] } | { ok: false; reason: string } {
+  const oldName = oldTableName(current.name);
+  const old = qualified(current.schema, oldName);
+  const oldBare = quoteIdent(oldName);
+  const t = qualified(next.schema, current.name);
+  const tBare = quoteIdent(current.name);
+  // the value of old column c from the new table's row (qualified by t's bare name where two tables are in scope)
+  const back = (c: ColumnDef, qualifier?: string): string | undefined => {
     const m = mapping.find((x) => x.kind !== 'default' && x.from === c.name);
-    if (m && m.kind !== 'default') exprs.push(m.kind === 'cast' ? `CAST(${quoteIdent(m.target)} AS ${c.type})` : quoteIdent(m.target));
-    else if ((c.default !== undefined && c.default !== 'NULL') || !c.notNull) exprs.push(`CAST(${defaultSql(c)} AS ${c.type})`);
+    if (!m || m.kind === 'default') return undefined;
+    const col = qualifier ? `${qualifier}.${quoteIdent(m.target)}` : quoteIdent(m.target);
+    return m.kind === 'cast' ? `CAST(${col} AS ${c.type})` : col;
+  };
+  const inserts: string[] = [];
+  for (const c of current.columns) {
+    const e = back(c);
+    if (e !== undefined) inserts.push(e);
+    else if ((c.default !== undefined && c.default !== 'NULL') || !c.notNull) inserts.push(`CAST(${defaultSql(c)} AS ${c.type})`);
     else return { ok: false, reason: `column ${c.name} (NOT NULL, no default) is not in the new table, so rows added after the swap cannot go back into the old one` };
   }
-  const old = qualified(current.schema, oldTableName(current.name));
-  const t = qualified(next.schema, current.name);
-  const mark = renderMark(swapMark);
-  const upd = quoteIdent(delta.target);
-  const nk = cols(delta.primaryKey, 'target');
-  const ok = cols(delta.primaryKey, 'column');
-  return {
-    ok: true,
-    sql: [
-      `DELETE FROM ${old} WHERE ${tupleSql(ok)} IN (SELECT ${nk.join(', ')} FROM ${t} WHERE ${upd} > ${mark})`,
-      `INSERT INTO ${old} (${current.columns.map((c) => quoteIdent(c.name)).join(', ')}) SELECT ${exprs.join(', ')} FROM ${t} WHERE ${upd} > ${mark}`,
-    ],
-  };
+  const nk = cols(pk, 'target');
+  const ok = cols(pk, 'column');
+  const keyCols = new Set(pk.map((k) => k.column));
+  const sets = current.columns.filter((c) => !keyCols.has(c.name) && back(c) !== undefined).map((c) => `${quoteIdent(c.name)} = ${back(c, tBare)!}`);
+  const join = pk.map((k) => `${oldBare}.${quoteIdent(k.column)} = ${tBare}.${quoteIdent(k.target)}`).join(' AND ');
+  const sql = [`DELETE FROM ${old} WHERE ${tupleSql(ok)} NOT IN (SELECT ${nk.join(', ')} FROM ${t})`];
+  if (sets.length) sql.push(`UPDATE ${old} SET ${sets.join(', ')} FROM ${t} WHERE ${join} AND ${changed(tBare)}`);
+  sql.push(
+    // a key old_t does not have was inserted after the swap (both had the same keys then): no need for `changed`
+    `INSERT INTO ${old} (${current.columns.map((c) => quoteIdent(c.name)).join(', ')}) SELECT ${inserts.join(', ')} FROM ${t} WHERE ${tupleSql(nk)} NOT IN (SELECT ${ok.join(', ')} FROM ${old})`,
+  );
+  return { ok: true, sql };
 }
 
 /** After the swap: is the table still being fed? (max(updated_at) / max(id) should keep advancing) */

@@ -28,7 +28,7 @@ import { renderColumnDef } from '../schema/render.js';
 import { parseRedshiftType } from '../schema/types.js';
 import { applyOps, describeOp } from './apply-ops.js';
 import { castRule } from './casts.js';
-import { DEFAULT_MARGIN_SECONDS, deltaPlan, freshnessQuery, lateWritesToOld, lockedSwapBatch, postSwapDeleteSync, preSwapDeleteSync, reverseDelta } from './delta.js';
+import { DEFAULT_MARGIN_SECONDS, deltaPlan, freshnessQuery, lateWritesToOld, lockedSwapBatch, postSwapDeleteSync, preSwapDeleteSync, reverseDelta, reverseFull } from './delta.js';
 import { ACL_QUERY } from './grants.js';
 import {
   DEPENDENT_VIEWS_QUERY,
@@ -437,6 +437,7 @@ function deepCopyPlan(
   };
   const rollback: PlanStep[] = [];
   let delta: ModifyPlan['delta'];
+  const revFull = reverseFull(current, next, mapping);
 
   const copy = (from: string): PlanStep => ({
     name: 'copy',
@@ -484,7 +485,12 @@ function deepCopyPlan(
     );
     rollback.push(
       { name: 'stop-task', title: `Stop DMS task ${rep?.taskId}`, actions: [{ kind: 'aws', text: `DMS StopReplicationTask ${rep?.taskId}; wait for stopped` }], notes: [] },
-      { name: 'swap-back', title: `Swap back: ${name} → ${newName}, ${oldName} → ${name}`, actions: [{ kind: 'batch', sql: swapBackBatch(schema, name) }], notes: [`changes DMS applied to the new table since the swap are not carried back; reload the table from DMS (reload-target) if there were any`] },
+      {
+        name: 'swap-back',
+        title: `Swap back: ${name} → ${newName}, ${oldName} → ${name}`,
+        actions: [{ kind: 'batch', sql: swapBackBatch(schema, name, revFull.ok ? revFull.sql : []) }],
+        notes: [revFull.ok ? `the rows DMS changed in the new table since the swap go back into ${oldName} first (compared by primary key; the task is stopped)` : `changes DMS applied to the new table since the swap are not carried back: ${revFull.reason}`],
+      },
       { name: 'resume-task', title: `Resume DMS task ${rep?.taskId}`, actions: [{ kind: 'aws', text: `DMS StartReplicationTask resume-processing; wait for running` }], notes: [] },
     );
   } else if (strategy === 'rename-first') {
@@ -512,8 +518,11 @@ function deepCopyPlan(
     rollback.push({
       name: 'swap-back',
       title: `Swap back: ${name} → ${newName}, ${oldName} → ${name}`,
-      actions: [{ kind: 'batch', sql: swapBackBatch(schema, name) }],
-      notes: ['before rename-in: only the second rename is needed (ALTER TABLE old → name); changes applied to the new table after rename-in are not carried back'],
+      actions: [{ kind: 'batch', sql: [`LOCK TABLE ${t}`, ...swapBackBatch(schema, name, revFull.ok ? revFull.sql : [])] }],
+      notes: [
+        'before rename-in: only the second rename is needed (ALTER TABLE old → name)',
+        revFull.ok ? `after rename-in: the rows the CDC service changed in the new table go back into ${oldName} first (compared by primary key, under the lock)` : `changes applied to the new table after rename-in are not carried back: ${revFull.reason}`,
+      ],
     });
   } else {
     const d = deltaPlan(current, next, mapping, {
@@ -580,12 +589,12 @@ function deepCopyPlan(
         notes: ['a newer version of a row already in the table wins'],
       });
     steps.push(...freshness(next), approve, drop, b.schemaFile);
-    const rev = reverseDelta(current, next, mapping, d, swapMark);
+    const rev = d.kind === 'updated_at' ? reverseDelta(current, next, mapping, d, swapMark) : revFull;
     rollback.push({
       name: 'swap-back',
       title: `Swap back: ${name} → ${newName}, ${oldName} → ${name} (one transaction)`,
       actions: [{ kind: 'batch', sql: [`LOCK TABLE ${t}`, ...swapBackBatch(schema, name, rev.ok ? rev.sql : [])] }],
-      notes: [rev.ok ? `rows the new table got since the swap go back into ${oldName} first` : rev.reason],
+      notes: [rev.ok ? `rows the new table got since the swap go back into ${oldName} first${d.kind === 'updated_at' ? '' : ' (compared by primary key)'}` : rev.reason],
     });
   }
   rollback.push({

@@ -192,18 +192,33 @@ export class JobControl {
     return res;
   }
 
-  /** Undo a failed job's completed steps in reverse; final state 'rolled-back'. */
+  /**
+   * Undo a job's completed steps in reverse; final state 'rolled-back'. A failed job, or one parked on an approval (the
+   * approval is withdrawn and its buttons go stale): `/redshift rollback` of a modify waiting for "Drop old_<t>?" swaps
+   * back before anything is dropped.
+   */
   async requestRollback(jobId: string, userId: string): Promise<ControlResult> {
+    let parked = false;
     const res = await this.steer(jobId, userId, 'rollback-requested', (j) => {
-      if (j.state === 'awaiting-approval') return { problem: `job ${j.id} is waiting for approval: reject it or cancel it instead` };
-      if (j.state !== 'failed') return { problem: `job ${j.id} is ${j.state}; only a failed job can be rolled back` };
+      parked = j.state === 'awaiting-approval';
+      if (parked) {
+        if (j.cancelRequested) return { problem: `job ${j.id} is being cancelled already (its completed steps are being undone)` };
+        j.rollbackRequested = true;
+        j.state = 'queued';
+        delete j.pendingApproval;
+        return { message: `job ${j.id}: rolling back its completed steps, last first (the pending approval is withdrawn)` };
+      }
+      if (j.state !== 'failed') return { problem: `job ${j.id} is ${j.state}; only a failed job or one waiting for an approval can be rolled back` };
       j.state = 'queued';
       j.rollbackRequested = true;
       j.attempt = (j.attempt ?? 1) + 1;
       delete j.error;
       return { message: `job ${j.id}: rolling back its completed steps, last first` };
     });
-    if (res.ok) await this.o.jobs.dispatch(res.job);
+    if (res.ok) {
+      if (parked) await this.o.jobs.wake(jobId);
+      else await this.o.jobs.dispatch(res.job);
+    }
     return res;
   }
 

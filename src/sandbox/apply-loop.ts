@@ -20,8 +20,10 @@
  * The target's shape may change while a loop runs (a modify adds, drops or renames columns): writes name only the
  * columns the target table has NOW (re-read every `columnRefreshMs`, and at once when a write fails with "column … does
  * not exist"); a column the generator does not write takes its default; a renamed column is followed with
- * `mapColumn(old, new)`. Every insert and update sets `updated_at` when the target has that column (the generator's
- * clock value, or the loop's clock when the generator does not write it): the live-copy delta finds changed rows by it.
+ * `mapColumn(old, new)` — called before the rename, it writes the old name until the target has the new one (the
+ * mapping follows the rename whenever the table takes it: in place, or at a swap). Every insert and update sets
+ * `updated_at` when the target has that column (the generator's clock value, or the loop's clock when the generator
+ * does not write it): the live-copy delta finds changed rows by it.
  */
 import { type DmsSandbox, type DmsTableBinding, dmsLogLine } from './dms.js';
 import { qualified, quoteIdent } from '../schema/identifiers.js';
@@ -283,6 +285,13 @@ export interface VerifyResult {
 
 type ErrorClass = 'missing' | 'data' | 'transient';
 
+/** The columns a write names and how each is called in the target now. */
+interface WritePlan {
+  cols: string[];
+  stamp: string | undefined;
+  name: (col: string) => string;
+}
+
 function classify(err: unknown): ErrorClass {
   const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
   const msg = err instanceof Error ? err.message : String(err);
@@ -464,7 +473,11 @@ abstract class ApplyLoopBase {
     return n;
   }
 
-  /** A renamed column: the generator's `sourceColumn` is called `targetColumn` in the target from now on. */
+  /**
+   * A renamed column: the generator's `sourceColumn` is called `targetColumn` in the target — written under that name
+   * once the target has it, under `sourceColumn` while the target still has only that (so it can be called before the
+   * rename happens, and the switch is exact whenever the rename lands).
+   */
   mapColumn(sourceColumn: string, targetColumn: string): void {
     if (!this.generator.columns.includes(sourceColumn)) throw new Error(`apply loop ${this.qualifiedName}: ${sourceColumn} is not a column the loop writes`);
     if (sourceColumn === targetColumn) this.columnMap.delete(sourceColumn);
@@ -684,16 +697,22 @@ abstract class ApplyLoopBase {
    * fails as "does not exist"), the key always; plus `updated_at` stamped with the loop's clock when the target has
    * it and the generator does not write it.
    */
-  private async writePlan(force: boolean): Promise<{ cols: string[]; stamp: string | undefined }> {
+  private async writePlan(force: boolean): Promise<WritePlan> {
     const have = await this.targetColumns(force);
-    const cols = this.generator.columns.filter((c) => c === this.keyColumn || have === undefined || have.has(this.targetName(c)));
-    const writesUpdatedAt = cols.some((c) => this.targetName(c) === 'updated_at');
+    // a mapped (renamed) column is written under its new name once the target has it, under the old one until then:
+    // the replication's column mapping follows the rename whenever the table takes it (in place, or at a swap)
+    const name = (c: string): string => {
+      const mapped = this.targetName(c);
+      return have !== undefined && !have.has(mapped) && have.has(c) ? c : mapped;
+    };
+    const cols = this.generator.columns.filter((c) => c === this.keyColumn || have === undefined || have.has(name(c)));
+    const writesUpdatedAt = cols.some((c) => name(c) === 'updated_at');
     const stamp = have !== undefined && have.has('updated_at') && !writesUpdatedAt ? sqlTimestamp(this.now()) : undefined;
-    return { cols, stamp };
+    return { cols, stamp, name };
   }
 
   /** Run `write` with the current column plan; on an undefined-column error re-read the columns and run it once more. */
-  private async withColumns(write: (plan: { cols: string[]; stamp: string | undefined }) => Promise<void>): Promise<void> {
+  private async withColumns(write: (plan: WritePlan) => Promise<void>): Promise<void> {
     try {
       await write(await this.writePlan(false));
     } catch (err) {
@@ -723,15 +742,15 @@ abstract class ApplyLoopBase {
       }
       return;
     }
-    await this.withColumns(async ({ cols, stamp }) => {
+    await this.withColumns(async ({ cols, stamp, name }) => {
       if (c.kind === 'insert') {
-        const names = [...cols.map((col) => this.targetName(col)), ...(stamp !== undefined ? ['updated_at'] : [])];
+        const names = [...cols.map((col) => name(col)), ...(stamp !== undefined ? ['updated_at'] : [])];
         const values = [...cols.map((col) => c.row![col] ?? null), ...(stamp !== undefined ? [stamp] : [])];
         await this.db.query(`INSERT INTO ${this.target} (${names.map(quoteIdent).join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`, values);
         return;
       }
       const set = cols.filter((col) => col !== this.keyColumn);
-      const names = [...set.map((col) => this.targetName(col)), ...(stamp !== undefined ? ['updated_at'] : [])];
+      const names = [...set.map((col) => name(col)), ...(stamp !== undefined ? ['updated_at'] : [])];
       if (names.length === 0) return; // the target has no column this update changes
       const values = [...set.map((col) => c.row![col] ?? null), ...(stamp !== undefined ? [stamp] : [])];
       await this.db.query(`UPDATE ${this.target} SET ${names.map((n, i) => `${quoteIdent(n)} = $${i + 1}`).join(', ')} WHERE ${key} = $${names.length + 1}`, [...values, c.key]);
@@ -751,8 +770,8 @@ abstract class ApplyLoopBase {
     for (let i = 0; i < rows.length; i += per) {
       const chunk = rows.slice(i, i + per);
       // one chunk per attempt: a retry after a column change never repeats a chunk that went in
-      await this.withColumns(async ({ cols, stamp }) => {
-        const names = [...cols.map((col) => this.targetName(col)), ...(stamp !== undefined ? ['updated_at'] : [])];
+      await this.withColumns(async ({ cols, stamp, name }) => {
+        const names = [...cols.map((col) => name(col)), ...(stamp !== undefined ? ['updated_at'] : [])];
         const params: unknown[] = [];
         const tuples = chunk.map((r) => {
           const vals = [...cols.map((c) => r[c] ?? null), ...(stamp !== undefined ? [stamp] : [])];

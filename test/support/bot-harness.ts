@@ -11,12 +11,18 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ListStatementsCommand, type RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { buildRuntime, type Runtime } from '../../src/bot/runtime.js';
+import type { RunbookSettings } from '../../src/jobs/deps.js';
+import { type DmsAdapter, createDms } from '../../src/replication/dms.js';
+import { type CloudWatchLogsAdapter, createLogs } from '../../src/replication/logs.js';
+import { registryReloader } from '../../src/schema/registry-reload.js';
 import { seedRows } from '../../src/console/seed.js';
 import type { JobRecord } from '../../src/jobs/types.js';
 import { redisReplayGuard, slackOriginSaver } from '../../src/main.js';
@@ -63,6 +69,16 @@ export interface BotHarnessOptions {
   rowsPerTable?: number;
   /** create the 26 tables (default true) */
   applySchema?: boolean;
+  /**
+   * Load schemas/ from a temporary COPY (removed on close) instead of the repository's files, and let the bot re-read
+   * it before each command (registryReloader, as src/main.ts does): jobs that rewrite table files (modify) write the
+   * copy, never the repository. `schemasDir` names it; spawned workers get it as SCHEMAS_DIR.
+   */
+  copySchemas?: boolean;
+  /** give the runtime the DMS and CloudWatch Logs adapters (real SDK clients → the sandbox), as src/main.ts does */
+  aws?: boolean;
+  /** runbook settings for the runtime (short log-check / freshness windows in tests) */
+  settings?: Partial<RunbookSettings>;
 }
 
 export interface SlashOptions {
@@ -126,6 +142,11 @@ export interface BotHarness {
   readonly sandbox: Sandbox;
   readonly db: TestDatabase;
   readonly registry: Registry;
+  /** the schemas/ directory the bot reads (the repository's, or the temporary copy with `copySchemas`) */
+  readonly schemasDir: string;
+  /** the DMS / CloudWatch Logs adapters given to the runtime (`aws: true`) */
+  readonly dms?: DmsAdapter;
+  readonly logs?: CloudWatchLogsAdapter;
   readonly warehouse: RedshiftDataWarehouse;
   readonly reporter: SlackThreadReporter;
   /** http://127.0.0.1:<port>/slack/events */
@@ -229,7 +250,14 @@ export async function startBotHarness(o: BotHarnessOptions): Promise<BotHarness>
     const client: RedshiftDataClient = dataClient(sandbox.endpoint);
     cleanups.push(async () => client.destroy());
 
-    const registry = await loadRegistry(path.join(REPO, 'schemas'));
+    let schemasDir = path.join(REPO, 'schemas');
+    if (o.copySchemas) {
+      const copy = await mkdtemp(path.join(tmpdir(), `rso-schemas-${o.name}-`));
+      cleanups.push(() => rm(copy, { recursive: true, force: true }));
+      await cp(schemasDir, copy, { recursive: true });
+      schemasDir = copy;
+    }
+    const registry = await loadRegistry(schemasDir);
     const warehouse = createWarehouse(
       {
         warehouse: { target: { kind: 'provisioned', clusterId: 'sandbox-cluster', dbUser: 'awsuser' }, database: 'dev' },
@@ -251,11 +279,20 @@ export async function startBotHarness(o: BotHarnessOptions): Promise<BotHarness>
     };
     const reporter = new SlackThreadReporter({ token: TOKEN, apiUrl: fake.url, saveOrigin: (id, origin) => saveOrigin(id, origin), logger });
     const w = o.inProcessWorker;
+    const aws = { region: 'us-west-2', endpoint: sandbox.endpoint };
+    const dms = o.aws ? createDms({ aws }, { env: {}, poll: { initialMs: 50, maxMs: 500 }, retry: { baseMs: 5, maxMs: 100 } }) : undefined;
+    const logs = o.aws ? createLogs({ aws }, { env: {}, retry: { baseMs: 5, maxMs: 100 } }) : undefined;
+    if (dms) cleanups.push(async () => dms.close());
+    if (logs) cleanups.push(async () => logs.close());
     const rt = buildRuntime({
       redis,
       prefix,
       registry,
       warehouse,
+      ...(dms ? { dms } : {}),
+      ...(logs ? { logs } : {}),
+      ...(o.settings ? { settings: o.settings } : {}),
+      ...(o.copySchemas ? { reloadRegistry: registryReloader(registry) } : {}),
       policy,
       reporter,
       front: 'slack',
@@ -310,6 +347,9 @@ export async function startBotHarness(o: BotHarnessOptions): Promise<BotHarness>
       sandbox,
       db,
       registry,
+      schemasDir,
+      ...(dms ? { dms } : {}),
+      ...(logs ? { logs } : {}),
       warehouse,
       reporter,
       eventsUrl,
@@ -420,7 +460,7 @@ export async function startBotHarness(o: BotHarnessOptions): Promise<BotHarness>
           REDSHIFT_CLUSTER_ID: 'sandbox-cluster',
           REDSHIFT_DB_USER: 'awsuser',
           REDSHIFT_DATABASE: 'dev',
-          SCHEMAS_DIR: path.join(REPO, 'schemas'),
+          SCHEMAS_DIR: schemasDir,
           SLACK_SIGNING_SECRET: secret,
           SLACK_BOT_TOKEN: TOKEN,
           SLACK_API_URL: fake.url,

@@ -721,7 +721,11 @@ describe('delta', () => {
     expect(b.sql[2]).toMatch(/^INSERT INTO ak_sumofus\.new_core_action \(id, created_at, .*, extra\) SELECT id, created_at, .*, CAST\(0 AS integer\) FROM ak_sumofus\.core_action WHERE updated_at >= '2024-05-01 10:00:00\.123456'$/);
     expect(b.swapMarkIndex).toBe(3);
     expect(b.sql[3]).toBe('SELECT CAST(MAX(updated_at) AS varchar(32)) AS swap_mark FROM ak_sumofus.core_action');
-    expect(b.sql.slice(4)).toEqual([...swapBatch('ak_sumofus', 'core_action').slice(0, 2), 'GRANT SELECT ON ak_sumofus.core_action TO GROUP analysts']);
+    // rows changed since the mark and deleted at the source since the pre-sync: looked up by the delta's keys only
+    expect(b.sql[4]).toBe(
+      "DELETE FROM ak_sumofus.new_core_action WHERE updated_at >= '2024-05-01 10:00:00.123456' AND id NOT IN (SELECT id FROM ak_sumofus.core_action WHERE id IN (SELECT id FROM ak_sumofus.new_core_action WHERE updated_at >= '2024-05-01 10:00:00.123456'))",
+    );
+    expect(b.sql.slice(5)).toEqual([...swapBatch('ak_sumofus', 'core_action').slice(0, 2), 'GRANT SELECT ON ak_sumofus.core_action TO GROUP analysts']);
   });
 
   it("'full' compares the copied columns under the lock (added columns keep their value)", () => {
@@ -752,9 +756,11 @@ describe('delta', () => {
     const rev = reverseDelta(t, r.next, r.mapping, d, { ts: '2024-05-01 10:05:00' });
     expect(rev.ok).toBe(true);
     if (rev.ok) {
-      expect(rev.sql[1]).toMatch(/^INSERT INTO ak_sumofus\.old_core_action \(id, created_at, updated_at, user_id, mailing_id, page_id, link,/);
-      expect(rev.sql[1]).toMatch(/SELECT action_id, created_at, updated_at, user_id, mailing_id, page_id, CAST\(link AS integer\),/);
-      expect(swapBackBatch('ak_sumofus', 'core_action', rev.sql)).toHaveLength(4);
+      // rows deleted since the swap leave old_core_action too (the locked swap left both with the same keys)
+      expect(rev.sql[0]).toBe('DELETE FROM ak_sumofus.old_core_action WHERE id NOT IN (SELECT action_id FROM ak_sumofus.core_action)');
+      expect(rev.sql[2]).toMatch(/^INSERT INTO ak_sumofus\.old_core_action \(id, created_at, updated_at, user_id, mailing_id, page_id, link,/);
+      expect(rev.sql[2]).toMatch(/SELECT action_id, created_at, updated_at, user_id, mailing_id, page_id, CAST\(link AS integer\),/);
+      expect(swapBackBatch('ak_sumofus', 'core_action', rev.sql)).toHaveLength(5);
     }
   });
 

@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import { z } from 'zod';
 import { modifyCommandSchema } from '../../commands/types.js';
 import { planModify, isStepDone } from '../../modify/planner.js';
-import { lockedSwapBatch, lateWritesToOld, postSwapDeleteSync, reverseDelta } from '../../modify/delta.js';
+import { lockedSwapBatch, lateWritesToOld, postSwapDeleteSync, reverseDelta, reverseFull } from '../../modify/delta.js';
 import { parseAcl, ACL_QUERY } from '../../modify/grants.js';
 import {
   compareChecksums,
@@ -342,7 +342,14 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
       }),
       swap: (s) => ({
         ...base(s),
-        isDone: async (ctx) => (await swapped(ctx)) || dropped(ctx),
+        isDone: async (ctx) => {
+          if (dropped(ctx)) return true;
+          if (!(await swapped(ctx))) return false;
+          // swapped, but a worker died between the statement finishing and reading its swap mark: run again — runOnce
+          // finds the finished statement by its recorded id (nothing is submitted twice) and the mark is read from it
+          const needsMark = live && plan.delta !== undefined && plan.delta.kind !== 'full' && ctx.handles['swapMark'] === undefined;
+          return !(needsMark && ctx.handles['stmt:swap'] !== undefined);
+        },
         run: async (ctx) => {
           const wh = ctx.deps.warehouse;
           if (!live) {
@@ -382,14 +389,16 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
           const n = await names(ctx);
           if (dropped(ctx) || (!n.ot && n.t && !n.nt && ctx.handles['swappedAt'])) throw new Error(`${oldTable} was dropped: the old data is gone and there is nothing to swap back to`);
           if (!(n.t && n.ot && !n.nt)) return; // not swapped (or already swapped back)
+          // the changes replication applied to the new table since the swap go back into old_<t> first, in the same
+          // transaction: by updated_at when the live copy has it, else by comparing the tables on the primary key (a DMS
+          // task is stopped by now — resume-task was undone — and a live cdc table is locked by the batch)
           let before: string[] = [];
-          if (live && plan.delta?.kind === 'updated_at' && ctx.handles['swapMark']) {
-            const rev = reverseDelta(current, next, mapping, plan.delta, mark(ctx, 'swapMark'));
-            if (rev.ok) before = rev.sql;
-            else await ctx.note(`warning: ${rev.reason}`);
-          } else if (rep.provider === 'dms') {
-            await ctx.note(`changes DMS applied to the new ${name} since the swap are not carried back; reload the table (DMS ReloadTables) if there were any`);
-          }
+          const rev =
+            live && plan.delta?.kind === 'updated_at' && ctx.handles['swapMark']
+              ? reverseDelta(current, next, mapping, plan.delta, mark(ctx, 'swapMark'))
+              : reverseFull(current, next, mapping);
+          if (rev.ok) before = rev.sql;
+          else await ctx.note(`warning: changes made to the new ${name} since the swap are not carried back: ${rev.reason}`);
           const batch = live ? [`LOCK TABLE ${qualified(schema, name)}`, ...swapBackBatch(schema, name, before)] : swapBackBatch(schema, name, before);
           const info = await runOnce(ctx, 'stmt:swap-back', { batch }, stmtName(ctx, 'swap back'));
           await ctx.note(`swapped back: ${name} is the old table again (statement ${info.id})`);
@@ -408,9 +417,12 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
           const n = await names(ctx);
           if (dropped(ctx)) throw new Error(`${oldTable} was dropped: the old data is gone and there is nothing to swap back to`);
           if (!(n.t && n.ot && !n.nt)) return;
-          await ctx.note(`changes the CDC service applied to the new ${name} since it took the name are not carried back`);
-          const info = await runOnce(ctx, 'stmt:swap-back', { batch: swapBackBatch(schema, name) }, stmtName(ctx, 'swap back'));
-          await ctx.note(`swapped back (statement ${info.id})`);
+          // the CDC service keeps writing the new table: lock it, carry its changes since rename-in back, swap back
+          const rev = reverseFull(current, next, mapping);
+          if (!rev.ok) await ctx.note(`warning: changes the CDC service applied to the new ${name} since it took the name are not carried back: ${rev.reason}`);
+          const batch = [`LOCK TABLE ${qualified(schema, name)}`, ...swapBackBatch(schema, name, rev.ok ? rev.sql : [])];
+          const info = await runOnce(ctx, 'stmt:swap-back', { batch }, stmtName(ctx, 'swap back'));
+          await ctx.note(`swapped back: ${name} is the old table again (statement ${info.id})`);
         },
       }),
       'resume-task': (s) => ({
@@ -428,6 +440,8 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         },
         undo: async (ctx) => {
           if (!ctx.handles['taskArn']) return;
+          // after the drop there is nothing to swap back to: say so before stopping the task for nothing
+          if (dropped(ctx)) throw new Error(`${oldTable} was dropped: the old data is gone and there is nothing to swap back to; the DMS task keeps running`);
           await stopTask(ctx);
           await ctx.note(`DMS task stopped for the swap back`);
         },

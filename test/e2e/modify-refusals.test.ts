@@ -1,0 +1,120 @@
+/**
+ * `/redshift modify` refusals end to end (issue 4, "Done when": "modify on a table another job holds; drift without
+ * `--force-drift`; a narrowing type change that would truncate existing data; too little free disk — each with a clear
+ * message and nothing changed"). Signed Slack HTTP → Bolt → the bot → Data API (SDK) → sandbox on PostgreSQL; each
+ * refusal is an ephemeral reply, and afterwards the catalog is identical, no job was queued and no new_<t> exists.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunbookSettings } from '../../src/jobs/deps.js';
+import { type BotHarness, SCHEMA, USERS, startBotHarness } from '../support/bot-harness.js';
+import { catalogSnapshot, liveTable, modifyReply, parkedOn, queueModify, rejectAs, succeeded, tableExists } from '../support/modify-flow.js';
+
+const SETTINGS: Partial<RunbookSettings> = { logCheckMs: 1_000, freshnessMs: 500 };
+
+let h: BotHarness;
+
+beforeAll(async () => {
+  h = await startBotHarness({ name: 'mref', inProcessWorker: true, copySchemas: true, aws: true, settings: SETTINGS, rowsPerTable: 30 });
+}, 90_000);
+
+afterAll(async () => {
+  await h?.close();
+}, 60_000);
+
+interface World {
+  catalog: string;
+  jobs: number;
+  /** BullMQ jobs in any state (earlier jobs may still move from active to completed) */
+  bull: number;
+  work: string[];
+}
+
+async function world(): Promise<World> {
+  const work = await h.sandbox.sql(`select table_name::text as t from information_schema.tables where table_schema = $1 and (table_name like 'new\\_%' or table_name like 'old\\_%') order by 1`, [SCHEMA]);
+  return {
+    catalog: await catalogSnapshot(h),
+    jobs: (await h.rt.jobs.store.listRecent(1000)).length,
+    bull: Object.values(await h.queueCounts()).reduce((a, b) => a + b, 0),
+    work: work.rows.map((r) => String(r.t)),
+  };
+}
+
+/** The command is refused with an ephemeral message, and nothing changed. */
+async function refused(text: string, userId: string = USERS.operator): Promise<string> {
+  const before = await world();
+  const said = await modifyReply(h, text, userId);
+  expect(said).toMatch(/^Refused/);
+  const after = await world();
+  expect(after.catalog).toBe(before.catalog);
+  expect(after.jobs).toBe(before.jobs);
+  expect(after.bull).toBe(before.bull);
+  expect(after.work).toEqual(before.work);
+  return said;
+}
+
+describe('modify refusals: a clear ephemeral message, nothing changed', () => {
+  it('a table another job holds (a modify parked on its drop approval) is refused naming the holder', async () => {
+    const holder = await queueModify(h, 'core_user alter column rand_id type bigint', USERS.lead);
+    await parkedOn(h, holder, 'approve-drop');
+    expect(await tableExists(h, 'old_core_user')).toBe(true);
+    const said = await refused('core_user add column nickname varchar(64)', USERS.operator);
+    expect(said).toBe(
+      `Refused, nothing was changed: ${SCHEMA}.core_user is locked by job ${holder} (awaiting-approval: modify ${SCHEMA}.core_user alter column rand_id type bigint, asked by <@${USERS.lead}>). ` +
+        `One changing job per table at a time: wait for job ${holder} to finish (\`/redshift job ${holder}\`), then plan again against the changed table.`,
+    );
+    // the holder is untouched: still parked, its old table kept
+    expect((await h.rt.jobs.store.get(holder))?.state).toBe('awaiting-approval');
+    expect(await tableExists(h, 'old_core_user')).toBe(true);
+    // release it (reject rolls back) so the table is free again
+    await rejectAs(h, holder, 'approve-drop');
+    await h.waitJob(holder, (j) => j.state === 'rejected', 'to roll back', 30_000);
+    expect(await tableExists(h, 'old_core_user')).toBe(false);
+    expect(await h.rt.jobs.locks.holder(`${SCHEMA}.core_user`)).toBeUndefined();
+  }, 60_000);
+
+  it('drift (an ALTER behind the bot’s back) without --force-drift is refused; with it, it plans and runs', async () => {
+    await h.sandbox.sql(`alter table ${SCHEMA}.core_tag add column sneaky_note varchar(32)`);
+    const said = await refused('core_tag add column color varchar(16)');
+    expect(said).toBe(
+      `Refused: ${SCHEMA}.core_tag in the warehouse differs from schemas/:\n  • ${SCHEMA}.core_tag.sneaky_note: extra column varchar(32) in the warehouse, not in schemas/\n` +
+        'Fix schemas/ (`schema diff core_tag` shows it) or run again with --force-drift to plan from schemas/ anyway.',
+    );
+    // --force-drift: the plan names the drift it goes past …
+    const plan = await modifyReply(h, 'core_tag add column color varchar(16) --force-drift --dry-run');
+    expect(plan).toContain(`modify ${SCHEMA}.core_tag: in place`);
+    expect(plan).toContain(`drift (--force-drift): ${SCHEMA}.core_tag.sneaky_note: extra column`);
+    expect(plan).toContain(`ALTER TABLE ${SCHEMA}.core_tag ADD COLUMN color varchar(16);`);
+    // … and runs
+    const jobId = await queueModify(h, 'core_tag add column color varchar(16) --force-drift', USERS.operator);
+    await succeeded(h, jobId);
+    expect((await liveTable(h, 'core_tag')).columns.map((c) => c.name).slice(-2)).toEqual(['sneaky_note', 'color']);
+  }, 60_000);
+
+  it('a narrowing type change that would truncate data (varchar(765) → varchar(5)) is refused with the count', async () => {
+    const r = await h.sandbox.sql(`select count(*)::int as n, max(octet_length(email))::int as worst from ${SCHEMA}.core_user where octet_length(email) > 5`);
+    const n = Number(r.rows[0]?.n);
+    const worst = Number(r.rows[0]?.worst);
+    expect(n).toBeGreaterThan(0);
+    const said = await refused('core_user alter column email type varchar(5)');
+    expect(said).toBe(
+      `Refused, nothing was changed:\n• ${n} row${n === 1 ? '' : 's'} of core_user.email ${n === 1 ? 'is' : 'are'} longer than 5 bytes; the longest is ${worst} bytes: varchar(765) → varchar(5) would change the data; fix those rows or choose a wider type`,
+    );
+  }, 60_000);
+
+  it('too little free disk for the copy is refused with the numbers', async () => {
+    const disk = await h.sandbox.sql('select sum(used)::int as used from stv_partitions');
+    const used = Number(disk.rows[0]?.used);
+    h.sandbox.faults.diskCapacityMb = used; // nothing free
+    try {
+      const said = await refused('core_user alter column rand_id type bigint');
+      expect(said).toMatch(
+        /^Refused, nothing was changed:\n• too little free disk: 0 MB free, the copy needs \d+ MB \(2\.5 × \d+ MB of core_user\); free space \(VACUUM DELETE ONLY, drop unused tables\) or resize, then try again$/,
+      );
+    } finally {
+      h.sandbox.faults.diskCapacityMb = 1_000_000;
+    }
+    // with the disk back, the same command is accepted (the refusal was the disk, nothing else)
+    const plan = await modifyReply(h, 'core_user alter column rand_id type bigint --dry-run');
+    expect(plan).toContain(`modify ${SCHEMA}.core_user: deep copy (cdc, live-copy)`);
+  }, 60_000);
+});
