@@ -318,6 +318,7 @@ export function stepFailedMessage(
 export function approvalMessage(job: JobRecord, step: StepRecord, prompt: string, nonce: string): SlackMessage {
   const pos = stepPosition(job, step);
   const value = { jobId: job.id, step: step.name, nonce };
+  const warned = Number(job.handles['logErrors'] ?? '0') > 0;
   return {
     text: fallback(`Approval needed for ${jobTitlePlain(job)}, step ${pos} ${step.title}: ${prompt}`),
     blocks: [
@@ -329,22 +330,40 @@ export function approvalMessage(job: JobRecord, step: StepRecord, prompt: string
       {
         type: 'actions',
         block_id: 'rso_approval',
-        elements: [
-          button(
-            ACTION_IDS.approve,
-            'Approve',
-            value,
-            'primary',
-            confirm('Approve this step?', `${escapeMrkdwn(truncate(step.title, 80))}: ${escapeMrkdwn(truncate(prompt, 200))}`, 'Approve', 'primary'),
-          ),
-          button(
-            ACTION_IDS.reject,
-            'Reject',
-            value,
-            'danger',
-            confirm('Reject this step?', `The job stops here and nothing more runs.`, 'Reject', 'danger'),
-          ),
-        ],
+        elements: warned
+          ? [
+              // the replication log showed errors after the change: rolling back is the highlighted choice
+              button(
+                ACTION_IDS.reject,
+                'Roll back',
+                value,
+                'primary',
+                confirm('Roll back?', `Reject this step: the job takes back what it changed (swap back, replication resumed).`, 'Roll back', 'primary'),
+              ),
+              button(
+                ACTION_IDS.approve,
+                'Approve anyway',
+                value,
+                'danger',
+                confirm('Approve despite the errors?', `${escapeMrkdwn(truncate(step.title, 80))}: ${escapeMrkdwn(truncate(prompt, 200))}`, 'Approve', 'danger'),
+              ),
+            ]
+          : [
+              button(
+                ACTION_IDS.approve,
+                'Approve',
+                value,
+                'primary',
+                confirm('Approve this step?', `${escapeMrkdwn(truncate(step.title, 80))}: ${escapeMrkdwn(truncate(prompt, 200))}`, 'Approve', 'primary'),
+              ),
+              button(
+                ACTION_IDS.reject,
+                'Reject',
+                value,
+                'danger',
+                confirm('Reject this step?', `The job stops here and takes back what it changed.`, 'Reject', 'danger'),
+              ),
+            ],
       },
     ],
   };

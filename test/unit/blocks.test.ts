@@ -208,6 +208,17 @@ describe('approval', () => {
     expectWithinLimits(m);
   });
 
+  it('after replication-log errors, Roll back (the reject action) is the highlighted choice and Approve is marked dangerous', () => {
+    const m = approvalMessage(job({ handles: { logErrors: '3' } }), step, 'Drop ak.old_core_user?', 'n0nce-123');
+    const b = buttons(m);
+    expect(b.map((x) => [x.action_id, x.style, x.text.text])).toEqual([
+      [ACTION_IDS.reject, 'primary', 'Roll back'],
+      [ACTION_IDS.approve, 'danger', 'Approve anyway'],
+    ]);
+    for (const x of b) expect(JSON.parse(x.value ?? '')).toEqual({ jobId: 'job-modify-ak-core_user-1', step: 'drop_old', nonce: 'n0nce-123' });
+    expectWithinLimits(m);
+  });
+
   it('the replacement names who decided and when, and has no buttons', () => {
     const withStep = job({ steps: [...job().steps, step] });
     const m = approvalResolvedMessage(withStep, { step: 'drop_old', decision: 'approved', by: 'U0APP0001', at: T0 }, 'Drop it?');
