@@ -5,6 +5,7 @@
  */
 import { ackLatency } from './ack-latency.js';
 import { insertSelect } from './insert-select.js';
+import { readUnavailability } from './read-unavailability.js';
 
 export interface Bench {
   name: string;
@@ -13,7 +14,7 @@ export interface Bench {
   run(print: (line: string) => void): Promise<void>;
 }
 
-export const BENCHES: readonly Bench[] = [insertSelect, ackLatency];
+export const BENCHES: readonly Bench[] = [insertSelect, ackLatency, readUnavailability];
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--list') || argv.includes('--help') || argv.includes('-h')) {

@@ -74,11 +74,12 @@ create or replace function ${S}.len(text) returns integer language sql immutable
 $$ select length($1) $$;
 
 -- Redshift's FNV_HASH(value) → bigint, for copy checksums. Not the same bits as Redshift's 64-bit FNV-1a, but the same
--- contract: a deterministic hash of the value's text form, equal for equal values of the same type.
+-- contract: a deterministic hash of the value's text form, equal for equal values of the same type. PostgreSQL's own
+-- 64-bit text hash: about 3× faster than md5 → hex → bit(64), which made verifying a 1 M-row copy take minutes.
 create or replace function ${S}.fnv_hash(text) returns bigint language sql immutable strict as
-$$ select ('x' || substr(md5($1), 1, 16))::bit(64)::bigint $$;
+$$ select hashtextextended($1, 0) $$;
 create or replace function ${S}.fnv_hash(anyelement) returns bigint language sql immutable strict as
-$$ select ('x' || substr(md5($1::text), 1, 16))::bit(64)::bigint $$;
+$$ select hashtextextended($1::text, 0) $$;
 
 create or replace function ${S}._disk_capacity_mb() returns bigint language sql stable as
 $$ select coalesce(nullif(current_setting('${S}.disk_capacity_mb', true), '')::bigint, ${DEFAULT_DISK_CAPACITY_MB}) $$;
@@ -536,6 +537,9 @@ do $$
 begin
   execute format('alter database %I set search_path = %s', current_database(), '${DEFAULT_SEARCH_PATH.replace(/'/g, "''")}');
   execute format('alter database %I set timezone = %L', current_database(), 'UTC');
+  -- Redshift runs NOT IN (subquery) as a hash anti-join whatever the size; PostgreSQL hashes the subquery only when it
+  -- fits in work_mem and otherwise rescans it for every row (hours on 1 M rows): give it room for a few million keys
+  execute format('alter database %I set work_mem = %L', current_database(), '128MB');
 exception when insufficient_privilege then
   null; -- sessions set both themselves anyway
 end $$;
