@@ -118,6 +118,9 @@ export interface LockedSwap {
 
 const cols = (key: Key, side: 'column' | 'target'): string[] => key.map((k) => quoteIdent(k[side]));
 
+/** Session-temporary table holding the locked swap's delta (dropped at the end of the batch). */
+export const DELTA_TABLE = 'rso_swap_delta';
+
 /**
  * ONE batch: LOCK t; apply the delta to new_t; read the swap mark; t → old_t; new_t → t; re-grants.
  */
@@ -133,20 +136,22 @@ export function lockedSwapBatch(current: TableDef, next: TableDef, mapping: read
   if (delta.kind === 'updated_at') {
     const mark = renderMark(opts.mark);
     const upd = quoteIdent(delta.column);
-    out.push(
-      `DELETE FROM ${nt} WHERE ${tupleSql(cols(delta.primaryKey, 'target'))} IN (SELECT ${cols(delta.primaryKey, 'column').join(', ')} FROM ${t} WHERE ${upd} >= ${mark})`,
-      `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${t} WHERE ${upd} >= ${mark}`,
-      `SELECT CAST(MAX(${upd}) AS varchar(32)) AS swap_mark FROM ${t}`,
-    );
-    swapMarkIndex = out.length - 1;
-    // rows changed since the mark and deleted at the source after the pre-sync: the DELETE above cannot see them (they
-    // are gone from t) and the post-sync only covers rows older than the mark. Only the delta's keys are looked up.
     const nUpd = quoteIdent(delta.target);
     const nk = cols(delta.primaryKey, 'target');
-    if (nk.length > 0)
-      out.push(
-        `DELETE FROM ${nt} WHERE ${nUpd} >= ${mark} AND ${tupleSql(nk)} NOT IN (SELECT ${cols(delta.primaryKey, 'column').join(', ')} FROM ${t} WHERE ${tupleSql(cols(delta.primaryKey, 'column'))} IN (SELECT ${nk.join(', ')} FROM ${nt} WHERE ${nUpd} >= ${mark}))`,
-      );
+    const ok = cols(delta.primaryKey, 'column');
+    // ONE scan of t under the lock (the lock is the read-unavailability): the rows changed since the mark, plus the
+    // current version of every row whose copy changed since the mark (a row deleted at the source after the pre-sync
+    // is then absent, one whose updated_at went backwards is present). Old-shape columns, so the same expressions map them.
+    const d = quoteIdent(DELTA_TABLE);
+    const oldCols = current.columns.map((c) => quoteIdent(c.name)).join(', ');
+    out.push(
+      `CREATE TEMP TABLE ${d} AS SELECT ${oldCols} FROM ${t} WHERE ${upd} >= ${mark} OR ${tupleSql(ok)} IN (SELECT ${nk.join(', ')} FROM ${nt} WHERE ${nUpd} >= ${mark})`,
+      `DELETE FROM ${nt} WHERE ${nUpd} >= ${mark} OR ${tupleSql(nk)} IN (SELECT ${ok.join(', ')} FROM ${d})`,
+      `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${d}`,
+      `SELECT CAST(MAX(${upd}) AS varchar(32)) AS swap_mark FROM ${d}`,
+    );
+    swapMarkIndex = out.length - 1;
+    out.push(`DROP TABLE ${d}`);
   } else if (delta.kind === 'append-id') {
     const mark = renderMark(opts.mark);
     const id = quoteIdent(delta.column);
