@@ -38,7 +38,7 @@ import { ConsoleReporter } from '../src/jobs/console-reporter.js';
 import type { RunbookDeps } from '../src/jobs/deps.js';
 import type { JobRecord } from '../src/jobs/types.js';
 import { createPolicy } from '../src/policy.js';
-import { connectRedis } from '../src/queue/connection.js';
+import { connectRedis, deleteKeysWithPrefix } from '../src/queue/connection.js';
 import { createWorker } from '../src/queue/queue.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/server.js';
 import { DEFAULT_SEARCH_PATH, bindNamedParams, splitStatements, tokenize, translateStatement } from '../src/sandbox/translate.js';
@@ -359,12 +359,7 @@ async function runOne(rows: number, strategy: string, print: (l: string) => void
     cleanups.push(async () => client.destroy());
     const redis = await connectRedis(REDIS_URL);
     cleanups.push(async () => {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length) await redis.unlink(...keys);
-      } while (cursor !== '0');
+      await deleteKeysWithPrefix(redis, prefix);
       await redis.quit();
     });
     const out = new PassThrough();

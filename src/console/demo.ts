@@ -19,7 +19,7 @@ import { buildRuntime } from '../bot/runtime.js';
 import { ConsoleReporter } from '../jobs/console-reporter.js';
 import type { ApprovalRecord, JobRecord, Reporter, StepRecord } from '../jobs/types.js';
 import { createPolicy } from '../policy.js';
-import { connectRedis, RedisUnreachableError, redisUrlFromEnv } from '../queue/connection.js';
+import { connectRedis, deleteKeysWithPrefix, RedisUnreachableError, redisUrlFromEnv } from '../queue/connection.js';
 import { applySchema } from '../schema/apply.js';
 import { registryReloader } from '../schema/registry-reload.js';
 import { defaultSchemasDir, loadRegistry, type Registry } from '../schema/registry.js';
@@ -243,20 +243,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     if (replication) await replication.stop();
     if (closeRuntime) await closeRuntime();
     for (const c of closers) c();
-    await cleanup(redis, prefix);
+    await deleteKeysWithPrefix(redis, prefix); // the demo's keys are its own (random prefix)
     redis.disconnect();
     if (sandbox) await sandbox.close();
   }
-}
-
-/** The demo's Redis keys are its own (random prefix): remove them on the way out. */
-async function cleanup(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;

@@ -69,3 +69,13 @@ export async function connectRedis(url: string = redisUrlFromEnv(), opts: Connec
   });
   return client;
 }
+
+/** Remove every key under `prefix:` (SCAN + UNLINK, never KEYS): a demo's or a test's own namespace on a shared Redis. */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}

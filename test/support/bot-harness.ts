@@ -27,7 +27,7 @@ import { seedRows } from '../../src/console/seed.js';
 import type { JobRecord } from '../../src/jobs/types.js';
 import { redisReplayGuard, slackOriginSaver } from '../../src/main.js';
 import { createPolicy, type PolicyConfigInput } from '../../src/policy.js';
-import { connectRedis } from '../../src/queue/connection.js';
+import { connectRedis, deleteKeysWithPrefix } from '../../src/queue/connection.js';
 import { applySchema } from '../../src/schema/apply.js';
 import { loadRegistry, type Registry } from '../../src/schema/registry.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
@@ -233,12 +233,7 @@ export async function startBotHarness(o: BotHarnessOptions): Promise<BotHarness>
   try {
     const redis = await connectRedis(REDIS_URL);
     cleanups.push(async () => {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length) await redis.unlink(...keys);
-      } while (cursor !== '0');
+      await deleteKeysWithPrefix(redis, prefix);
       await redis.quit();
     });
     const fake = await startFakeSlack({ botToken: TOKEN });

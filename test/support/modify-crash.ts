@@ -31,7 +31,7 @@ import { seedRows } from '../../src/console/seed.js';
 import { ConsoleReporter } from '../../src/jobs/console-reporter.js';
 import type { JobRecord } from '../../src/jobs/types.js';
 import { createPolicy } from '../../src/policy.js';
-import { connectRedis } from '../../src/queue/connection.js';
+import { connectRedis, deleteKeysWithPrefix } from '../../src/queue/connection.js';
 import { createDms } from '../../src/replication/dms.js';
 import { createLogs } from '../../src/replication/logs.js';
 import type { ApplyLoop, Replication } from '../../src/sandbox/replication.js';
@@ -179,12 +179,7 @@ export async function startModifyCrashHarness(o: ModifyCrashOptions): Promise<Mo
   try {
     const redis = await connectRedis(REDIS_URL);
     cleanups.push(async () => {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length) await redis.unlink(...keys);
-      } while (cursor !== '0');
+      await deleteKeysWithPrefix(redis, prefix);
       await redis.quit();
     });
     const tmp = await mkdtemp(path.join(tmpdir(), `rso-modcrash-${o.name}-`));
