@@ -23,7 +23,7 @@ import type { JobQueue } from '../queue/queue.js';
 import type { Registry } from '../schema/registry.js';
 import type { ActionInput, BotServices, CommandInput, Replier } from '../slack/app.js';
 import { formatJob, formatJobList, formatPlan, formatStatus, formatTableStatus, formatDiff, type Reply } from './replies.js';
-import { readTableInfo, readTables, tableStats } from '../schema/catalog.js';
+import { readTableInfo, readTables, tableStats, type CatalogTable, type TableStats } from '../schema/catalog.js';
 import { diffTable, formatDrift } from '../schema/diff.js';
 import { referencingTables } from '../schema/registry.js';
 import { formatPlan as formatModifyPlan, planModify } from '../modify/planner.js';
@@ -147,6 +147,23 @@ export function createBotServices(deps: BotDeps): Bot {
     return enqueue(input, reply, cmd, 'schema-apply', params, lock);
   }
 
+  /**
+   * The catalog reads behind `status`, shared by the commands that ask while one read is in flight (a burst of status
+   * commands costs one read, and leaves the receiver's event loop free to ack). Never cached once finished.
+   */
+  const inflight = new Map<string, Promise<{ stats: TableStats[]; live: Map<string, CatalogTable> }>>();
+  function catalogOnce(schema: string, names: string[]): Promise<{ stats: TableStats[]; live: Map<string, CatalogTable> }> {
+    const key = `${schema}:${names.join(',')}`;
+    let p = inflight.get(key);
+    if (!p) {
+      p = (async () => ({ stats: await tableStats(deps.warehouse, schema), live: await readTables(deps.warehouse, schema, names) }))();
+      inflight.set(key, p);
+      const clear = () => void inflight.delete(key);
+      p.then(clear, clear);
+    }
+    return p;
+  }
+
   async function status(reply: Replier, cmd: CommandOf<'status'>): Promise<void> {
     const wh = deps.warehouse;
     if (cmd.table) {
@@ -159,8 +176,7 @@ export function createBotServices(deps: BotDeps): Bot {
       return;
     }
     const schema = deps.registry.defaultSchema;
-    const stats = await tableStats(wh, schema);
-    const live = await readTables(wh, schema, deps.registry.names());
+    const { stats, live } = await catalogOnce(schema, deps.registry.names());
     const rows = [];
     for (const name of deps.registry.names()) {
       const def = deps.registry.get(schema, name);
