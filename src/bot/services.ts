@@ -244,7 +244,7 @@ export function createBotServices(deps: BotDeps): Bot {
       referencing,
       drift,
       forceDrift: cmd.forceDrift,
-      logCheckMinutes: Math.round(settings.logCheckMs / 60_000),
+      logCheckMinutes: settings.logCheckMs / 60_000,
       marginSeconds: settings.marginSeconds,
     });
     if (!plan.ok) {

@@ -475,7 +475,7 @@ function deepCopyPlan(
       },
       {
         name: 'log-check',
-        title: `Read the task's CloudWatch logs for ${minutes} minutes`,
+        title: `Read the task's CloudWatch logs for ${minutes >= 1 ? `${Number(minutes.toFixed(1))} minute${minutes === 1 ? '' : 's'}` : `${Math.round(minutes * 60)} seconds`}`,
         actions: [{ kind: 'aws', text: `CloudWatch Logs FilterLogEvents group ${rep?.logGroup}${rep?.logStream ? ` stream ${rep.logStream}` : ''} from the resume time: ]E: and ]W: lines, grouped by component` }],
         notes: ['errors stop the job at the approval with Rollback highlighted'],
       },

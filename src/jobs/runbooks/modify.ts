@@ -77,7 +77,7 @@ export function buildPlan(params: ModifyParams, deps: D): ModifyPlan {
     deepCopy: params.command.deepCopy,
     ...(params.command.strategy ? { strategy: params.command.strategy } : {}),
     referencing,
-    logCheckMinutes: Math.max(0, Math.round(s.logCheckMs / 60_000)),
+    logCheckMinutes: Math.max(0, s.logCheckMs / 60_000),
     marginSeconds: s.marginSeconds,
   });
   if (!plan.ok) throw new Error(plan.error);
