@@ -8,6 +8,7 @@
  * when the same command sets a new dist/sort key. Type changes are checked against casts.ts (some conversions are
  * refused) and a column's default must still fit its new type. The result is validated with the model's tableDef.
  */
+import { opText } from '../commands/ops.js';
 import { checkDefault, parseStoredDefault } from '../commands/literals.js';
 import type { Op } from '../commands/types.js';
 import { formatIssues, tableDef, type ColumnDef, type TableDef } from '../schema/model.js';
@@ -28,26 +29,9 @@ interface Draft {
 /** `[id, created_at]` → "id, created_at" */
 const list = (cols: readonly string[]): string => cols.join(', ');
 
-/** The op as the user would write it, for messages: `alter column link type bigint`. */
+/** The op as the user would write it, for messages: `alter column link type bigint` (an added column by name only). */
 export function describeOp(op: Op): string {
-  switch (op.op) {
-    case 'add_column':
-      return `add column ${op.column.name}`;
-    case 'drop_column':
-      return `drop column ${op.column}`;
-    case 'rename_column':
-      return `rename column ${op.from} to ${op.to}`;
-    case 'alter_column_type':
-      return `alter column ${op.column} type ${op.type}`;
-    case 'alter_column_encode':
-      return `alter column ${op.column} encode ${op.encode}`;
-    case 'set_distkey':
-      return `set distkey ${op.column}`;
-    case 'set_diststyle':
-      return `set diststyle ${op.style.toLowerCase()}`;
-    case 'set_sortkey':
-      return `set sortkey ${op.style.toLowerCase()}${op.columns.length ? ` (${list(op.columns)})` : ''}`;
-  }
+  return op.op === 'add_column' ? `add column ${op.column.name}` : opText(op);
 }
 
 /** A default literal that does not fit the column's type, as a message; undefined when it fits (or there is none). */
