@@ -5,6 +5,7 @@
  * sandbox) — the same rules as the Data API adapter (src/warehouse/redshift-data.ts).
  */
 import { abortError, sleep } from '../util/sleep.js';
+import { withRetries } from '../util/retry.js';
 import type { z } from 'zod';
 import type { AwsConfig, Env } from '../config.js';
 import { ReplicationError } from './port.js';
@@ -104,28 +105,22 @@ export class AwsCaller<C> {
    * ReplicationError naming the operation and the AWS error.
    */
   async send(command: C, op: string, ctx: { signal?: AbortSignal | undefined; onError?: (err: unknown) => Error | undefined } = {}): Promise<unknown> {
-    for (let attempt = 0; ; attempt++) {
-      if (ctx.signal?.aborted) throw abortError(ctx.signal);
-      this.stats.calls++;
-      try {
-        return await this.client.send(command, ctx.signal !== undefined ? { abortSignal: ctx.signal } : undefined);
-      } catch (err) {
-        if (ctx.signal?.aborted) throw abortError(ctx.signal);
-        const kind = classifyAwsRetryable(err);
-        if (kind === undefined || attempt >= this.retry.maxRetries) {
-          if (err instanceof ReplicationError) throw err;
-          const mapped = kind === undefined ? ctx.onError?.(err) : undefined;
-          if (mapped !== undefined) throw mapped;
-          const tries = kind === undefined ? '' : ` (gave up after ${attempt + 1} attempts)`;
-          const code = awsCode(err);
-          throw new ReplicationError(`${this.service} ${op} failed${tries}: ${errorText(err)}`, 'aws', { operation: op, ...(code !== undefined ? { awsCode: code } : {}) });
-        }
-        this.stats.retries++;
-        if (kind === 'throttle') this.stats.throttled++;
-        const ceiling = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** attempt);
-        await this.doSleep(this.random() * ceiling, ctx.signal);
-      }
-    }
+    return withRetries(() => this.client.send(command, ctx.signal !== undefined ? { abortSignal: ctx.signal } : undefined), {
+      policy: this.retry,
+      stats: this.stats,
+      classify: classifyAwsRetryable,
+      signal: ctx.signal,
+      sleep: this.doSleep,
+      random: this.random,
+      fail: (err, kind, attempts) => {
+        if (err instanceof ReplicationError) return err;
+        const mapped = kind === undefined ? ctx.onError?.(err) : undefined;
+        if (mapped !== undefined) return mapped;
+        const tries = kind === undefined ? '' : ` (gave up after ${attempts} attempts)`;
+        const code = awsCode(err);
+        return new ReplicationError(`${this.service} ${op} failed${tries}: ${errorText(err)}`, 'aws', { operation: op, ...(code !== undefined ? { awsCode: code } : {}) });
+      },
+    });
   }
 
   close(): void {

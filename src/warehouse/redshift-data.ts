@@ -16,6 +16,7 @@
  * - Responses the adapter depends on are validated with zod: an unexpected shape is a WarehouseError, not a crash later.
  */
 import { abortError, sleep } from '../util/sleep.js';
+import { withRetries } from '../util/retry.js';
 import { randomUUID } from 'node:crypto';
 import {
   BatchExecuteStatementCommand,
@@ -294,26 +295,20 @@ export class RedshiftDataWarehouse implements Warehouse {
 
   /** Send a command, retrying throttling / transient failures with full-jitter exponential backoff. */
   private async send(command: DataApiCommand, op: string, ctx: { id?: string; sql?: string; signal?: AbortSignal }): Promise<unknown> {
-    for (let attempt = 0; ; attempt++) {
-      if (ctx.signal?.aborted) throw abortError(ctx.signal);
-      this.stats.calls++;
-      try {
-        return await this.client.send(command, ctx.signal !== undefined ? { abortSignal: ctx.signal } : undefined);
-      } catch (err) {
-        if (ctx.signal?.aborted) throw abortError(ctx.signal);
-        const kind = classifyRetryable(err);
-        if (kind === undefined || attempt >= this.retry.maxRetries) {
-          if (err instanceof WarehouseError) throw err;
-          const tries = kind === undefined ? '' : ` (gave up after ${attempt + 1} attempts)`;
-          const sqlPart = ctx.sql !== undefined ? ` — SQL: ${sqlExcerpt(ctx.sql)}` : '';
-          throw new WarehouseError(`${op} failed${tries}: ${awsErrorText(err)}${sqlPart}`, ctx.id, 'ERROR', ctx.sql);
-        }
-        this.stats.retries++;
-        if (kind === 'throttle') this.stats.throttled++;
-        const ceiling = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** attempt);
-        await this.doSleep(this.random() * ceiling, ctx.signal);
-      }
-    }
+    return withRetries(() => this.client.send(command, ctx.signal !== undefined ? { abortSignal: ctx.signal } : undefined), {
+      policy: this.retry,
+      stats: this.stats,
+      classify: classifyRetryable,
+      signal: ctx.signal,
+      sleep: this.doSleep,
+      random: this.random,
+      fail: (err, kind, attempts) => {
+        if (err instanceof WarehouseError) return err;
+        const tries = kind === undefined ? '' : ` (gave up after ${attempts} attempts)`;
+        const sqlPart = ctx.sql !== undefined ? ` — SQL: ${sqlExcerpt(ctx.sql)}` : '';
+        return new WarehouseError(`${op} failed${tries}: ${awsErrorText(err)}${sqlPart}`, ctx.id, 'ERROR', ctx.sql);
+      },
+    });
   }
 
   async submit(sql: string, params?: SqlParams, opts?: SubmitOptions): Promise<string> {
