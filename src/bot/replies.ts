@@ -9,11 +9,12 @@ import type { Drift } from '../schema/diff.js';
 import { formatDrift } from '../schema/diff.js';
 import type { TableDef } from '../schema/model.js';
 import { formatTable, keyValueMessage, tableMessage, type KnownBlock } from '../slack/blocks.js';
+import { codeBlock } from '../slack/mrkdwn.js';
 
 export interface Reply {
-  /** plain text (console) */
+  /** plain text (console; Slack gets it escaped when there is no slackText) */
   text: string;
-  /** Slack mrkdwn text, when it differs from `text` */
+  /** Slack mrkdwn text, when it differs from the escaped `text`; user text in it is escaped (src/slack/mrkdwn.ts) */
   slackText?: string;
   blocks?: KnownBlock[];
 }
@@ -108,7 +109,7 @@ export function formatDiff(results: ReadonlyArray<{ table: string; lines: string
   }
   const body = drifted.map((r) => `${r.table}\n${r.lines.map((l) => `  - ${l}`).join('\n')}`).join('\n');
   const text = `Drift in ${drifted.length} of ${results.length} tables:\n${body}`;
-  return { text, slackText: `Drift in ${drifted.length} of ${results.length} tables:\n\`\`\`${body}\`\`\`` };
+  return { text, slackText: `Drift in ${drifted.length} of ${results.length} tables:\n${codeBlock(body)}` };
 }
 
 export function formatJobList(jobs: readonly JobRecord[]): Reply {
@@ -136,7 +137,7 @@ export function formatJob(job: JobRecord): Reply {
     ...(job.error ? [`error: ${job.error}`] : []),
   ];
   const text = lines.join('\n');
-  return { text, slackText: '```' + text + '```' };
+  return { text, slackText: codeBlock(text) };
 }
 
 export function formatPlan(summary: string, steps: readonly PlannedStep[]): Reply {
@@ -150,5 +151,5 @@ export function formatPlan(summary: string, steps: readonly PlannedStep[]): Repl
     }
   });
   const text = lines.join('\n');
-  return { text, slackText: '```' + text + '```' };
+  return { text, slackText: codeBlock(text) };
 }

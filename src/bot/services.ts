@@ -22,6 +22,7 @@ import type { JobControl } from '../queue/approvals.js';
 import type { JobQueue } from '../queue/queue.js';
 import type { Registry } from '../schema/registry.js';
 import type { ActionInput, BotServices, CommandInput, Replier } from '../slack/app.js';
+import { codeBlock, escapeMrkdwn, md, trusted, type DualText } from '../slack/mrkdwn.js';
 import { formatJob, formatJobList, formatPlan, formatStatus, formatTableStatus, formatDiff, type Reply } from './replies.js';
 import { readTableInfo, readTables, tableStats, type CatalogTable, type TableStats } from '../schema/catalog.js';
 import { diffTable, formatDrift } from '../schema/diff.js';
@@ -67,8 +68,9 @@ export interface Bot extends BotServices {
 export function createBotServices(deps: BotDeps): Bot {
   const slack = deps.front === 'slack';
 
+  /** Slack gets mrkdwn: the reply's own, or its plain text escaped (user text never turns into markup). */
   async function send(reply: Replier, r: Reply, where: 'ephemeral' | 'channel'): Promise<{ ts?: string }> {
-    const text = slack ? r.slackText ?? r.text : r.text;
+    const text = slack ? r.slackText ?? escapeMrkdwn(r.text) : r.text;
     if (where === 'ephemeral') {
       await reply.ephemeral(text, slack ? r.blocks : undefined);
       return {};
@@ -76,7 +78,10 @@ export function createBotServices(deps: BotDeps): Bot {
     return reply.inChannel(text, slack ? r.blocks : undefined);
   }
 
-  const say = (reply: Replier, text: string) => send(reply, { text }, 'ephemeral');
+  /** An ephemeral answer: plain text (escaped for Slack), or both forms built with `md` (src/slack/mrkdwn.ts). */
+  const say = (reply: Replier, m: string | DualText) => send(reply, typeof m === 'string' ? { text: m } : m, 'ephemeral');
+  /** Bot-made text that carries mentions of validated user ids (policy, approvals): sent as mrkdwn as it is. */
+  const own = (text: string): DualText => ({ text, slackText: text });
 
   async function enqueue(input: CommandInput, reply: Replier, cmd: Command, kind: string, params: unknown, table: string | undefined): Promise<CommandOutcome> {
     const origin: JobOrigin = slack ? { kind: 'slack', channel: input.channelId } : { kind: 'console' };
@@ -104,7 +109,7 @@ export function createBotServices(deps: BotDeps): Bot {
       await say(reply, `Job ${job.id} was already queued for this request (${job.state}).`);
       return { ok: true, jobId: job.id };
     }
-    await say(reply, `Queued job ${job.id}: ${job.summary}${slack ? ' — progress in the thread of its message in the channel.' : ''}`);
+    await say(reply, md`Queued job ${job.id}: ${job.summary}${slack ? ' — progress in the thread of its message in the channel.' : ''}`);
     return { ok: true, jobId: job.id };
   }
 
@@ -221,16 +226,14 @@ export function createBotServices(deps: BotDeps): Bot {
     const holder = cmd.dryRun ? undefined : await deps.jobs.locks.holder(key);
     if (holder) {
       const other = await deps.jobs.store.get(holder.jobId);
-      await say(
-        reply,
-        `Refused, nothing was changed: ${key} is locked by job ${holder.jobId}${other ? ` (${other.state}: ${other.summary}, asked by <@${other.requester}>)` : ''}. ` +
-          `One changing job per table at a time: wait for job ${holder.jobId} to finish (\`/redshift job ${holder.jobId}\`), then plan again against the changed table.`,
-      );
+      const by = other ? md` (${other.state}: ${other.summary}, asked by ${trusted(`<@${other.requester}>`)})` : md``;
+      const m = md`Refused, nothing was changed: ${key} is locked by job ${holder.jobId}${trusted(by.slackText, by.text)}. One changing job per table at a time: wait for job ${holder.jobId} to finish (\`/redshift job ${holder.jobId}\`), then plan again against the changed table.`;
+      await say(reply, m);
       return { ok: false };
     }
     const info = await readTableInfo(deps.warehouse, current.schema, current.name);
     if (!info) {
-      await say(reply, `Refused: ${current.schema}.${current.name} does not exist in the warehouse; \`/redshift schema apply ${current.name}\` creates it, \`/redshift recover ${current.name}\` rebuilds it.`);
+      await say(reply, md`Refused: ${current.schema}.${current.name} does not exist in the warehouse; \`/redshift schema apply ${current.name}\` creates it (empty).`);
       return { ok: false };
     }
     const drift = diffTable(current, info.table, { unknown: info.unknown });
@@ -253,7 +256,7 @@ export function createBotServices(deps: BotDeps): Bot {
     }
     if (cmd.dryRun) {
       const text = `${formatModifyPlan(plan)}\n(dry run — nothing was queued or run)`;
-      await send(reply, { text, slackText: '```' + text + '```' }, 'ephemeral');
+      await send(reply, { text, slackText: codeBlock(text) }, 'ephemeral');
       return { ok: true };
     }
     const checks = await narrowingProblems(deps.warehouse, plan);
@@ -268,7 +271,7 @@ export function createBotServices(deps: BotDeps): Bot {
   }
 
   async function control(reply: Replier, result: { ok: boolean; message: string }): Promise<CommandOutcome> {
-    await say(reply, result.ok ? result.message : `Refused: ${result.message}`);
+    await say(reply, own(result.ok ? result.message : `Refused: ${result.message}`));
     return { ok: result.ok };
   }
 
@@ -278,10 +281,10 @@ export function createBotServices(deps: BotDeps): Bot {
     if (job?.kind === 'modify' && job.handles['dropped'] === '1') {
       const [schema = '', name = ''] = (job.table ?? '').split('.');
       const approval = [...job.approvals].reverse().find((a) => a.step === 'approve-drop' && a.decision === 'approved');
+      const after = approval ? ` after <@${approval.by}> approved it` : '';
       await say(
         reply,
-        `Refused: job ${job.id} dropped ${schema}.old_${name}${approval ? ` after <@${approval.by}> approved it` : ''}: the old data is gone, so there is nothing to swap back to. ` +
-          `${schema}.${name} keeps its new shape; to undo the change, run a new \`/redshift modify ${name} …\` that changes it back.`,
+        md`Refused: job ${job.id} dropped ${schema}.old_${name}${trusted(after)}: the old data is gone, so there is nothing to swap back to. ${schema}.${name} keeps its new shape; to undo the change, run a new \`/redshift modify ${name} …\` that changes it back.`,
       );
       return { ok: false };
     }
@@ -295,19 +298,21 @@ export function createBotServices(deps: BotDeps): Bot {
     }
     const parsed = parseCommand(input.text, { registry: deps.registry });
     if (!parsed.ok) {
-      await say(reply, formatCommandError(input.text, parsed.error, { slack }));
+      // in Slack form the error is already mrkdwn: escaped, in a code block a backtick cannot close
+      const shown = formatCommandError(input.text, parsed.error, { slack });
+      await say(reply, { text: shown, slackText: shown });
       return { ok: false };
     }
     const cmd = parsed.command;
     const allowed = await deps.policy.canRun(input.userId, isChanging(cmd));
     if (!allowed.ok) {
-      await say(reply, `Refused: ${allowed.reason}`);
+      await say(reply, own(`Refused: ${allowed.reason}`));
       return { ok: false };
     }
     deps.logger?.info({ user: input.userId, command: cmd.kind }, 'command');
     switch (cmd.kind) {
       case 'help':
-        await say(reply, slack ? '```' + renderHelp(cmd.topic) + '```' : renderHelp(cmd.topic));
+        await say(reply, { text: renderHelp(cmd.topic), slackText: codeBlock(renderHelp(cmd.topic)) });
         return { ok: true };
       case 'status':
         await status(reply, cmd);
@@ -356,8 +361,7 @@ export function createBotServices(deps: BotDeps): Bot {
           userId: input.userId,
           decision: input.actionId === 'rso_approve' ? 'approved' : 'rejected',
         });
-        if (!r.ok) await say(reply, `Refused: ${r.message}`);
-        else await say(reply, r.message);
+        await say(reply, own(r.ok ? r.message : `Refused: ${r.message}`));
         return;
       }
       case 'rso_retry':

@@ -39,6 +39,9 @@ export interface CommandDefinition {
 
 export const DRY_RUN: FlagDef = { name: '--dry-run', summary: 'show the plan (exact SQL and AWS calls) without queuing a job' };
 
+/** --dry-run of a command whose runbook is not built yet: accepted, but there is no plan to show. */
+export const NOT_BUILT_DRY_RUN: FlagDef = { name: '--dry-run', summary: 'accepted; there is no plan to show until the runbook is built' };
+
 /**
  * Take the options out of the tokens (they may stand anywhere after the command word). Autocorrected dashes
  * (—dry-run, –dry-run) count as --; a single dash, an unknown option or a missing value is an error.

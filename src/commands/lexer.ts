@@ -5,7 +5,9 @@
  * What chat does to text, and what the lexer does about it:
  * - smart quotes (‘ ’ “ ”) — read as ' and " (a string may open with ‘ and close with ’; '' or ’’ is an escaped quote);
  * - `code` formatting — backticks are read as spaces;
- * - &amp; &lt; &gt; and <http://…|label> links — Slack's escaping of slash-command text; undone inside string literals;
+ * - &amp; &lt; &gt; and <http://…|label> links — Slack's escaping of slash-command text is undone once, before the
+ *   text gets here (src/slack/app.ts, decodeSlackText): the lexer reads what the user typed, so `&amp;` typed in the
+ *   console is the text `&amp;`;
  * - no-break and other Unicode spaces — read as spaces; invisible characters (zero-width space…) are NOT spaces: they
  *   stay in the word and the word is refused, naming the character.
  */
@@ -49,19 +51,6 @@ function controlError(text: string, i: number, inString: boolean): never {
     column: i + 1,
     word: text[i] ?? '',
   });
-}
-
-const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>' };
-
-/**
- * Undo Slack's escaping inside a string literal: links it wrapped (`<http://x.org|x.org>` → `x.org`,
- * `<http://x.org>` → `http://x.org`, `<mailto:a@b.org|a@b.org>` → `a@b.org`), then &amp; &lt; &gt;. A `<` typed by a
- * user always arrives as &lt;, so a raw `<` is Slack's markup.
- */
-function decodeSlack(s: string): string {
-  return s
-    .replace(/<((?:https?|mailto|tel):[^<>|]*)(?:\|([^<>]*))?>/g, (_m, url: string, label: string | undefined) => label ?? url)
-    .replace(/&(?:amp|lt|gt);/g, (m) => ENTITIES[m] ?? m);
 }
 
 /** A flag word: `--x`, or what autocorrect made of it (`—x`, `–x`), or a single-hyphen attempt (`-x`). */
@@ -124,7 +113,7 @@ export function tokenize(text: string, from = 0): Token[] {
           word: text[i - 1]!,
         });
       }
-      if (quotes === SINGLE_QUOTES) tokens.push({ kind: 'string', value: decodeSlack(value), raw, start, end: i });
+      if (quotes === SINGLE_QUOTES) tokens.push({ kind: 'string', value, raw, start, end: i });
       else tokens.push({ kind: 'qident', value, raw, start, end: i });
       continue;
     }

@@ -4,6 +4,10 @@
  *
  * - Every handler ACKs first (an empty 200 within milliseconds), then validates the payload with zod and calls the
  *   injected BotServices, which reply through a Replier (response_url for ephemeral, chat.postMessage for in-channel).
+ * - Every slash command and every button click is acked and answered, also one that is not ours (another command name
+ *   routed here, an action id from another app or an older bot): "unknown …", never Bolt's 3-second timeout and 404.
+ * - Command text is decoded here, once (Slack sends a typed `&`, `<`, `>` as `&amp;` `&lt;` `&gt;`); everything past
+ *   this point sees what the user typed, and replies escape it again (src/slack/mrkdwn.ts).
  * - Bolt verifies the signature and the 5-minute age; on top, a ReplayGuard refuses a validly signed request that was
  *   already seen (401), and a timestamp more than 5 minutes in the future (401).
  * - No auth.test is ever called: a custom `authorize` hands Bolt the bot token (and bot ids when known).
@@ -24,8 +28,8 @@ import {
 import type { Logger } from 'pino';
 import type { KnownBlock } from './blocks.js';
 import { errorMessage } from './blocks.js';
+import { decodeSlackText, neutralizeBackticks } from './mrkdwn.js';
 import {
-  ACTION_ID_PATTERN,
   actionIdSchema,
   blockActionsSchema,
   describeZodError,
@@ -199,6 +203,15 @@ interface HandlerDeps {
 function registerHandlers(app: App, deps: HandlerDeps): void {
   const { services, log } = deps;
 
+  // any other slash command routed to this app's URL (a renamed or mistyped command in the app config): answered, not 404
+  const otherCommands = new RegExp(`^(?!${escapeRegExp(deps.commandName)}$)`);
+  app.command(otherCommands, async ({ ack, body, respond }) => {
+    await ack();
+    const name = typeof body.command === 'string' ? body.command : '?';
+    log.warn({ command: name }, 'slash command for another name');
+    await safeRespond(log, body, respond, errorMessage(`unknown command ${name}: this app answers ${deps.commandName} only.`, `Try \`${deps.commandName} help\`. Nothing was done.`));
+  });
+
   app.command(deps.commandName, async ({ ack, body, client, respond }) => {
     await ack(); // first: Slack wants the 200 within 3 s, whatever comes next
     const parsed = slashCommandSchema.safeParse(body);
@@ -216,18 +229,21 @@ function registerHandlers(app: App, deps: HandlerDeps): void {
       respond: cmd.response_url ? respond : undefined,
       kind: 'command',
     });
-    const input: CommandInput = { text: cmd.text.trim(), userId: cmd.user_id, channelId: cmd.channel_id };
+    const text = decodeSlackText(cmd.text).trim();
+    const input: CommandInput = { text, userId: cmd.user_id, channelId: cmd.channel_id };
     if (cmd.team_id) input.teamId = cmd.team_id;
     if (cmd.trigger_id) input.triggerId = cmd.trigger_id;
     try {
       await services.command(input, reply);
     } catch (err) {
       log.error({ err: errorSummary(err), user: cmd.user_id, channel: cmd.channel_id }, 'command service failed');
-      await reply.ephemeral(...msg(errorMessage(`Something went wrong running \`${cmd.command} ${cmd.text}\`: ${errorText(err)}`, 'Nothing was queued. Try again, or ask the bot admin to check the logs.'))).catch(() => undefined);
+      const echo = neutralizeBackticks(`${cmd.command} ${text}`);
+      await reply.ephemeral(...msg(errorMessage(`Something went wrong running \`${echo}\`: ${errorText(err)}`, 'Nothing was queued. Try again, or ask the bot admin to check the logs.'))).catch(() => undefined);
     }
   });
 
-  app.action(ACTION_ID_PATTERN, async ({ ack, body, client, respond }) => {
+  // every action id: ours are told apart below, any other one (another app's, an older bot's) is answered "unknown"
+  app.action(/[\s\S]*/, async ({ ack, body, client, respond }) => {
     await ack();
     const parsed = blockActionsSchema.safeParse(body);
     if (!parsed.success) {
@@ -253,7 +269,7 @@ function registerHandlers(app: App, deps: HandlerDeps): void {
     const id = actionIdSchema.safeParse(action.action_id);
     if (!id.success) {
       log.warn({ actionId: action.action_id }, 'unknown action id');
-      await reply.ephemeral(...msg(errorMessage(`I don't know the button \`${action.action_id}\`.`, 'It may come from an older version of the bot; nothing was done.'))).catch(() => undefined);
+      await reply.ephemeral(...msg(errorMessage(`unknown button \`${neutralizeBackticks(action.action_id)}\`: it is not one of this bot's buttons.`, 'It may come from an older version of the bot or another app; nothing was done.'))).catch(() => undefined);
       return;
     }
     const value = parseActionValue(id.data, action.value);
@@ -276,6 +292,10 @@ function registerHandlers(app: App, deps: HandlerDeps): void {
       await reply.ephemeral(...msg(errorMessage(`Something went wrong handling that click: ${errorText(err)}`, 'Check the job with `/redshift jobs` before trying again.'))).catch(() => undefined);
     }
   });
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 function msg(m: { text: string; blocks: KnownBlock[] }): [string, KnownBlock[]] {

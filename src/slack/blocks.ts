@@ -3,12 +3,16 @@
  * the approval prompt and its resolution, failure replies with the buttons that make sense, help and status tables.
  *
  * Every builder returns `{ text, blocks }`: `text` is the notification / screen-reader fallback and is always set.
- * Text that comes from users or the warehouse is escaped (& < >) so it can never turn into a mention or a link.
+ * Text that comes from users or the warehouse is escaped (& < >) so it can never turn into a mention or a link — in the
+ * blocks and in `text` (Slack parses both) — and shown in code with its backticks neutralized (src/slack/mrkdwn.ts).
  * Slack's limits (section text 3000, button text 75, value 2000, header 150, 50 blocks) are enforced here.
  */
 import type { types } from '@slack/bolt';
 import type { ApprovalRecord, JobRecord, JobState, StepRecord } from '../jobs/types.js';
+import { escapeMrkdwn, userMrkdwn } from './mrkdwn.js';
 import { ACTION_IDS, encodeActionValue, type ActionId } from './payloads.js';
+
+export { escapeMrkdwn } from './mrkdwn.js';
 
 export type KnownBlock = types.KnownBlock;
 type Button = types.Button;
@@ -73,11 +77,6 @@ export function isFinalState(state: JobState): boolean {
 // ---------------------------------------------------------------------------------------------------------------------
 // text helpers
 
-/** Escape the three characters Slack treats as control sequences in any text field. */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 /** Cut to `max` characters (counting the ellipsis). */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
@@ -114,9 +113,9 @@ export function mention(user: string): string {
   return SLACK_USER_ID.test(user) ? `<@${user}>` : escapeMrkdwn(user);
 }
 
-/** Plain-text form of a user for fallback text (mentions in `text` would notify people again). */
+/** Plain-text form of a user for fallback text (a mention in `text` would notify them again): the id, not markup. */
 function plainUser(user: string): string {
-  return SLACK_USER_ID.test(user) ? `<@${user}>` : user;
+  return SLACK_USER_ID.test(user) ? `@${user}` : user;
 }
 
 function mrkdwnSection(text: string, blockId?: string): KnownBlock {
@@ -158,8 +157,9 @@ function button(
   return b;
 }
 
+/** The `text` of a message with blocks, from plain text: escaped (Slack parses it as mrkdwn too), cut to the limit. */
 function fallback(text: string): string {
-  return truncate(text, LIMITS.fallbackText);
+  return truncate(escapeMrkdwn(text), LIMITS.fallbackText);
 }
 
 /** Index (0-based) of the step a reader cares about now: the running / failed one, else the cursor. */
@@ -280,10 +280,10 @@ export function stepFailedMessage(
   const canRollback = opts.canRollback ?? job.steps.some((s) => s.state === 'done');
   const canCancel = opts.canCancel ?? true;
 
-  const errText = truncate(error.trim() || 'unknown error', 2500).replace(/```/g, "'''");
+  const errText = truncate(error.trim() || 'unknown error', 2500);
   const blocks: KnownBlock[] = [
     mrkdwnSection(`${STEP_EMOJI.failed} Step ${pos} *${escapeMrkdwn(step.title)}* failed${d ? ` after ${d}` : ''}`),
-    mrkdwnSection(`\`\`\`${escapeMrkdwn(errText)}\`\`\``),
+    mrkdwnSection(`\`\`\`${userMrkdwn(errText)}\`\`\``),
   ];
   const buttons: Button[] = [];
   const value = { jobId: job.id, step: step.name };
@@ -423,7 +423,7 @@ export interface HelpEntry {
 
 /** Help: one line per command, usage in code. */
 export function helpMessage(entries: readonly HelpEntry[], intro = 'redshift-ops commands'): SlackMessage {
-  const lines = entries.map((e) => `\`${escapeMrkdwn(e.usage)}\` — ${escapeMrkdwn(e.description)}`);
+  const lines = entries.map((e) => `\`${userMrkdwn(e.usage)}\` — ${escapeMrkdwn(e.description)}`);
   const blocks: KnownBlock[] = [mrkdwnSection(`*${escapeMrkdwn(intro)}*`)];
   for (const chunk of chunkLines(lines, LIMITS.sectionText)) if (chunk) blocks.push(mrkdwnSection(chunk));
   return { text: fallback(`${intro}: ${entries.map((e) => e.usage).join(', ')}`), blocks: blocks.slice(0, LIMITS.blocks) };
@@ -451,7 +451,7 @@ export function tableMessage(
   rows: readonly (readonly string[])[],
   opts: { footer?: string; maxCell?: number } = {},
 ): SlackMessage {
-  const table = escapeMrkdwn(formatTable(headers, rows, opts.maxCell));
+  const table = userMrkdwn(formatTable(headers, rows, opts.maxCell));
   const lines = table.split('\n');
   const head = lines.slice(0, 2);
   const body = lines.slice(2);
@@ -474,7 +474,7 @@ export function tableMessage(
 export function keyValueMessage(title: string, pairs: readonly (readonly [string, string])[]): SlackMessage {
   const w = Math.max(0, ...pairs.map(([k]) => k.length));
   const body = pairs.length === 0 ? '(nothing to show)' : pairs.map(([k, v]) => `${k.padEnd(w)}  ${v.replace(/\s+/g, ' ')}`).join('\n');
-  const chunks = chunkLines(escapeMrkdwn(body).split('\n'), LIMITS.sectionText - 8);
+  const chunks = chunkLines(userMrkdwn(body).split('\n'), LIMITS.sectionText - 8);
   return {
     text: fallback(title),
     blocks: [mrkdwnSection(`*${escapeMrkdwn(title)}*`), ...chunks.map((c) => mrkdwnSection(`\`\`\`${c}\`\`\``))].slice(0, LIMITS.blocks),

@@ -135,6 +135,45 @@ describe('slash command', () => {
   });
 });
 
+describe('a slash command that is not ours', () => {
+  it('is acked at once and answered ("unknown command"), not left to Bolt\'s 3-second timeout and a 404', async () => {
+    const responseId = rid('redshiftx');
+    const started = performance.now();
+    const res = await postSigned(url, slashCommandBody({ command: '/redshiftx', text: 'status', responseUrl: fake.responseUrl(responseId) }), { signingSecret: SECRET });
+    const ms = performance.now() - started;
+    expect(res.status).toBe(200);
+    expect(ms).toBeLessThan(1_000);
+    const call = await fake.waitFor((c) => c.method === 'response_url' && c.responseId === responseId);
+    expect(call.body.response_type).toBe('ephemeral');
+    expect(String(call.body.text)).toContain('unknown command /redshiftx');
+    expect(String(call.body.text)).toContain('/redshift');
+    expect(services.commands).toHaveLength(0);
+  });
+});
+
+describe('command text as Slack sends it', () => {
+  it('&amp; &lt; &gt; reach the services decoded, once; link markup Slack added is undone', async () => {
+    const responseId = rid('entities');
+    const text = "modify t add column a&amp;b int default '&amp;lt; &lt;!here&gt; <https://x.org/?a=1&amp;b=2|x.org/?a=1&amp;b=2> <mailto:a@b.org|a@b.org>'";
+    const res = await postSigned(url, slashCommandBody({ text, responseUrl: fake.responseUrl(responseId) }), { signingSecret: SECRET });
+    expect(res.status).toBe(200);
+    expect(services.commands[0]?.text).toBe("modify t add column a&b int default '&lt; <!here> x.org/?a=1&b=2 a@b.org'");
+  });
+
+  it('a failing command echoes the text escaped, in a code span a backtick cannot close', async () => {
+    services.onCommand = async () => {
+      throw new Error('boom <!channel>');
+    };
+    const responseId = rid('echo');
+    await postSigned(url, slashCommandBody({ text: 'plan `x` &lt;!everyone&gt;', responseUrl: fake.responseUrl(responseId) }), { signingSecret: SECRET });
+    const call = await fake.waitFor((c) => c.method === 'response_url' && c.responseId === responseId);
+    const all = JSON.stringify(call.body);
+    expect(all).not.toMatch(/<!everyone>|<!channel>/);
+    expect(String(call.body.text)).toContain('&lt;!everyone&gt;');
+    expect(String(call.body.text).match(/`/g)?.length ?? 0).toBe(2);
+  });
+});
+
 describe('request authenticity', () => {
   it('a forged signature gets 401 and reaches no service', async () => {
     const body = slashCommandBody({ text: 'status', responseUrl: fake.responseUrl(rid('forged')) });
@@ -269,6 +308,31 @@ describe('buttons (block_actions)', () => {
     const call = await fake.waitFor((c) => c.method === 'response_url' && c.responseId === responseId);
     expect(String(call.body.text)).toContain('rso_bogus');
     expect(services.actions).toHaveLength(0);
+  });
+
+  it('an action id that is not ours (another app, an older bot) is acked at once and answered, not left to a 404', async () => {
+    for (const actionId of ['other_app_button', 'approve_v0']) {
+      const responseId = rid('foreign');
+      const started = performance.now();
+      const res = await postSigned(url, blockActionsBody({ actionId, value: '{"jobId":"j"}', responseUrl: fake.responseUrl(responseId) }), { signingSecret: SECRET });
+      const ms = performance.now() - started;
+      expect(res.status).toBe(200);
+      expect(ms).toBeLessThan(1_000); // Bolt's unhandled-request timeout is 3 s; an ack is milliseconds
+      const call = await fake.waitFor((c) => c.method === 'response_url' && c.responseId === responseId);
+      expect(call.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+      expect(String(call.body.text)).toContain(`unknown button \`${actionId}\``);
+    }
+    expect(services.actions).toHaveLength(0);
+  });
+
+  it('an action id with markup or backticks is echoed escaped', async () => {
+    const responseId = rid('markup');
+    await postSigned(url, blockActionsBody({ actionId: 'x`<!everyone>`', value: '{"jobId":"j"}', responseUrl: fake.responseUrl(responseId) }), { signingSecret: SECRET });
+    const call = await fake.waitFor((c) => c.method === 'response_url' && c.responseId === responseId);
+    const all = JSON.stringify(call.body);
+    expect(all).not.toContain('<!everyone>');
+    expect(all).toContain('&lt;!everyone&gt;');
+    expect(String(call.body.text).match(/`/g)?.length ?? 0).toBe(2); // only our own code span
   });
 
   it('a payload that does not match what we depend on is refused with an ephemeral error', async () => {

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { tableDef, type TableDef, type TableDefInput } from '../../src/schema/model.js';
 import { loadRegistry } from '../../src/schema/registry.js';
+import { decodeSlackText } from '../../src/slack/mrkdwn.js';
 import {
   COMMANDS,
   OP_DEFINITIONS,
@@ -323,10 +324,6 @@ const VALID: Array<[string, Command]> = [
   ["modify core_action add column note varchar(64) not null default ''", M('core_action', [add('note', 'varchar(64)', { notNull: true, default: "''" })])],
   ["modify core_action add column note varchar(64) default 'it''s' not null", M('core_action', [add('note', 'varchar(64)', { notNull: true, default: "'it''s'" })])],
   ['modify core_action add column note varchar(10) default \u2018it\u2019\u2019s ok\u2019', M('core_action', [add('note', 'varchar(10)', { default: "'it''s ok'" })])],
-  ["modify core_action add column note varchar(10) default '&lt;none&gt;'", M('core_action', [add('note', 'varchar(10)', { default: "'<none>'" })])],
-  ["modify core_action add column site varchar(64) default '<http://sumofus.org|sumofus.org>'", M('core_action', [add('site', 'varchar(64)', { default: "'sumofus.org'" })])],
-  ["modify core_action add column site varchar(64) default '<https://sumofus.org/a?b=1&amp;c=2>'", M('core_action', [add('site', 'varchar(64)', { default: "'https://sumofus.org/a?b=1&c=2'" })])],
-  ["modify core_action add column mail varchar(64) default '<mailto:a@sumofus.org|a@sumofus.org>'", M('core_action', [add('mail', 'varchar(64)', { default: "'a@sumofus.org'" })])],
   ["modify core_action add column note varchar(6) default 'héllo'", M('core_action', [add('note', 'varchar(6)', { default: "'héllo'" })])],
   ["modify core_action add column note char(3) default 'abc' encode bytedict", M('core_action', [add('note', 'char(3)', { default: "'abc'", encode: 'bytedict' })])],
   ['modify core_action add column note varchar(10) default null', M('core_action', [add('note', 'varchar(10)', { default: 'NULL' })])],
@@ -421,6 +418,27 @@ describe('valid commands', () => {
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Errors
+
+/** Text as Slack sends it (entities, links it wrapped): decoded once at the Slack boundary, then parsed. */
+const SLACK_TEXT: Array<[string, Command]> = [
+  ["modify core_action add column note varchar(10) default '&lt;none&gt;'", M('core_action', [add('note', 'varchar(10)', { default: "'<none>'" })])],
+  ["modify core_action add column site varchar(64) default '<http://sumofus.org|sumofus.org>'", M('core_action', [add('site', 'varchar(64)', { default: "'sumofus.org'" })])],
+  ["modify core_action add column site varchar(64) default '<https://sumofus.org/a?b=1&amp;c=2>'", M('core_action', [add('site', 'varchar(64)', { default: "'https://sumofus.org/a?b=1&c=2'" })])],
+  ["modify core_action add column mail varchar(64) default '<mailto:a@sumofus.org|a@sumofus.org>'", M('core_action', [add('mail', 'varchar(64)', { default: "'a@sumofus.org'" })])],
+  ["modify core_action add column note varchar(10) default '&amp;lt;b&amp;gt;'", M('core_action', [add('note', 'varchar(10)', { default: "'&lt;b&gt;'" })])],
+];
+
+describe('Slack-escaped text, decoded by decodeSlackText', () => {
+  it.each(SLACK_TEXT)('%s', (text, want) => {
+    const r = parse(decodeSlackText(text));
+    expect(r.ok ? r.command : r.error).toEqual(want);
+  });
+
+  it('the parser itself reads text as typed: &amp; in a console string is the text &amp;', () => {
+    const r = parse("modify core_action add column note varchar(10) default '&amp;'");
+    expect(r.ok ? r.command : r.error).toEqual(M('core_action', [add('note', 'varchar(10)', { default: "'&amp;'" })]));
+  });
+});
 
 const ADD_USAGE = 'add column <name> <type> [not null] [default <literal>] [encode <enc>]';
 
