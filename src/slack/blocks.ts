@@ -113,10 +113,6 @@ export function mention(user: string): string {
   return SLACK_USER_ID.test(user) ? `<@${user}>` : escapeMrkdwn(user);
 }
 
-/** Plain-text form of a user for fallback text (a mention in `text` would notify them again): the id, not markup. */
-function plainUser(user: string): string {
-  return SLACK_USER_ID.test(user) ? `@${user}` : user;
-}
 
 function mrkdwnSection(text: string, blockId?: string): KnownBlock {
   const block: types.SectionBlock = { type: 'section', text: { type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) } };
@@ -221,7 +217,7 @@ export function progressMessage(job: JobRecord, now: number = Date.now()): Slack
   else stepLine = `Step ?/${n}`;
 
   const blocks: KnownBlock[] = [
-    mrkdwnSection(`${emoji} ${jobTitle(job)} — ${label}\n${escapeMrkdwn(job.summary)}`, 'rso_progress'),
+    mrkdwnSection(`${emoji} ${jobTitle(job)} — ${label}\n${userMrkdwn(job.summary)}`, 'rso_progress'),
   ];
 
   if (n > 0 && n <= MAX_CHECKLIST_STEPS) {
@@ -235,7 +231,7 @@ export function progressMessage(job: JobRecord, now: number = Date.now()): Slack
     blocks.push(mrkdwnSection(`*${stepLine}*`));
   }
   if (job.state === 'failed' && job.error) {
-    blocks.push(mrkdwnSection(`*Error:* ${escapeMrkdwn(truncate(job.error, 2500))}`));
+    blocks.push(mrkdwnSection(`*Error:* ${userMrkdwn(truncate(job.error, 2500))}`));
   }
   blocks.push(context(`Job \`${escapeMrkdwn(job.id)}\` · by ${mention(job.requester)} · ${final ? 'took' : 'elapsed'} ${elapsed}`));
 
@@ -378,7 +374,7 @@ export function approvalResolvedMessage(job: JobRecord, approval: ApprovalRecord
   const verb = approved ? 'Approved' : 'Rejected';
   const body = prompt ? `\n${escapeMrkdwn(prompt)}` : '';
   return {
-    text: fallback(`${verb} by ${plainUser(approval.by)}: ${jobTitlePlain(job)}, ${title}`),
+    text: truncate(`${verb} by ${mention(approval.by)}: ${escapeMrkdwn(`${jobTitlePlain(job)}, ${title}`)}`, LIMITS.fallbackText),
     blocks: [
       mrkdwnSection(`${emoji} *${verb}* — *${escapeMrkdwn(title)}*${body}`, 'rso_approval_prompt'),
       context(`${verb} by ${mention(approval.by)} at ${slackDate(approval.at)} · job \`${escapeMrkdwn(job.id)}\``),
@@ -390,7 +386,7 @@ export function approvalResolvedMessage(job: JobRecord, approval: ApprovalRecord
 export function jobFinishedMessage(job: JobRecord, now: number = Date.now()): SlackMessage {
   const took = formatDuration((job.finishedAt ?? now) - job.createdAt);
   const label = STATE_LABEL[job.state];
-  const err = job.state !== 'succeeded' && job.error ? `\n${escapeMrkdwn(truncate(job.error, 2500))}` : '';
+  const err = job.state !== 'succeeded' && job.error ? `\n${userMrkdwn(truncate(job.error, 2500))}` : '';
   return {
     text: fallback(`${jobTitlePlain(job)} ${label} after ${took}${job.error && job.state !== 'succeeded' ? `: ${job.error}` : ''}`),
     blocks: [mrkdwnSection(`${STATE_EMOJI[job.state]} Job ${label} after ${took}${err}`)],

@@ -8,8 +8,10 @@ import {
   formatDuration,
   formatTable,
   helpMessage,
+  errorMessage,
   jobFinishedMessage,
   keyValueMessage,
+  noteMessage,
   progressMessage,
   stepFailedMessage,
   stepFinishedMessage,
@@ -264,6 +266,39 @@ describe('help and status tables', () => {
     ]);
     expect(allText(m.blocks)).toContain('rows         1,200');
     expect(keyValueMessage('empty', []).blocks.length).toBe(2);
+  });
+});
+
+describe('user and warehouse text in the fallback `text` (Slack parses it too)', () => {
+  it('is escaped in every builder: no live <!channel>, <@U…> or link from data', () => {
+    const evil = '<!channel> <@U0EVIL001> <https://evil.example|click> & co';
+    const failed = job({ state: 'failed', error: evil, steps: [{ name: 's', title: `copy ${evil}`, state: 'failed', detail: evil }] });
+    const step = failed.steps[0]!;
+    const all: SlackMessage[] = [
+      progressMessage(failed, T0),
+      stepFinishedMessage(failed, step, T0),
+      stepFailedMessage(failed, step, evil, {}, T0),
+      approvalMessage(failed, step, evil, 'n1'),
+      jobFinishedMessage(failed, T0),
+      noteMessage(evil),
+      errorMessage(evil, evil),
+      tableMessage(evil, ['a'], [[evil]]),
+      keyValueMessage(evil, [['k', evil]]),
+    ];
+    for (const m of all) {
+      expect(m.text).not.toMatch(/<!channel>|<@U0EVIL001>|<https:/);
+      expect(m.text).toContain('&lt;!channel&gt;');
+      expect(JSON.stringify(m.blocks)).not.toMatch(/<!channel>|<@U0EVIL001>|<https:/);
+    }
+  });
+
+  it('a ``` in an error or a table cell cannot close the code block it is shown in', () => {
+    const failed = job({ state: 'failed', steps: [{ name: 's', title: 'copy', state: 'failed' }] });
+    const m = stepFailedMessage(failed, failed.steps[0]!, "default 'a```b' refused", {}, T0);
+    const code = m.blocks.map((b) => JSON.stringify(b)).find((b) => b.includes('refused')) ?? '';
+    expect(code.match(/```/g)).toHaveLength(2);
+    const t = tableMessage('t', ['col'], [['x```y']]);
+    for (const b of t.blocks.slice(1)) expect(JSON.stringify(b).match(/```/g)).toHaveLength(2);
   });
 });
 
