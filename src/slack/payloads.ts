@@ -17,9 +17,6 @@ export type ActionId = (typeof ACTION_IDS)[keyof typeof ACTION_IDS];
 
 export const ACTION_ID_LIST = Object.values(ACTION_IDS) as [ActionId, ...ActionId[]];
 
-/** Every action_id the bot answers to starts with this (Bolt listener pattern). */
-export const ACTION_ID_PATTERN = /^rso_/;
-
 export const actionIdSchema = z.enum(ACTION_ID_LIST);
 
 /** Slack limits a button value to 2000 characters; ids are ours and short. */
