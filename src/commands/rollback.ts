@@ -4,7 +4,7 @@ import { readJobId } from './jobid.js';
 export const rollback: CommandDefinition = {
   name: 'rollback',
   usage: ['rollback <id>'],
-  summary: "undo a finished or failed job's change while its old_<table> copy still exists (needs approval)",
+  summary: 'undo the completed steps of a failed job, or of one waiting for an approval (a modify before old_<table> is dropped)',
   examples: ['rollback 42'],
   parse(cur) {
     cur.usage = this.usage[0];

@@ -8,9 +8,12 @@ const APPLY = 'schema apply <table…>|--all [--dry-run]';
 export const schema: CommandDefinition = {
   name: 'schema',
   usage: [DIFF, APPLY],
-  summary: 'compare schemas/ with the live warehouse, or make the warehouse match schemas/',
-  summaries: ['compare schemas/ with the live warehouse (all tables, or one)', 'make the warehouse match schemas/ for these tables (queues a job per table)'],
-  flags: [DRY_RUN, { name: '--all', summary: 'schema apply: every table of schemas/ that differs' }],
+  summary: 'compare schemas/ with the live warehouse, or create the tables schemas/ defines and the warehouse lacks',
+  summaries: [
+    'compare schemas/ with the live warehouse (all tables, or one)',
+    'create these tables if the warehouse lacks them (one queued job, behind an approval; existing tables are not changed)',
+  ],
+  flags: [DRY_RUN, { name: '--all', summary: 'schema apply: every table of schemas/ (those that exist are skipped)' }],
   examples: ['schema diff', 'schema diff core_user', 'schema apply core_user core_page --dry-run', 'schema apply --all'],
   parse(cur, ctx, flags) {
     cur.usage = this.usage.join('  |  ');

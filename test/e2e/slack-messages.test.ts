@@ -136,6 +136,16 @@ describe('recover and setup say what they do today', () => {
     for (const line of all.split('\n').filter((l) => /^\s+(recover|setup)\b/.test(l))) expect(line).toMatch(/not built yet/);
   });
 
+  it('help claims only what rollback and schema apply do today', async () => {
+    // rollback refuses a succeeded job and asks no approval of its own; schema apply only creates missing tables, in one job
+    const rollback = shown(String((await ask('help rollback')).body.text));
+    expect(rollback).not.toMatch(/finished|needs approval/);
+    expect(rollback).toMatch(/failed job/);
+    const schema = shown(String((await ask('help schema')).body.text));
+    expect(schema).not.toMatch(/make the warehouse match|a job per table|that differs/);
+    expect(schema).toMatch(/existing tables are not changed/);
+  });
+
   it('the manifest does not offer recovery as if it worked', async () => {
     const manifest = parseYaml(await readFile(path.join(REPO, 'manifest.yml'), 'utf8')) as {
       display_information: { description: string };
