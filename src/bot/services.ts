@@ -22,7 +22,7 @@ import type { JobControl } from '../queue/approvals.js';
 import type { JobQueue } from '../queue/queue.js';
 import type { Registry } from '../schema/registry.js';
 import type { ActionInput, BotServices, CommandInput, Replier } from '../slack/app.js';
-import { codeBlock, escapeMrkdwn, md, trusted, type DualText } from '../slack/mrkdwn.js';
+import { codeBlock, escapeMrkdwn, md, trusted, userMrkdwn, type DualText } from '../slack/mrkdwn.js';
 import { formatJob, formatJobList, formatPlan, formatStatus, formatTableStatus, formatDiff, type Reply } from './replies.js';
 import { readTableInfo, readTables, tableStats, type CatalogTable, type TableStats } from '../schema/catalog.js';
 import { diffTable, formatDrift } from '../schema/diff.js';
@@ -270,8 +270,16 @@ export function createBotServices(deps: BotDeps): Bot {
     return enqueue(input, reply, cmd, 'modify', params, `${cmd.table.schema}.${cmd.table.name}`);
   }
 
-  async function control(reply: Replier, result: { ok: boolean; message: string }): Promise<CommandOutcome> {
-    await say(reply, own(result.ok ? result.message : `Refused: ${result.message}`));
+  /**
+   * Control results (src/queue/approvals.ts) are the bot's words with mentions of validated user ids, sent as they are;
+   * the one piece of user text they can quote is a step title (an op as typed, with its default): escaped here.
+   */
+  async function control(reply: Replier, result: { ok: boolean; message: string; job?: JobRecord }): Promise<CommandOutcome> {
+    const message = result.ok ? result.message : `Refused: ${result.message}`;
+    let slackText = message;
+    const titles = [...new Set((result.job?.steps ?? []).map((st) => st.title))].filter((t) => t !== '' && userMrkdwn(t) !== t);
+    for (const t of titles.sort((a, b) => b.length - a.length)) slackText = slackText.split(t).join(userMrkdwn(t));
+    await say(reply, { text: message, slackText });
     return { ok: result.ok };
   }
 

@@ -116,6 +116,25 @@ describe('replies that echo user text escape it', () => {
     await ask(`cancel ${jobId}`);
   });
 
+  it('the Retry step answer quotes a step title holding a typed <!everyone> escaped', async () => {
+    // a queued modify whose in-place step (its title is the op, with the default as typed) failed
+    const reply = await ask("modify core_tag add column note varchar(60) default '<!everyone> <@U0STRANGER>'");
+    const jobId = /^Queued job (\d+):/.exec(String(reply.body.text))?.[1] ?? '';
+    expect(jobId).not.toBe('');
+    const title = "Add column note varchar(60) default '<!everyone> <@U0STRANGER>'";
+    await h.rt.jobs.store.transact(jobId, (j) => ({
+      write: { ...j, state: 'failed', cursor: 0, error: 'the statement failed', steps: [{ name: 'add-note', title, state: 'failed', error: 'the statement failed' }] },
+      result: undefined,
+    }));
+    const click = await h.click('rso_retry', JSON.stringify({ jobId, step: 'add-note' }), { userId: USERS.operator });
+    expect(click.status).toBe(200);
+    const said = await h.waitForResponse(click.responseId);
+    const text = String(said.body.text);
+    expect(shown(text)).toContain(`job ${jobId}: resuming at step 1 "${title}"`);
+    expect(liveMarkup(text)).toEqual([]);
+    await ask(`cancel ${jobId}`);
+  });
+
   it('help is escaped: <command> and <table> are shown, not sent as Slack markup', async () => {
     const reply = await ask('help');
     const text = String(reply.body.text);
