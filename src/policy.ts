@@ -71,8 +71,9 @@ export function policyFromEnv(env: NodeJS.ProcessEnv = process.env): PolicyConfi
   return r.data;
 }
 
-function mention(user: string): string {
-  return `<@${user}>`;
+/** A Slack mention of a user (`<@U…>`) or a user group (`<!subteam^S…>`: `<@S…>` does not render as the group). */
+function mention(id: string): string {
+  return id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`;
 }
 
 export class Policy {

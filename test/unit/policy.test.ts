@@ -51,6 +51,12 @@ describe('Policy', () => {
     expect((await lax.canApprove('UREQ1', job)).ok).toBe(true);
   });
 
+  it('names a user group as a group mention, not as a user', async () => {
+    const p = createPolicy({ operators: ['SDBA1'], approvers: ['SDBA1'] }, async () => ['UMEMBER1']);
+    expect((await p.canRun('UXX1', true)).reason).toBe('<@UXX1> is not an operator; ask one of <!subteam^SDBA1>');
+    expect((await p.canApprove('UXX1', job)).reason).toBe('<@UXX1> is not an approver; approvers are <!subteam^SDBA1>');
+  });
+
   it('resolves user groups through the injected resolver, and says when it cannot', async () => {
     const calls: string[] = [];
     const p = createPolicy({ operators: ['SDBA1'], approvers: ['SDBA1', 'SBROKEN'] }, async (g) => {
