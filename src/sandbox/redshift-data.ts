@@ -189,6 +189,19 @@ function errorText(e: unknown): string {
   return `ERROR: ${e instanceof Error ? e.message : String(e)}`;
 }
 
+/**
+ * A statement that ran past its session's statement_timeout (and was not cancelled through CancelStatement). PostgreSQL
+ * says "canceling statement due to statement timeout"; Redshift ends it with the text statementTimeoutText() returns.
+ */
+function timedOut(e: unknown, rec: StatementRecord): boolean {
+  return !rec.cancelRequested && e instanceof DbError && e.code === QUERY_CANCELED && /statement timeout/i.test(e.message);
+}
+
+/** Redshift's error for a statement_timeout, spelled as its documentation's example (r_statement_timeout) spells it. */
+export function statementTimeoutText(queryId: number): string {
+  return `ERROR: Query (${queryId}) canceled on user's request`;
+}
+
 const isDone = (p: Part): boolean => p.status === 'FINISHED' || p.status === 'FAILED' || p.status === 'ABORTED';
 
 class Aborted extends Error {
@@ -440,7 +453,9 @@ export class RedshiftDataService {
       }
     } catch (e) {
       if (isDone(rec)) return;
-      if (e instanceof Aborted || rec.cancelRequested || (e instanceof DbError && e.code === QUERY_CANCELED)) {
+      if (timedOut(e, rec)) {
+        this.set(rec, 'FAILED', rec.error ?? statementTimeoutText(rec.queryId));
+      } else if (e instanceof Aborted || rec.cancelRequested || (e instanceof DbError && e.code === QUERY_CANCELED)) {
         this.set(rec, 'ABORTED', `ERROR: Query (${rec.queryId}) cancelled on user's request`);
       } else if (e instanceof Injected) {
         this.set(rec, 'FAILED', e.message);
@@ -489,8 +504,10 @@ export class RedshiftDataService {
           sub.outcome = await this.runText(rec, session, sub.sql, state);
           this.set(sub, 'FINISHED');
         } catch (e) {
-          const cancelled = e instanceof Aborted || rec.cancelRequested || (e instanceof DbError && e.code === QUERY_CANCELED);
-          if (cancelled) this.set(sub, 'ABORTED', `ERROR: Query (${sub.queryId}) cancelled on user's request`);
+          const timeout = timedOut(e, rec);
+          const cancelled = !timeout && (e instanceof Aborted || rec.cancelRequested || (e instanceof DbError && e.code === QUERY_CANCELED));
+          if (timeout) this.set(sub, 'FAILED', statementTimeoutText(sub.queryId));
+          else if (cancelled) this.set(sub, 'ABORTED', `ERROR: Query (${sub.queryId}) cancelled on user's request`);
           else this.set(sub, 'FAILED', e instanceof Injected ? e.message : errorText(e));
           for (const later of rec.subs.slice(n)) this.set(later, 'ABORTED');
           if (!cancelled) rec.error = `Query #${n} failed with ${sub.error}`;

@@ -46,6 +46,7 @@ import { tableToYaml, writeTableFile } from '../../schema/registry.js';
 import { DEFAULT_RUNBOOK_SETTINGS, type RunbookDeps, type RunbookSettings } from '../deps.js';
 import type { Warehouse } from '../../warehouse/port.js';
 import { defineRunbook, type PlanContext, type PlannedAction, type Step, type StepContext } from '../runbook.js';
+import { lockWaitTimedOut } from '../lock-timeout.js';
 import { finishedBefore, runOnce, tableExists } from '../statements.js';
 
 export const modifyParams = z.strictObject({
@@ -369,8 +370,11 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
               info = await runOnce(ctx, 'stmt:swap', { batch }, stmtName(ctx, 'swap'));
               break;
             } catch (e) {
-              const msg = e instanceof Error ? e.message : String(e);
-              if (!/statement timeout|canceling statement|lock timeout/i.test(msg) || attempt >= 10) throw e;
+              if (ctx.signal.aborted || attempt >= 10) throw e;
+              // only the LOCK TABLE (the batch's 2nd statement, under the statement_timeout) timing out is retried
+              const failedId = ctx.handles['stmt:swap'];
+              const failed = failedId === undefined ? undefined : await wh.describe(failedId).catch(() => undefined);
+              if (!lockWaitTimedOut(failed, 1)) throw e;
               await ctx.note(`the lock on ${name} waited more than ${settings.swapLockTimeoutMs} ms behind other sessions; retrying (${attempt}/10)`);
               await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)));
             }
