@@ -47,7 +47,7 @@ export interface Config {
   warehouse?: WarehouseConfig;
   aws: AwsConfig;
   schemas: { dir: string };
-  /** runbook settings (LOG_CHECK_MINUTES, FRESHNESS_MINUTES, DISK_FACTOR, SWAP_LOCK_TIMEOUT_MS, SCHEMA_GIT_DIR) */
+  /** runbook settings (LOG_CHECK_MINUTES, LOG_CHECK_LAG_SECONDS, FRESHNESS_MINUTES, DISK_FACTOR, SWAP_LOCK_TIMEOUT_MS, SCHEMA_GIT_DIR) */
   runbooks: RunbookSettings;
 }
 
@@ -90,6 +90,10 @@ const minutes = z.coerce
   .number({ error: 'expected a number of minutes such as 10 or 0.5' })
   .min(0, 'cannot be negative')
   .max(24 * 60, 'at most 1440 (a day)');
+const lagSeconds = z.coerce
+  .number({ error: 'expected a number of seconds such as 120' })
+  .min(0, 'cannot be negative')
+  .max(3_600, 'at most 3600 (an hour)');
 const diskFactor = z.coerce.number({ error: 'expected a number such as 2.5' }).min(1, 'must be at least 1 (the copy needs the table\'s size again)').max(100, 'at most 100');
 const lockTimeoutMs = z.coerce
   .number({ error: 'expected whole milliseconds such as 2000' })
@@ -179,6 +183,11 @@ function runbookSettings(get: (k: string) => string | undefined, problems: strin
   if (logCheck !== undefined) {
     const m = check(minutes, 'LOG_CHECK_MINUTES', logCheck, problems);
     if (m !== undefined) out.logCheckMs = Math.round(m * 60_000);
+  }
+  const lag = get('LOG_CHECK_LAG_SECONDS');
+  if (lag !== undefined) {
+    const sec = check(lagSeconds, 'LOG_CHECK_LAG_SECONDS', lag, problems);
+    if (sec !== undefined) out.logLagMs = Math.round(sec * 1000);
   }
   const fresh = get('FRESHNESS_MINUTES');
   if (fresh !== undefined) {

@@ -13,7 +13,7 @@ import {
   type Command,
   type CommandOf,
 } from '../commands/index.js';
-import type { RunbookDeps } from '../jobs/deps.js';
+import { logLagMsOf, type RunbookDeps } from '../jobs/deps.js';
 import { planJob } from '../jobs/engine.js';
 import type { RunbookRegistry } from '../jobs/runbook.js';
 import type { JobOrigin, JobRecord, Reporter } from '../jobs/types.js';
@@ -248,6 +248,7 @@ export function createBotServices(deps: BotDeps): Bot {
       drift,
       forceDrift: cmd.forceDrift,
       logCheckMinutes: settings.logCheckMs / 60_000,
+      logLagMs: logLagMsOf(settings),
       marginSeconds: settings.marginSeconds,
     });
     if (!plan.ok) {

@@ -8,6 +8,12 @@ import type { Warehouse } from '../warehouse/port.js';
 export interface RunbookSettings {
   /** how long the replication-log check reads CloudWatch after the resume (default 10 min) */
   logCheckMs: number;
+  /**
+   * CloudWatch stores events late (ingestion delay): every search of the log check re-reads this much before the end
+   * of the previous one, and the check keeps searching this long after its window. Unset: logLagMsOf() — 2 minutes,
+   * or the log check's own length when that is shorter.
+   */
+  logLagMs?: number;
   /** how long the cdc freshness check waits for max(updated_at)/max(id) to advance (default 10 min) */
   freshnessMs: number;
   /** free disk must be at least this many times the table's size (default 2.5) */
@@ -24,6 +30,14 @@ export const DEFAULT_RUNBOOK_SETTINGS: RunbookSettings = {
   diskFactor: 2.5,
   swapLockTimeoutMs: 2_000,
 };
+
+/** The log check's default lag: CloudWatch ingestion is usually seconds behind, at times minutes. */
+export const DEFAULT_LOG_LAG_MS = 2 * 60_000;
+
+/** The lag the log check uses: the setting, else 2 minutes or the check's own length when that is shorter. */
+export function logLagMsOf(s: Pick<RunbookSettings, 'logCheckMs' | 'logLagMs'>): number {
+  return s.logLagMs ?? Math.min(DEFAULT_LOG_LAG_MS, s.logCheckMs);
+}
 
 export interface RunbookDeps {
   warehouse: Warehouse;

@@ -71,6 +71,8 @@ export interface PlanInput {
   sampleEvery?: number;
   /** dms: minutes of CloudWatch logs to read after the resume (default 10) */
   logCheckMinutes?: number;
+  /** how far each log search re-reads, and how long the check searches past its window (ms; default min(2 min, the check)) */
+  logLagMs?: number;
   /** differences between schemas/ and the live table (schema/diff.ts diffTable): refused unless forceDrift */
   drift?: readonly Drift[];
   forceDrift?: boolean;
@@ -449,6 +451,7 @@ function deepCopyPlan(
   if (b.provider === 'dms') {
     const rep = current.replication.provider === 'dms' ? current.replication : undefined;
     const minutes = input.logCheckMinutes ?? 10;
+    const lagS = Math.round((input.logLagMs ?? Math.min(120_000, minutes * 60_000)) / 1000);
     steps.push(
       {
         name: 'stop-task',
@@ -476,7 +479,7 @@ function deepCopyPlan(
       {
         name: 'log-check',
         title: `Read the task's CloudWatch logs for ${minutes >= 1 ? `${Number(minutes.toFixed(1))} minute${minutes === 1 ? '' : 's'}` : `${Math.round(minutes * 60)} seconds`}`,
-        actions: [{ kind: 'aws', text: `CloudWatch Logs FilterLogEvents group ${rep?.logGroup}${rep?.logStream ? ` stream ${rep.logStream}` : ''} from the resume time: ]E: and ]W: lines, grouped by component` }],
+        actions: [{ kind: 'aws', text: `CloudWatch Logs FilterLogEvents group ${rep?.logGroup}${rep?.logStream ? ` stream ${rep.logStream}` : ''} from the resume time: ]E: and ]W: lines, grouped by component; every search re-reads the last ${lagS} s and the check searches ${lagS} s past its window (CloudWatch stores events late), lines deduplicated by event id` }],
         notes: ['errors stop the job at the approval with Rollback highlighted'],
       },
       approve,

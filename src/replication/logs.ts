@@ -12,7 +12,7 @@
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { z } from 'zod';
 import type { AwsConfig, Env } from '../config.js';
-import { AwsCaller, type AwsCallStats, type AwsClientLike, type RetryOptions, abortError, awsCode, errorText, parseResponse, sdkClientConfig, serviceEndpoint, sleep } from './aws-call.js';
+import { AwsCaller, type AwsCallStats, type AwsClientLike, type RetryOptions, abortError, awsCode, errorText, parseResponse, sdkClientConfig, serviceEndpoint } from './aws-call.js';
 import { type DmsLogLine, type LogsPort, ReplicationError, parseDmsLogLine } from './port.js';
 
 export type LogsCommand = FilterLogEventsCommand;
@@ -167,83 +167,5 @@ export function createLogs(config: { aws: AwsConfig }, opts: CreateLogsOptions =
   });
 }
 
-// ───────────────────────────── watching ─────────────────────────────
-
-export interface WatchOptions {
-  /** stop watching at this time (epoch ms); the last scan covers up to it */
-  untilMs: number;
-  /** ms between scans (default 10 000) */
-  pollMs?: number;
-  /**
-   * each scan re-reads this much before the end of the previous one (default 60 000): CloudWatch can ingest an event
-   * after a scan has passed its timestamp; lines already reported are not reported again
-   */
-  lagMs?: number;
-  /** the new lines of a scan (called only when there are some), e.g. to post them to the job's thread */
-  onLines?: (lines: DmsLogLine[]) => void | Promise<void>;
-  /** stop early when this says so (e.g. on the first `]E:` line) */
-  stopWhen?: (all: readonly DmsLogLine[], fresh: readonly DmsLogLine[]) => boolean;
-  signal?: AbortSignal;
-  /** for tests */
-  now?: () => number;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
-
-export interface WatchResult {
-  /** every line seen in [startMs, end), in time order */
-  lines: DmsLogLine[];
-  scans: number;
-  /** stopWhen ended the watch before untilMs */
-  stoppedEarly: boolean;
-  /** the end of the last scanned window (exclusive) */
-  endMs: number;
-}
-
-function lineKey(l: DmsLogLine): string {
-  return l.eventId !== undefined ? `id:${l.eventId}` : `${l.stream}\u0000${l.timestamp}\u0000${l.raw}`;
-}
-
-/**
- * Re-scan the log in growing windows until `untilMs`: the "watch the task's log for N minutes after the resume" check.
- * Every scan covers [max(startMs, previous end − lagMs), min(now, untilMs)]; lines already seen are skipped (by
- * CloudWatch event id, or by stream + timestamp + text, counting duplicates). Abortable (rejects with the signal's reason).
- */
-export async function watchLogs(port: LogsPort, opts: Omit<ScanOptions, 'endMs' | 'signal'>, w: WatchOptions): Promise<WatchResult> {
-  const now = w.now ?? Date.now;
-  const doSleep = w.sleep ?? sleep;
-  const pollMs = Math.max(1, w.pollMs ?? 10_000);
-  const lagMs = Math.max(0, w.lagMs ?? 60_000);
-  const all: DmsLogLine[] = [];
-  const seen = new Map<string, number>();
-  let scannedTo = opts.startMs;
-  let scans = 0;
-  for (;;) {
-    if (w.signal?.aborted) throw abortError(w.signal);
-    const end = Math.min(now() + 1, w.untilMs);
-    const from = Math.max(opts.startMs, scannedTo - lagMs);
-    if (end > from) {
-      const lines = await port.scan({ ...opts, startMs: from, endMs: end, ...(w.signal !== undefined ? { signal: w.signal } : {}) });
-      scans++;
-      const fresh: DmsLogLine[] = [];
-      const inScan = new Map<string, number>();
-      for (const l of lines) {
-        const k = lineKey(l);
-        const n = (inScan.get(k) ?? 0) + 1;
-        inScan.set(k, n);
-        if (n > (seen.get(k) ?? 0)) {
-          seen.set(k, n);
-          fresh.push(l);
-        }
-      }
-      scannedTo = Math.max(scannedTo, end);
-      if (fresh.length > 0) {
-        all.push(...fresh);
-        all.sort((a, b) => a.timestamp - b.timestamp);
-        await w.onLines?.(fresh);
-        if (w.stopWhen?.(all, fresh)) return { lines: all, scans, stoppedEarly: true, endMs: scannedTo };
-      }
-    }
-    if (end >= w.untilMs) return { lines: all, scans, stoppedEarly: false, endMs: scannedTo };
-    await doSleep(Math.max(1, Math.min(pollMs, w.untilMs - now())), w.signal);
-  }
-}
+// watchLogs (the log check's re-scanning watcher) lives in watch-logs.ts; re-exported for the adapter's users
+export { watchLogs, type WatchOptions, type WatchResult } from './watch-logs.js';

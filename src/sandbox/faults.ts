@@ -23,6 +23,11 @@ export interface FaultKnobs {
   statementDelayMs: number;
   /** the disk capacity stv_partitions reports, in 1 MB blocks */
   diskCapacityMb: number;
+  /**
+   * CloudWatch Logs stores each event this long after it was put (FilterLogEvents does not return it before): late
+   * ingestion, which real CloudWatch shows for minutes. The event keeps its own timestamp.
+   */
+  logIngestionDelayMs: number;
 }
 
 export const DEFAULT_FAULTS: Readonly<FaultKnobs> = {
@@ -30,6 +35,7 @@ export const DEFAULT_FAULTS: Readonly<FaultKnobs> = {
   failStatements: [],
   statementDelayMs: 0,
   diskCapacityMb: DEFAULT_DISK_CAPACITY_MB,
+  logIngestionDelayMs: 0,
 };
 
 export function defaultFaults(): FaultKnobs {
@@ -49,6 +55,7 @@ export const faultPatch = z.strictObject({
   failStatements: z.array(failRule).optional(),
   statementDelayMs: z.number().int().min(0).max(3_600_000).optional(),
   diskCapacityMb: z.number().int().min(0).optional(),
+  logIngestionDelayMs: z.number().int().min(0).max(3_600_000).optional(),
 });
 export type FaultPatch = z.infer<typeof faultPatch>;
 
@@ -58,6 +65,7 @@ export function applyFaultPatch(faults: FaultKnobs, patch: FaultPatch): void {
   if (patch.failStatements !== undefined) faults.failStatements = patch.failStatements.map((r) => ({ ...r }));
   if (patch.statementDelayMs !== undefined) faults.statementDelayMs = patch.statementDelayMs;
   if (patch.diskCapacityMb !== undefined) faults.diskCapacityMb = patch.diskCapacityMb;
+  if (patch.logIngestionDelayMs !== undefined) faults.logIngestionDelayMs = patch.logIngestionDelayMs;
 }
 
 /** Consume one throttle token; true when this call must be throttled. */

@@ -6,6 +6,10 @@
  * returns what matched in it, so a page can be EMPTY and still carry a nextToken; a client must follow nextToken until
  * it is absent. `emptyPageEvery` makes that happen deterministically even when every event matches.
  *
+ * Late ingestion (fault knob `logIngestionDelayMs`): an event put now is stored — returned by FilterLogEvents — only
+ * after the delay, under its own (earlier) timestamp, as CloudWatch does when ingestion lags: a reader that scanned its
+ * time range already never sees it unless it reads that range again.
+ *
  * Filter patterns: plain terms (all must appear), quoted phrases (`"]E:"`), `?a ?b` (any of), `-term` (must not appear).
  * Matching is case-sensitive substring matching. JSON (`{ $.x = … }`), space-delimited (`[a, b]`) and regex (`%…%`)
  * patterns are refused with InvalidParameterException rather than silently matching nothing.
@@ -34,6 +38,11 @@ export interface LogsSandboxOptions {
    * events remain (default 3; 0 turns it off)
    */
   emptyPageEvery?: number;
+  /**
+   * fault knob (read on every put): events are stored this many ms after they were put — FilterLogEvents returns an
+   * event only once `ingestionTime` has passed, while its timestamp stays what the writer gave it (default 0)
+   */
+  ingestionDelayMs?: () => number;
 }
 
 export interface StoredEvent {
@@ -187,6 +196,7 @@ export class LogsSandbox {
   private readonly pageSize: number;
   private readonly scanBudget: number;
   private readonly emptyPageEvery: number;
+  private readonly ingestionDelayMs: () => number;
   private seq = 0;
   private throttle = 0;
   /** how many FilterLogEvents responses were empty but carried a nextToken (tests assert paging was exercised) */
@@ -199,6 +209,7 @@ export class LogsSandbox {
     this.pageSize = Math.max(1, opts.pageSize ?? 5);
     this.scanBudget = Math.max(1, opts.scanBudget ?? this.pageSize * 4);
     this.emptyPageEvery = Math.max(0, opts.emptyPageEvery ?? 3);
+    this.ingestionDelayMs = opts.ingestionDelayMs ?? (() => 0);
   }
 
   /** Mount point for the HTTP server: `Logs_20140328.<Operation>` + parsed JSON body. */
@@ -274,6 +285,7 @@ export class LogsSandbox {
         throw new SandboxFault(INVALID, `Log events in a single PutLogEvents request must be in chronological order (event ${k} is older than event ${k - 1})`);
     }
     const now = this.now();
+    const ingestedAt = now + Math.max(0, this.ingestionDelayMs());
     let tooOld = -1;
     let tooNew = -1;
     events.forEach((e, k) => {
@@ -283,10 +295,10 @@ export class LogsSandbox {
     events.forEach((e, k) => {
       if (k <= tooOld || (tooNew >= 0 && k >= tooNew)) return;
       const seq = ++this.seq;
-      s.events.push({ timestamp: e.timestamp, message: e.message, ingestionTime: now, eventId: `${String(e.timestamp).padStart(16, '0')}${String(seq).padStart(20, '0')}`, seq });
+      s.events.push({ timestamp: e.timestamp, message: e.message, ingestionTime: ingestedAt, eventId: `${String(e.timestamp).padStart(16, '0')}${String(seq).padStart(20, '0')}`, seq });
       s.firstEventTimestamp = Math.min(s.firstEventTimestamp ?? e.timestamp, e.timestamp);
       s.lastEventTimestamp = Math.max(s.lastEventTimestamp ?? e.timestamp, e.timestamp);
-      s.lastIngestionTime = now;
+      s.lastIngestionTime = ingestedAt;
       s.storedBytes += Buffer.byteLength(e.message, 'utf8') + 26;
     });
     const rejected: { tooNewLogEventStartIndex?: number; tooOldLogEventEndIndex?: number } = {};
@@ -399,9 +411,10 @@ export class LogsSandbox {
     const after = (e: StoredEvent): boolean =>
       afterTs === null || afterSeq === null || e.timestamp > afterTs || (e.timestamp === afterTs && e.seq > afterSeq);
     const candidates: (StoredEvent & { stream: string })[] = [];
+    const now = this.now();
     for (const s of streams)
       for (const e of s.events)
-        if ((i.startTime === undefined || e.timestamp >= i.startTime) && (i.endTime === undefined || e.timestamp <= i.endTime) && after(e))
+        if (e.ingestionTime <= now && (i.startTime === undefined || e.timestamp >= i.startTime) && (i.endTime === undefined || e.timestamp <= i.endTime) && after(e))
           candidates.push({ ...e, stream: s.name });
     candidates.sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
 

@@ -128,7 +128,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   }
   const data = new RedshiftDataService({ db, faults, logger: log.child({ service: 'redshift-data' }), ...(opts.pageSize !== undefined ? { pageSize: opts.pageSize } : {}) });
   await data.init();
-  const logsService = new LogsSandbox({ ...(opts.logs ?? {}) });
+  const logsService = new LogsSandbox({ ...(opts.logs ?? {}), ingestionDelayMs: () => faults.logIngestionDelayMs });
   const dmsService = new DmsSandbox({ logs: logsService, delays: { ...SANDBOX_DMS_DELAYS, ...(opts.dmsDelays ?? {}) } });
   const services = new Map<string, AwsJsonService>([
     [REDSHIFT_DATA_TARGET_PREFIX, data],

@@ -8,6 +8,9 @@
  * in the prompt: nothing is dropped while nobody has chosen.
  *   - Reject → the job rolls back: task stopped, names swapped back carrying the changes DMS applied to the new table,
  *     new_<t> dropped, task resumed — the old table is back under its name and no change is lost.
+ *   - Late ingestion (issue 7, item 1; fault knob `logIngestionDelayMs`): CloudWatch stores the `]E:` lines seconds
+ *     after their timestamp, after the check's window was searched; the check re-reads the last `logLagMs` and keeps
+ *     searching `logLagMs` past its window, so it still finds them and the job still stops at the approval.
  *   - Approve → the person accepts the errors: old_<t> is dropped, the change stays.
  * The apply loop writes through the DMS task the whole time.
  */
@@ -20,7 +23,12 @@ import { approveAs, changesBetween, columnsOf, drainAndVerify, liveTable, parked
 
 const T = 'core_usermailing';
 const TASK = 'flydata-core-usermailing';
-const SETTINGS: Partial<RunbookSettings> = { logCheckMs: 1_500, freshnessMs: 3_000 };
+const LOG_CHECK_MS = 1_500;
+/** each search of the log check re-reads this much, and it keeps reading this long after its window */
+const LOG_LAG_MS = 6_000;
+/** the late-ingestion fault knob in the last test: ≥ 3× headroom under LOG_LAG_MS */
+const INGESTION_DELAY_MS = 2_000;
+const SETTINGS: Partial<RunbookSettings> = { logCheckMs: LOG_CHECK_MS, logLagMs: LOG_LAG_MS, freshnessMs: 3_000 };
 const ORIGINAL = ['id bigint', 'mailing_id integer', 'user_id integer', 'subject_id integer', 'created_at timestamp'];
 
 let h: BotHarness;
@@ -52,7 +60,9 @@ async function parkWithErrors(): Promise<{ jobId: string; mark: number }> {
   expect(await tableExists(h, `old_${T}`)).toBe(true);
   expect(taskStatus()).toBe('running');
   expect(job.handles['logErrors']).toBe('3');
-  expect(job.steps.find((s) => s.name === 'log-check')?.detail).toMatch(/^3 \]E: line\(s\) and \d+ \]W: line\(s\) in 2 s after the resume — consider Rollback at the approval$/);
+  expect(job.steps.find((s) => s.name === 'log-check')?.detail).toMatch(
+    /^3 \]E: line\(s\) and \d+ \]W: line\(s\) in 2 s after the resume \(searched \d+ times, each re-reading the last 6 s for events CloudWatch stored late\) — consider Rollback at the approval$/,
+  );
   expect(job.steps.find((s) => s.name === 'drop')?.state).toBe('pending');
   // the thread shows the lines, grouped by component, then the approval with the warning first
   const replies = await threadOf(h, jobId);
@@ -102,6 +112,32 @@ describe('log check: ]E: lines after the resume stop the job at the approval unt
     ]);
     const carried = loop.history().filter((c) => c.fate === 'applied' && (c.at ?? 0) > resumedAt && (c.at ?? 0) < rejectedAt);
     console.log(`[modify-logcheck] reject → rollback: ${((Date.now() - t0) / 1000).toFixed(1)} s; ${during.total} changes during the job, ${carried.length} of them applied to the new table and carried back; ${v.expectedRows} rows verified`);
+  }, 90_000);
+
+  it(']E: lines CloudWatch stores late (after their window was searched) still stop the job at the approval', async () => {
+    h.sandbox.faults.logIngestionDelayMs = INGESTION_DELAY_MS;
+    try {
+      const { jobId } = await parkWithErrors();
+      const job = (await h.rt.jobs.store.get(jobId))!;
+      const resumedAt = Number(job.handles['resumedAt']);
+      const windowEnd = resumedAt + LOG_CHECK_MS;
+      // the three lines are stamped inside the check's window, but were stored only after that window had been searched
+      const rep = h.registry.get(SCHEMA, T)!.replication;
+      if (rep.provider !== 'dms') throw new Error(`${T} is not a DMS table`);
+      const late = h.sandbox.logs.events(rep.logGroup, rep.logStream).filter((e) => e.message.includes(']E:') && e.timestamp >= resumedAt);
+      expect(late).toHaveLength(3);
+      for (const e of late) {
+        expect(e.timestamp).toBeLessThan(windowEnd);
+        expect(e.ingestionTime).toBeGreaterThanOrEqual(windowEnd);
+      }
+      await rejectAs(h, jobId, 'approve-drop');
+      const done = await h.waitJob(jobId, (j) => j.state === 'rejected' || j.state === 'failed', 'to roll back', 45_000);
+      expect(done.state, done.error).toBe('rejected');
+      expect(columnsOf(await liveTable(h, T))).toEqual(ORIGINAL);
+      console.log(`[modify-logcheck] late events: stamped ${late.map((e) => e.timestamp - resumedAt).join('/')} ms after the resume, stored ${late.map((e) => e.ingestionTime - resumedAt).join('/')} ms after it (window ${LOG_CHECK_MS} ms, lag ${LOG_LAG_MS} ms); ${job.steps.find((s) => s.name === 'log-check')?.detail}`);
+    } finally {
+      h.sandbox.faults.logIngestionDelayMs = 0;
+    }
   }, 90_000);
 
   it('Approve accepts the errors: old_<t> is dropped and the change stays', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, describeConfig, loadConfig, requireWarehouse } from '../../src/config.js';
-import { DEFAULT_RUNBOOK_SETTINGS } from '../../src/jobs/deps.js';
+import { DEFAULT_RUNBOOK_SETTINGS, logLagMsOf } from '../../src/jobs/deps.js';
 import { serviceEndpoint } from '../../src/replication/aws-call.js';
 
 const ARN = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:redshift-admin-AbCdEf';
@@ -68,9 +68,14 @@ describe('loadConfig', () => {
   });
 
   it('reads the runbook settings, minutes as milliseconds, fractions allowed', () => {
-    const c = loadConfig({ LOG_CHECK_MINUTES: '0.5', FRESHNESS_MINUTES: '15', DISK_FACTOR: '3', SWAP_LOCK_TIMEOUT_MS: '500', SCHEMA_GIT_DIR: '/srv/warehouse' });
-    expect(c.runbooks).toEqual({ logCheckMs: 30_000, freshnessMs: 900_000, diskFactor: 3, swapLockTimeoutMs: 500, schemaGitDir: '/srv/warehouse' });
+    const c = loadConfig({ LOG_CHECK_MINUTES: '0.5', LOG_CHECK_LAG_SECONDS: '90', FRESHNESS_MINUTES: '15', DISK_FACTOR: '3', SWAP_LOCK_TIMEOUT_MS: '500', SCHEMA_GIT_DIR: '/srv/warehouse' });
+    expect(c.runbooks).toEqual({ logCheckMs: 30_000, logLagMs: 90_000, freshnessMs: 900_000, diskFactor: 3, swapLockTimeoutMs: 500, schemaGitDir: '/srv/warehouse' });
+    expect(problems({ LOG_CHECK_LAG_SECONDS: '-1' })[0]).toMatch(/^LOG_CHECK_LAG_SECONDS \(got "-1"\): cannot be negative/);
     expect(loadConfig({ LOG_CHECK_MINUTES: ' ' }).runbooks.logCheckMs).toBe(600_000);
+    // the log check's lag: 2 minutes unless set, never longer than the check itself unless set
+    expect(logLagMsOf(loadConfig({}).runbooks)).toBe(120_000);
+    expect(logLagMsOf(loadConfig({ LOG_CHECK_MINUTES: '0.5' }).runbooks)).toBe(30_000);
+    expect(logLagMsOf(c.runbooks)).toBe(90_000);
   });
 
   it('refuses malformed runbook settings, one line per variable', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { lockWaitTimedOut } from '../../src/jobs/lock-timeout.js';
 import type { StatementInfo } from '../../src/warehouse/port.js';
 
-const batch = (status: string, error?: string): StatementInfo => ({
+const batch = (status: StatementInfo['status'], error?: string): StatementInfo => ({
   id: 's',
   status: 'FAILED',
   resultRows: -1,

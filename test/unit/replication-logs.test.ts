@@ -104,6 +104,45 @@ describe('watchLogs', () => {
     expect(log.scans.every((s) => s.startMs >= 1_000)).toBe(true);
   });
 
+  it('settleMs: keeps re-reading the window\'s last lagMs after the deadline, so a line stamped inside it and stored late is seen; ends at untilMs + settleMs', async () => {
+    const log = new FakeLog();
+    let now = 0;
+    const r = await watchLogs(
+      log,
+      { group: 'g', startMs: 0, pattern: '"]E:"' },
+      {
+        untilMs: 1_000,
+        pollMs: 250,
+        lagMs: 2_000,
+        settleMs: 2_000,
+        now: () => now,
+        sleep: async (ms) => {
+          now += ms;
+          // stamped at 900 (inside the window), stored at 2 000: after the window was searched to its end
+          if (now === 2_000) log.events.push({ timestamp: 900, message: '[TARGET_APPLY    ]E:  late', id: 'late' });
+        },
+      },
+    );
+    expect(r.lines.map((l) => l.text)).toEqual(['late']);
+    expect(now).toBe(3_000);
+    expect(log.scans.every((s) => s.endMs <= 1_000 && s.startMs >= 0)).toBe(true);
+    // without settleMs the same watch ends at the deadline and misses it
+    const log2 = new FakeLog();
+    let now2 = 0;
+    const r2 = await watchLogs(log2, { group: 'g', startMs: 0 }, {
+      untilMs: 1_000,
+      pollMs: 250,
+      lagMs: 2_000,
+      now: () => now2,
+      sleep: async (ms) => {
+        now2 += ms;
+        if (now2 === 2_000) log2.events.push({ timestamp: 900, message: '[TARGET_APPLY    ]E:  late', id: 'late' });
+      },
+    });
+    expect(r2.lines).toEqual([]);
+    expect(now2).toBeLessThanOrEqual(1_000);
+  });
+
   it('counts identical lines without event ids (same stream, time and text) instead of collapsing them', async () => {
     const port: LogsPort = {
       scan: async () => [parseDmsLogLine('[TARGET_APPLY    ]E:  same', 10, 's'), parseDmsLogLine('[TARGET_APPLY    ]E:  same', 10, 's')],

@@ -38,12 +38,13 @@ import {
 } from '../../modify/sql.js';
 import { DEFAULT_MARGIN_SECONDS } from '../../modify/delta.js';
 import type { AclGrant, ModifyPlan, PlanStep, SqlMark } from '../../modify/types.js';
-import { groupLogLines, type DmsLogLine } from '../../replication/port.js';
+import { groupLogLines } from '../../replication/port.js';
+import { watchLogs } from '../../replication/watch-logs.js';
 import { readTable } from '../../schema/catalog.js';
 import { foreignKeyDef, tableDef, type TableDef } from '../../schema/model.js';
 import { qualified, quoteIdent } from '../../schema/identifiers.js';
 import { tableToYaml, writeTableFile } from '../../schema/registry.js';
-import { DEFAULT_RUNBOOK_SETTINGS, type RunbookDeps, type RunbookSettings } from '../deps.js';
+import { DEFAULT_RUNBOOK_SETTINGS, logLagMsOf, type RunbookDeps, type RunbookSettings } from '../deps.js';
 import type { Warehouse } from '../../warehouse/port.js';
 import { defineRunbook, type PlanContext, type PlannedAction, type Step, type StepContext } from '../runbook.js';
 import { lockWaitTimedOut } from '../lock-timeout.js';
@@ -79,6 +80,7 @@ export function buildPlan(params: ModifyParams, deps: D): ModifyPlan {
     ...(params.command.strategy ? { strategy: params.command.strategy } : {}),
     referencing,
     logCheckMinutes: Math.max(0, s.logCheckMs / 60_000),
+    logLagMs: logLagMsOf(s),
     marginSeconds: s.marginSeconds,
   });
   if (!plan.ok) throw new Error(plan.error);
@@ -457,28 +459,16 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
           if (rep.provider !== 'dms') return 'not a DMS table';
           if (!ctx.deps.logs) throw new Error('this worker has no CloudWatch Logs client configured');
           const from = Number(ctx.handles['resumedAt'] ?? Date.now());
-          const until = from + settings.logCheckMs;
-          const seen = new Map<string, DmsLogLine>();
-          let scannedTo = from;
-          for (;;) {
-            const now = Date.now();
-            const end = Math.min(now, until);
-            if (end > scannedTo) {
-              const lines = await ctx.deps.logs.scan({
-                group: rep.logGroup,
-                ...(rep.logStream ? { streams: [rep.logStream] } : {}),
-                startMs: scannedTo,
-                endMs: end + 1,
-                pattern: '?"]E:" ?"]W:"',
-                signal: ctx.signal,
-              });
-              for (const l of lines) seen.set(`${l.timestamp}|${l.raw}`, l);
-              scannedTo = end;
-            }
-            if (now >= until) break;
-            await new Promise((r) => setTimeout(r, Math.min(2_000, until - now)));
-          }
-          const groups = groupLogLines([...seen.values()]);
+          // CloudWatch stores events late: every search re-reads the last logLagMs, and the check keeps searching
+          // logLagMs after its window; lines are deduplicated by CloudWatch event id. Ends by from + logCheckMs + logLagMs.
+          const lag = logLagMsOf(settings);
+          const watched = await watchLogs(
+            ctx.deps.logs,
+            { group: rep.logGroup, ...(rep.logStream ? { streams: [rep.logStream] } : {}), startMs: from, pattern: '?"]E:" ?"]W:"' },
+            { untilMs: from + settings.logCheckMs, lagMs: lag, settleMs: lag, pollMs: Math.min(10_000, Math.max(100, Math.round(lag / 4))), signal: ctx.signal },
+          );
+          const searched = `searched ${watched.scans} time${watched.scans === 1 ? '' : 's'}, each re-reading the last ${Math.round(lag / 1000)} s for events CloudWatch stored late`;
+          const groups = groupLogLines(watched.lines);
           const errors = groups.reduce((a, g) => a + g.errors.length, 0);
           const warnings = groups.reduce((a, g) => a + g.warnings.length, 0);
           await ctx.setHandle('logErrors', String(errors));
@@ -487,8 +477,8 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
             await ctx.note(`${g.component}: ${g.errors.length} error(s), ${g.warnings.length} warning(s)\n${sample}`);
           }
           return errors
-            ? `${errors} ]E: line(s) and ${warnings} ]W: line(s) in ${Math.round(settings.logCheckMs / 1000)} s after the resume — consider Rollback at the approval`
-            : `no ]E: lines (${warnings} ]W:) in ${Math.round(settings.logCheckMs / 1000)} s after the resume`;
+            ? `${errors} ]E: line(s) and ${warnings} ]W: line(s) in ${Math.round(settings.logCheckMs / 1000)} s after the resume (${searched}) — consider Rollback at the approval`
+            : `no ]E: lines (${warnings} ]W:) in ${Math.round(settings.logCheckMs / 1000)} s after the resume (${searched})`;
         },
       }),
       'post-sync': (s) => ({
