@@ -83,7 +83,7 @@ export function createBotServices(deps: BotDeps): Bot {
   /** Bot-made text that carries mentions of validated user ids (policy, approvals): sent as mrkdwn as it is. */
   const own = (text: string): DualText => ({ text, slackText: text });
 
-  async function enqueue(input: CommandInput, reply: Replier, cmd: Command, kind: string, params: unknown, table: string | undefined): Promise<CommandOutcome> {
+  async function enqueue(input: CommandInput, reply: Replier, cmd: Command, kind: string, params: unknown, table: string | undefined, warnings: readonly string[] = []): Promise<CommandOutcome> {
     const origin: JobOrigin = slack ? { kind: 'slack', channel: input.channelId } : { kind: 'console' };
     const reporter = deps.reporter;
     // Slack: the thread's progress message is posted BEFORE the job reaches BullMQ, so its ts is in the record when a
@@ -109,7 +109,8 @@ export function createBotServices(deps: BotDeps): Bot {
       await say(reply, `Job ${job.id} was already queued for this request (${job.state}).`);
       return { ok: true, jobId: job.id };
     }
-    await say(reply, md`Queued job ${job.id}: ${job.summary}${slack ? ' — progress in the thread of its message in the channel.' : ''}`);
+    const warned = warnings.map((w) => `\n⚠️ ${w}`).join('');
+    await say(reply, md`Queued job ${job.id}: ${job.summary}${slack ? ' — progress in the thread of its message in the channel.' : ''}${warned}`);
     return { ok: true, jobId: job.id };
   }
 
@@ -268,7 +269,7 @@ export function createBotServices(deps: BotDeps): Bot {
       return { ok: false };
     }
     const params = { command: cmd, current, referencing: referencing.map(({ table, fk }) => ({ table, fk })) };
-    return enqueue(input, reply, cmd, 'modify', params, `${cmd.table.schema}.${cmd.table.name}`);
+    return enqueue(input, reply, cmd, 'modify', params, `${cmd.table.schema}.${cmd.table.name}`, pre.warnings);
   }
 
   /**

@@ -12,6 +12,10 @@
  *   svv_sandbox_constraints (sandbox-only, for tests). Redshift's pg_class_info is not provided: the catalog reader
  *   treats its absence as "distribution of an empty table unknown", which its tests rely on.
  *
+ * Visibility as on Redshift: stv_partitions and svv_table_info are superuser-only (a session of the `regular`
+ * catalogUser fault knob sees no rows in them unless `catalogGrants` names them), and a Serverless session (a Data API
+ * statement sent with WorkgroupName) has no stv_partitions at all: `relation "stv_partitions" does not exist`.
+ *
  * Every Data API session has `redshift_sandbox` at the end of its search_path, so unqualified `pg_table_def`,
  * `getdate()` … resolve as on Redshift.
  */
@@ -24,7 +28,7 @@ export { SANDBOX_SCHEMA } from './translate.js';
 export const DEFAULT_DISK_CAPACITY_MB = 1_000_000;
 
 /** Bump when the bootstrap changes in a way that needs the views/functions recreated. */
-export const CATALOG_VERSION = 2;
+export const CATALOG_VERSION = 3;
 
 const TABLES = `
 create schema if not exists ${S};
@@ -80,6 +84,17 @@ create or replace function ${S}.fnv_hash(text) returns bigint language sql immut
 $$ select hashtextextended($1, 0) $$;
 create or replace function ${S}.fnv_hash(anyelement) returns bigint language sql immutable strict as
 $$ select hashtextextended($1::text, 0) $$;
+
+-- Redshift's system-view visibility, from the session (resetSession): STV tables do not exist on Serverless; a
+-- superuser-only view shows a regular user no rows unless the user was granted SELECT on it
+create or replace function ${S}._system_view_visible(view_name text) returns boolean language plpgsql stable as $$
+begin
+  if view_name like 'stv\\_%' and current_setting('${S}.serverless', true) = 'on' then
+    raise exception 'relation "%" does not exist', view_name using errcode = '42P01';
+  end if;
+  return coalesce(current_setting('${S}.superuser', true), '') <> 'off'
+    or view_name = any(string_to_array(coalesce(current_setting('${S}.grants', true), ''), ','));
+end $$;
 
 create or replace function ${S}._disk_capacity_mb() returns bigint language sql stable as
 $$ select coalesce(nullif(current_setting('${S}.disk_capacity_mb', true), '')::bigint, ${DEFAULT_DISK_CAPACITY_MB}) $$;
@@ -492,7 +507,7 @@ from base b
 left join pg_attribute dk on dk.attrelid = b.oid and dk.attnum = b.distkey_attnum and b.diststyle = 'KEY'
 left join ${S}.column_meta skm on skm.table_oid = b.oid and skm.sortkey_pos = 1 and b.sortstyle <> 'NONE'
 left join pg_attribute sk on sk.attrelid = b.oid and sk.attnum = skm.attnum and not sk.attisdropped
-where b.nrows > 0;
+where b.nrows > 0 and ${S}._system_view_visible('svv_table_info');
 
 -- one disk: capacity from the fault knob diskCapacityMb, used = every user table's size in 1 MB blocks
 create view ${S}.stv_partitions as
@@ -510,7 +525,8 @@ from (
   select ${S}._disk_capacity_mb() as cap,
     (select coalesce(sum(ceil(pg_total_relation_size(c.oid) / 1048576.0)), 0)
        from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${USER_TABLES}) as used
-) x;
+) x
+where ${S}._system_view_visible('stv_partitions');
 
 -- sandbox-only: the informational constraints Redshift records but never enforces
 create view ${S}.svv_sandbox_constraints as
@@ -557,6 +573,11 @@ export async function bootstrapCatalog(session: DbSession): Promise<void> {
 
 export interface SessionSettings {
   diskCapacityMb: number;
+  /** a regular user sees no rows in stv_partitions / svv_table_info unless granted (default: superuser) */
+  superuser?: boolean;
+  grants?: readonly string[];
+  /** a Serverless workgroup: no STV tables */
+  serverless?: boolean;
 }
 
 /**
@@ -574,8 +595,15 @@ export async function resetSession(session: DbSession, settings: SessionSettings
   }
   const r = await session.query(
     `select pg_backend_pid()::text, set_config('search_path', $1, false), set_config('TimeZone', 'UTC', false),
-            set_config('DateStyle', 'ISO, MDY', false), set_config('${S}.disk_capacity_mb', $2, false)`,
-    [DEFAULT_SEARCH_PATH, String(Math.max(0, Math.floor(settings.diskCapacityMb)))],
+            set_config('DateStyle', 'ISO, MDY', false), set_config('${S}.disk_capacity_mb', $2, false),
+            set_config('${S}.superuser', $3, false), set_config('${S}.grants', $4, false), set_config('${S}.serverless', $5, false)`,
+    [
+      DEFAULT_SEARCH_PATH,
+      String(Math.max(0, Math.floor(settings.diskCapacityMb))),
+      settings.superuser === false ? 'off' : 'on',
+      (settings.grants ?? []).join(','),
+      settings.serverless === true ? 'on' : 'off',
+    ],
   );
   return Number(r.rows[0]?.[0] ?? 0);
 }

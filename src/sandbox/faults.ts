@@ -28,7 +28,18 @@ export interface FaultKnobs {
    * ingestion, which real CloudWatch shows for minutes. The event keeps its own timestamp.
    */
   logIngestionDelayMs: number;
+  /**
+   * who the Data API sessions run as, for Redshift's system-view visibility: a `superuser` sees every row; a `regular`
+   * user sees no rows in the superuser-only views (stv_partitions, svv_table_info) unless granted SELECT on them
+   */
+  catalogUser: 'superuser' | 'regular';
+  /** superuser-only system views the regular user was granted SELECT on (`GRANT SELECT ON svv_table_info TO …`) */
+  catalogGrants: SuperuserView[];
 }
+
+/** The superuser-only system views the sandbox provides. */
+export const SUPERUSER_VIEWS = ['stv_partitions', 'svv_table_info'] as const;
+export type SuperuserView = (typeof SUPERUSER_VIEWS)[number];
 
 export const DEFAULT_FAULTS: Readonly<FaultKnobs> = {
   throttleNext: 0,
@@ -36,10 +47,12 @@ export const DEFAULT_FAULTS: Readonly<FaultKnobs> = {
   statementDelayMs: 0,
   diskCapacityMb: DEFAULT_DISK_CAPACITY_MB,
   logIngestionDelayMs: 0,
+  catalogUser: 'superuser',
+  catalogGrants: [],
 };
 
 export function defaultFaults(): FaultKnobs {
-  return { ...DEFAULT_FAULTS, failStatements: [] };
+  return { ...DEFAULT_FAULTS, failStatements: [], catalogGrants: [] };
 }
 
 const failRule = z.strictObject({
@@ -56,6 +69,8 @@ export const faultPatch = z.strictObject({
   statementDelayMs: z.number().int().min(0).max(3_600_000).optional(),
   diskCapacityMb: z.number().int().min(0).optional(),
   logIngestionDelayMs: z.number().int().min(0).max(3_600_000).optional(),
+  catalogUser: z.enum(['superuser', 'regular']).optional(),
+  catalogGrants: z.array(z.enum(SUPERUSER_VIEWS)).optional(),
 });
 export type FaultPatch = z.infer<typeof faultPatch>;
 
@@ -66,6 +81,8 @@ export function applyFaultPatch(faults: FaultKnobs, patch: FaultPatch): void {
   if (patch.statementDelayMs !== undefined) faults.statementDelayMs = patch.statementDelayMs;
   if (patch.diskCapacityMb !== undefined) faults.diskCapacityMb = patch.diskCapacityMb;
   if (patch.logIngestionDelayMs !== undefined) faults.logIngestionDelayMs = patch.logIngestionDelayMs;
+  if (patch.catalogUser !== undefined) faults.catalogUser = patch.catalogUser;
+  if (patch.catalogGrants !== undefined) faults.catalogGrants = [...patch.catalogGrants];
 }
 
 /** Consume one throttle token; true when this call must be throttled. */

@@ -433,7 +433,12 @@ export class RedshiftDataService {
       if (rec.cancelRequested) throw new Aborted();
       session = await this.db.session();
       if (rec.cancelRequested) throw new Aborted();
-      rec.pid = await resetSession(session, { diskCapacityMb: this.faults.diskCapacityMb });
+      rec.pid = await resetSession(session, {
+        diskCapacityMb: this.faults.diskCapacityMb,
+        superuser: this.faults.catalogUser === 'superuser',
+        grants: this.faults.catalogGrants,
+        serverless: rec.workgroupName !== undefined,
+      });
       rec.session = session;
       if (!delayed) this.set(rec, 'STARTED');
       if (rec.batch) await this.runBatch(rec, session);

@@ -19,6 +19,7 @@ import { ListStatementsCommand, type RedshiftDataClient } from '@aws-sdk/client-
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { buildRuntime, type Runtime } from '../../src/bot/runtime.js';
+import type { WarehouseTarget } from '../../src/config.js';
 import type { RunbookSettings } from '../../src/jobs/deps.js';
 import { type DmsAdapter, createDms } from '../../src/replication/dms.js';
 import { type CloudWatchLogsAdapter, createLogs } from '../../src/replication/logs.js';
@@ -79,6 +80,8 @@ export interface BotHarnessOptions {
   aws?: boolean;
   /** runbook settings for the runtime (short log-check / freshness windows in tests) */
   settings?: Partial<RunbookSettings>;
+  /** where the bot's Data API calls go (default a provisioned cluster: ClusterIdentifier sandbox-cluster, DbUser awsuser) */
+  target?: WarehouseTarget;
 }
 
 export interface SlashOptions {
@@ -255,7 +258,7 @@ export async function startBotHarness(o: BotHarnessOptions): Promise<BotHarness>
     const registry = await loadRegistry(schemasDir);
     const warehouse = createWarehouse(
       {
-        warehouse: { target: { kind: 'provisioned', clusterId: 'sandbox-cluster', dbUser: 'awsuser' }, database: 'dev' },
+        warehouse: { target: o.target ?? { kind: 'provisioned', clusterId: 'sandbox-cluster', dbUser: 'awsuser' }, database: 'dev' },
         aws: { region: 'us-west-2', endpoint: sandbox.endpoint },
       },
       { env: {} },

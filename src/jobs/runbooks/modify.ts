@@ -46,6 +46,7 @@ import { qualified, quoteIdent } from '../../schema/identifiers.js';
 import { tableToYaml, writeTableFile } from '../../schema/registry.js';
 import { DEFAULT_RUNBOOK_SETTINGS, logLagMsOf, type RunbookDeps, type RunbookSettings } from '../deps.js';
 import type { Warehouse } from '../../warehouse/port.js';
+import { currentUser, readFreeDisk, readTableSize } from '../../warehouse/free-disk.js';
 import { defineRunbook, type PlanContext, type PlannedAction, type Step, type StepContext } from '../runbook.js';
 import { lockWaitTimedOut } from '../lock-timeout.js';
 import { finishedBefore, runOnce, tableExists } from '../statements.js';
@@ -193,6 +194,7 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         run: async (ctx) => {
           const r = await preflightChecks(ctx.deps.warehouse, plan, settings);
           if (r.problems.length) throw new Error(r.problems.join('\n'));
+          for (const w of r.warnings) await ctx.note(`warning: ${w}`);
           return r.detail;
         },
       }),
@@ -633,25 +635,41 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
 /**
  * Free disk ≥ factor × table size, and no view bound to the table (it would follow old_<t> and be dropped with it).
  * Read-only: the bot runs it before queueing (a clear refusal, nothing queued) and the preflight step again.
+ * Free space and size come from views the bot's database user may not see (stv_partitions and svv_table_info are
+ * superuser-only; Serverless has no STV tables): then the disk check is "unknown (why)" — a warning, not a refusal.
  */
-export async function preflightChecks(wh: Warehouse, plan: ModifyPlan, settings: Pick<RunbookSettings, 'diskFactor'>): Promise<{ problems: string[]; detail: string }> {
+export async function preflightChecks(
+  wh: Warehouse,
+  plan: ModifyPlan,
+  settings: Pick<RunbookSettings, 'diskFactor'>,
+): Promise<{ problems: string[]; warnings: string[]; detail: string }> {
   const { schema, name } = plan.table;
-  if (plan.mode === 'in-place') return { problems: [], detail: 'in place: no copy, no disk needed' };
-  const size = await wh.query('SELECT "size" AS size_mb, tbl_rows FROM svv_table_info WHERE "schema" = :schema AND "table" = :table', { schema, table: name });
-  const sizeMb = num(size.rows[0]?.size_mb);
-  const disk = await wh.query('SELECT SUM(capacity) AS capacity, SUM(used) AS used FROM stv_partitions');
-  const free = num(disk.rows[0]?.capacity) - num(disk.rows[0]?.used);
-  const need = Math.ceil(settings.diskFactor * sizeMb);
+  if (plan.mode === 'in-place') return { problems: [], warnings: [], detail: 'in place: no copy, no disk needed' };
+  const user = await currentUser(wh);
+  const size = await readTableSize(wh, schema, name, user);
+  const disk = await readFreeDisk(wh, user);
   const fmt = (n: number) => n.toLocaleString('en-US');
   const problems: string[] = [];
-  if (free < need)
-    problems.push(`too little free disk: ${fmt(free)} MB free, the copy needs ${fmt(need)} MB (${settings.diskFactor} × ${fmt(sizeMb)} MB of ${name}); free space (VACUUM DELETE ONLY, drop unused tables) or resize, then try again`);
+  const warnings: string[] = [];
+  const need = size.known ? Math.ceil(settings.diskFactor * size.sizeMb) : undefined;
+  const needText = size.known ? `${fmt(need ?? 0)} MB (${settings.diskFactor} × ${fmt(size.sizeMb)} MB of ${name})` : `${settings.diskFactor} × the size of ${name}`;
+  let diskText: string;
+  if (disk.known && need !== undefined) {
+    if (disk.freeMb < need)
+      problems.push(`too little free disk: ${fmt(disk.freeMb)} MB free, the copy needs ${needText}; free space (VACUUM DELETE ONLY, drop unused tables) or resize, then try again`);
+    diskText = `${fmt(disk.freeMb)} MB free (need ${fmt(need)})`;
+  } else {
+    const why = disk.known ? (size.known ? '' : size.why) : disk.why;
+    diskText = `free disk: unknown (${why})`;
+    warnings.push(`${diskText}; the copy needs ${needText} — the copy goes ahead without a disk check: make sure the warehouse has that much free before it runs`);
+  }
   const views = await wh.query(DEPENDENT_VIEWS_QUERY, { schema, table: name });
   if (views.rows.length > 0) {
     const list = views.rows.map((r) => `${String(r.view_schema)}.${String(r.view_name)}`).join(', ');
     problems.push(`views bound to ${name} would follow ${plan.names.oldTable} after the swap and be dropped with it: ${list}. Recreate them WITH NO SCHEMA BINDING (late-binding), then try again`);
   }
-  return { problems, detail: `${fmt(sizeMb)} MB, ${fmt(num(size.rows[0]?.tbl_rows))} rows; ${fmt(free)} MB free (need ${fmt(need)})` };
+  const sizeText = size.known ? `${fmt(size.sizeMb)} MB, ${fmt(size.rows)} rows` : `size of ${name} unknown (${size.why})`;
+  return { problems, warnings, detail: `${sizeText}; ${diskText}` };
 }
 
 /** Run the plan's narrowing checks: rows that would not fit the new types (block) or lose precision (warn). */
