@@ -289,6 +289,49 @@ describe.each(backends)('Redshift Data API sandbox on %s', (backend) => {
     sb.sandbox.faults.diskCapacityMb = 1_000_000;
   });
 
+  it("system-view visibility as on Redshift: superuser-only views show a regular user no rows unless granted; Serverless has no STV tables", async () => {
+    const patch = (body: unknown) => fetch(`${sb.sandbox.endpoint}/_sandbox/faults`, { method: 'POST', body: JSON.stringify(body) });
+    await sb.run('create table vis_t (a integer)');
+    await sb.run('insert into vis_t values (1)');
+    const visible = async () => ({
+      stv: (await sb.query('select count(*) as n from stv_partitions'))[0]?.n,
+      svv: Number((await sb.query('select count(*) as n from svv_table_info'))[0]?.n) > 0,
+    });
+    expect(await visible()).toEqual({ stv: 1, svv: true });
+    expect((await patch({ catalogUser: 'regular' })).status).toBe(200);
+    try {
+      expect(await visible()).toEqual({ stv: 0, svv: false });
+      expect(await sb.query('select sum(capacity) as capacity from stv_partitions')).toEqual([{ capacity: null }]);
+      expect((await patch({ catalogGrants: ['svv_table_info'] })).status).toBe(200);
+      expect(await visible()).toEqual({ stv: 0, svv: true });
+      expect((await patch({ catalogGrants: ['nope'] })).status).toBe(400);
+    } finally {
+      await patch({ catalogUser: 'superuser', catalogGrants: [] });
+    }
+    expect(await visible()).toEqual({ stv: 1, svv: true });
+    // a statement for a Serverless workgroup finds no stv_partitions; svv_table_info is there
+    const serverless = async (sql: string) => {
+      const { Id } = await sb.client.send(new ExecuteStatementCommand({ Sql: sql, WorkgroupName: 'sandbox-wg', Database: 'dev' }));
+      return waitDone(sb.client, Id!);
+    };
+    const stv = await serverless('select sum(capacity) from stv_partitions');
+    expect(stv.Status).toBe('FAILED');
+    expect(stv.Error).toMatch(/relation "stv_partitions" does not exist/);
+    expect((await serverless('select count(*) from svv_table_info')).Status).toBe('FINISHED');
+  });
+
+  if (backend === 'postgres')
+    it("a statement_timeout ends FAILED with Redshift's text, not PostgreSQL's (a CancelStatement stays ABORTED)", async () => {
+      const d = await sb.run('set statement_timeout to 50; select pg_sleep(5)', undefined, { expect: 'FAILED' });
+      expect(d.Error).toMatch(/^ERROR: Query \(\d+\) canceled on user's request$/);
+      const { Id } = await sb.client.send(new BatchExecuteStatementCommand({ ...TARGET, Sqls: ['select 1', 'set statement_timeout to 50', 'select pg_sleep(5)'] }));
+      const b = await waitDone(sb.client, Id!);
+      expect(b.Status).toBe('FAILED');
+      expect(b.SubStatements?.map((x) => x.Status)).toEqual(['FINISHED', 'FINISHED', 'FAILED']);
+      expect(b.SubStatements?.[2]?.Error).toMatch(/^ERROR: Query \(\d+\) canceled on user's request$/);
+      expect(b.Error).toMatch(/^Query #3 failed with ERROR: Query \(\d+\) canceled on user's request$/);
+    });
+
   it('holds statements in STARTED with statementDelayMs; a cancel during the wait aborts without running', async () => {
     await sb.run('create table delayed_t (a integer)');
     sb.sandbox.faults.statementDelayMs = 20_000;

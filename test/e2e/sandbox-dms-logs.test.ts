@@ -326,6 +326,27 @@ describe('CloudWatch Logs sandbox over the real SDK', () => {
     expect(badToken.name).toBe('InvalidParameterException');
   });
 
+  it('late ingestion (fault knob): an event is returned only once stored, under its own earlier timestamp', async () => {
+    let clock = 1_700_000_000_000;
+    let delay = 5_000;
+    const late = new LogsSandbox({ now: () => clock, ingestionDelayMs: () => delay, emptyPageEvery: 0 });
+    late.append('g', 's', ['[TARGET_APPLY    ]E:  stored late']);
+    const search = async () => {
+      const r = await late.handle(`${LOGS_TARGET_PREFIX}.FilterLogEvents`, { logGroupName: 'g', startTime: clock - 60_000, endTime: clock + 60_000 });
+      expect(r.status).toBe(200);
+      return (r.body as { events: { timestamp: number; ingestionTime: number; message: string }[] }).events;
+    };
+    const stamped = clock;
+    expect(await search()).toEqual([]);
+    clock += 4_999;
+    expect(await search()).toEqual([]);
+    clock += 1;
+    expect(await search()).toEqual([expect.objectContaining({ timestamp: stamped, ingestionTime: stamped + 5_000, message: '[TARGET_APPLY    ]E:  stored late' })]);
+    delay = 0;
+    late.append('g', 's', ['[TARGET_APPLY    ]W:  at once']);
+    expect((await search()).map((e) => e.message)).toEqual(['[TARGET_APPLY    ]E:  stored late', '[TARGET_APPLY    ]W:  at once']);
+  });
+
   it('filters by an exact time window (inclusive) and describes streams', async () => {
     const g = 'window-group';
     await logsClient.send(new CreateLogGroupCommand({ logGroupName: g }));
