@@ -257,7 +257,13 @@ export function createBotServices(deps: BotDeps): Bot {
       return { ok: false };
     }
     if (cmd.dryRun) {
-      const text = `${formatModifyPlan(plan)}\n(dry run — nothing was queued or run)`;
+      // the read-only preflight as it stands now (free disk, size, bound views), so the plan says what it could not know
+      let now = '';
+      if (plan.mode !== 'in-place') {
+        const pre = await preflightChecks(deps.warehouse, plan, settings);
+        now = `\npreflight now: ${pre.detail}${[...pre.problems.map((p) => `\n  ✗ ${p}`), ...pre.warnings.map((w) => `\n  ⚠️ ${w}`)].join('')}`;
+      }
+      const text = `${formatModifyPlan(plan)}${now}\n(dry run — nothing was queued or run)`;
       await send(reply, { text, slackText: codeBlock(text) }, 'ephemeral');
       return { ok: true };
     }

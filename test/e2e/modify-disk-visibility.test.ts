@@ -59,6 +59,10 @@ describe('provisioned cluster, the bot connected as a regular (non-superuser) us
       // what the bot's session sees (through the Data API): no rows in either superuser-only view
       expect((await h.warehouse.query('SELECT SUM(capacity) AS capacity FROM stv_partitions')).rows).toEqual([{ capacity: null }]);
       expect((await h.warehouse.query('SELECT COUNT(*) AS n FROM svv_table_info')).rows).toEqual([{ n: 0 }]);
+      // the plan says so before anything is queued
+      const plan = await modifyReply(h, 'core_user alter column rand_id type bigint --dry-run');
+      expect(plan).toMatch(/\npreflight now: size of core_user unknown \(svv_table_info shows the bot's database user \S+ no table.*\); free disk: unknown \(stv_partitions shows/);
+      expect(plan).toContain('\n  ⚠️ free disk: unknown (');
       const { jobId, said } = await queued(h, 'core_user alter column rand_id type bigint');
       expect(said).toMatch(/\n⚠️ free disk: unknown \(stv_partitions shows the bot's database user \S+ no rows: it is visible to superusers only/);
       const detail = await runsWithUnknownDisk(h, jobId, /stv_partitions shows the bot's database user \S+ no rows: it is visible to superusers only/);
