@@ -7,6 +7,9 @@
  */
 import { z } from 'zod';
 import { DEFAULT_RUNBOOK_SETTINGS, type RunbookSettings } from './jobs/deps.js';
+import { parseSourceUrl } from './source/url.js';
+import { DEFAULT_COMPARE_LAG_SECONDS } from './source/checksum-sql.js';
+export { DEFAULT_COMPARE_LAG_SECONDS };
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -49,7 +52,28 @@ export interface Config {
   schemas: { dir: string };
   /** runbook settings (LOG_CHECK_MINUTES, LOG_CHECK_LAG_SECONDS, FRESHNESS_MINUTES, DISK_FACTOR, SWAP_LOCK_TIMEOUT_MS, SCHEMA_GIT_DIR) */
   runbooks: RunbookSettings;
+  /** the MySQL read replica (SOURCE_DATABASE_URL); undefined when none is configured (compare then says so) */
+  source?: SourceConfig;
+  /** `compare`: COMPARE_LAG_SECONDS (default 300) */
+  compare: CompareConfig;
 }
+
+export interface SourceConfig {
+  /** mysql://user:password@host:3306/database — holds a password: never log it (describeConfig shows host and database) */
+  url: string;
+  database: string;
+  host: string;
+}
+
+export interface CompareConfig {
+  /** rows changed this recently (updated_at, else created_at) may not be replicated yet: left out on both sides */
+  lagSeconds: number;
+}
+
+
+/** What a user must set to let `compare` and `schema diff --source` reach the source. */
+export const SOURCE_ENV_HELP =
+  'Set SOURCE_DATABASE_URL=mysql://user:password@host:3306/database (a read-only user on the MySQL read replica is enough: the bot only runs SELECTs, in a read-only session).';
 
 /** A configuration problem: one line per variable, each saying what to set. */
 export class ConfigError extends Error {
@@ -95,6 +119,11 @@ const lagSeconds = z.coerce
   .min(0, 'cannot be negative')
   .max(3_600, 'at most 3600 (an hour)');
 const diskFactor = z.coerce.number({ error: 'expected a number such as 2.5' }).min(1, 'must be at least 1 (the copy needs the table\'s size again)').max(100, 'at most 100');
+const lagSeconds = z.coerce
+  .number({ error: 'expected whole seconds such as 300' })
+  .int('expected whole seconds such as 300')
+  .min(0, 'cannot be negative')
+  .max(7 * 24 * 3600, 'at most 604800 (a week)');
 const lockTimeoutMs = z.coerce
   .number({ error: 'expected whole milliseconds such as 2000' })
   .int('expected whole milliseconds such as 2000')
@@ -162,6 +191,17 @@ export function loadConfig(env: Env = process.env): Config {
   const schemasDir = check(dir, 'SCHEMAS_DIR', get('SCHEMAS_DIR') ?? 'schemas', problems);
   const runbooks = runbookSettings(get, problems);
 
+  const srcUrl = get('SOURCE_DATABASE_URL');
+  let source: SourceConfig | undefined;
+  if (srcUrl !== undefined) {
+    const p = parseSourceUrl(srcUrl);
+    // the URL carries a password: say what is wrong, never echo it
+    if (!p.ok) problems.push(`SOURCE_DATABASE_URL: ${p.error}`);
+    else source = { url: srcUrl, database: p.database, host: p.host };
+  }
+  const lagText = get('COMPARE_LAG_SECONDS');
+  const lag = lagText === undefined ? DEFAULT_COMPARE_LAG_SECONDS : check(lagSeconds, 'COMPARE_LAG_SECONDS', lagText, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...(target !== undefined && db !== undefined ? { warehouse: { target, database: db } } : {}),
@@ -173,6 +213,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     schemas: { dir: schemasDir! },
     runbooks,
+    ...(source !== undefined ? { source } : {}),
+    compare: { lagSeconds: lag ?? DEFAULT_COMPARE_LAG_SECONDS },
   };
 }
 
@@ -224,6 +266,7 @@ export function describeConfig(config: Config): Record<string, string> {
   if (config.aws.endpoint !== undefined) out.endpoint = config.aws.endpoint;
   if (config.aws.dmsEndpoint !== undefined) out.dmsEndpoint = config.aws.dmsEndpoint;
   if (config.aws.logsEndpoint !== undefined) out.logsEndpoint = config.aws.logsEndpoint;
+  if (config.source !== undefined) out.source = `${config.source.host}/${config.source.database}`;
   const w = config.warehouse;
   if (w !== undefined) {
     out.database = w.database;

@@ -29,6 +29,7 @@ import type { ReplayGuard } from './slack/replay-guard.js';
 import { createWarehouse } from './warehouse/redshift-data.js';
 import { createDms } from './replication/dms.js';
 import { createLogs } from './replication/logs.js';
+import { createMysqlSource } from './source/mysql.js';
 
 /**
  * How the Slack reporter persists where a job's messages are (channel, thread/progress ts, approval messages): merged
@@ -76,6 +77,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   // DMS + CloudWatch Logs: the clients are cheap and only called by runbooks on dms-replicated tables
   const dms = createDms(config);
   const logs = createLogs(config);
+  // the MySQL read replica, when configured: compare and schema diff --source (read-only session, aggregates only)
+  const source = config.source ? createMysqlSource({ url: config.source.url }) : undefined;
 
   const web = new webApi.WebClient(slack.botToken, slack.apiUrl ? { slackApiUrl: slack.apiUrl.endsWith('/') ? slack.apiUrl : `${slack.apiUrl}/` } : {});
   const policy = createPolicy(policyFromEnv(), async (group) => {
@@ -102,6 +105,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     dms,
     logs,
     settings: config.runbooks,
+    ...(source ? { source } : {}),
+    compare: config.compare,
     policy,
     reporter,
     front: 'slack',
@@ -148,6 +153,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     logger.info({ signal }, 'shutting down: running steps finish first');
     if (stopSlack) await stopSlack();
     await rt.close(); // waits for the worker's running steps, which still report
+    await source?.close();
     await reporter.flush(); // then the last thread updates go out
     await redis.quit().catch(() => redis.disconnect());
     process.exit(0);

@@ -15,6 +15,7 @@ import type { Policy } from '../policy.js';
 import { createJobControl, type JobControl } from '../queue/approvals.js';
 import { createWorker, JobQueue, type RunbookWorker } from '../queue/queue.js';
 import type { Registry } from '../schema/registry.js';
+import type { Source } from '../source/port.js';
 import type { Warehouse } from '../warehouse/port.js';
 import { createBotServices, type Bot } from './services.js';
 
@@ -28,6 +29,10 @@ export interface RuntimeOptions {
   dms?: DmsPort;
   logs?: LogsPort;
   settings?: Partial<RunbookSettings>;
+  /** the MySQL read replica: `compare`, `schema diff --source` and compare steps */
+  source?: Source;
+  /** COMPARE_LAG_SECONDS */
+  compare?: { lagSeconds: number };
   /** re-read schemas/ (a job rewrites files); the bot calls it before each command */
   reloadRegistry?: () => Promise<Registry>;
   policy: Policy;
@@ -66,6 +71,8 @@ export function buildRuntime(o: RuntimeOptions): Runtime {
     ...(o.dms ? { dms: o.dms } : {}),
     ...(o.logs ? { logs: o.logs } : {}),
     ...(o.settings ? { settings: o.settings } : {}),
+    ...(o.source ? { source: o.source } : {}),
+    ...(o.compare ? { compare: o.compare } : {}),
   };
   const worker = o.worker
     ? createWorker<RunbookDeps>({

@@ -30,6 +30,11 @@ import { referencingTables } from '../schema/registry.js';
 import { formatPlan as formatModifyPlan, planModify } from '../modify/planner.js';
 import { narrowingProblems, preflightChecks, settingsOf } from '../jobs/runbooks/modify.js';
 import type { Warehouse } from '../warehouse/port.js';
+import { SOURCE_ENV_HELP } from '../config.js';
+import { compareTable, formatComparison, formatSummary, type TableComparison } from '../source/compare.js';
+import { DEFAULT_COMPARE_LAG_SECONDS } from '../source/checksum-sql.js';
+import { warehouseSide } from '../source/warehouse-side.js';
+import type { TableDef } from '../schema/model.js';
 
 export interface BotDeps {
   registry: Registry;
@@ -196,6 +201,43 @@ export function createBotServices(deps: BotDeps): Bot {
     await send(reply, formatStatus(schema, rows, active), 'channel');
   }
 
+  /**
+   * `compare <table>|--all`, answered directly like status: it is read-only (no lock, nothing to resume or undo), each
+   * table costs two aggregate statements per side plus a few narrowing ones, and Slack's response_url stays valid for
+   * 30 minutes after the ack. A job would add a queue, a thread and a record for a read.
+   */
+  async function compare(reply: Replier, cmd: CommandOf<'compare'>): Promise<CommandOutcome> {
+    const source = deps.runbookDeps.source;
+    if (!source) {
+      await say(reply, `Not compared: no MySQL source is configured. ${SOURCE_ENV_HELP}`);
+      return { ok: false };
+    }
+    const lagSeconds = deps.runbookDeps.compare?.lagSeconds ?? DEFAULT_COMPARE_LAG_SECONDS;
+    const defs: TableDef[] = cmd.table
+      ? [deps.registry.get(cmd.table.schema, cmd.table.name)].filter((t): t is TableDef => t !== undefined)
+      : deps.registry.names().map((n) => deps.registry.get(deps.registry.defaultSchema, n)).filter((t): t is TableDef => t !== undefined);
+    const results: Array<{ table: string; comparison?: TableComparison; error?: string }> = [];
+    for (const def of defs) {
+      const table = `${def.schema}.${def.name}`;
+      try {
+        results.push({ table, comparison: await compareTable(def, source, warehouseSide(deps.warehouse, def.schema), { lagSeconds }) });
+      } catch (e) {
+        deps.logger?.warn({ table, err: (e as Error).message }, 'compare failed');
+        results.push({ table, error: (e as Error).message });
+      }
+    }
+    const lines: string[] = [];
+    for (const r of results) {
+      if (r.comparison) lines.push(...formatComparison(r.comparison));
+      else lines.push(`${r.table}: ✗ not compared — ${r.error ?? 'unknown error'}`);
+    }
+    if (cmd.all) lines.unshift(formatSummary(results));
+    const text = lines.join('\n');
+    const esc = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    await send(reply, { text, slackText: '```' + esc + '```' }, 'channel');
+    return { ok: results.every((r) => r.error === undefined) };
+  }
+
   async function schemaDiff(reply: Replier, cmd: CommandOf<'schema-diff'>): Promise<CommandOutcome> {
     const targets = cmd.table ? [cmd.table] : deps.registry.names().map((name) => ({ schema: deps.registry.defaultSchema, name }));
     const bySchema = new Map<string, string[]>();
@@ -353,6 +395,8 @@ export function createBotServices(deps: BotDeps): Bot {
         return control(reply, await deps.control.unlockTable(`${cmd.table.schema}.${cmd.table.name}`, input.userId));
       case 'schema-diff':
         return schemaDiff(reply, cmd);
+      case 'compare':
+        return compare(reply, cmd);
       case 'schema-apply':
         return schemaApply(input, reply, cmd);
       case 'modify':

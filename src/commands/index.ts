@@ -151,6 +151,7 @@ export function isChanging(cmd: Command): boolean {
     case 'jobs':
     case 'job':
     case 'schema-diff':
+    case 'compare':
       return false;
   }
 }
@@ -181,7 +182,9 @@ export function commandSummary(cmd: Command): string {
     case 'unlock':
       return `unlock ${ref(cmd.table)}`;
     case 'schema-diff':
-      return cmd.table ? `schema diff ${ref(cmd.table)}` : 'schema diff';
+      return `schema diff${cmd.table ? ` ${ref(cmd.table)}` : ''}${cmd.source ? ' --source' : ''}`;
+    case 'compare':
+      return cmd.table ? `compare ${ref(cmd.table)}` : 'compare --all';
     case 'schema-apply':
       return `schema apply ${cmd.all ? '--all' : cmd.tables.map(ref).join(' ')}${cmd.dryRun ? ' --dry-run' : ''}`;
   }

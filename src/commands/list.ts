@@ -1,6 +1,7 @@
 /** Every command but help, in the order help lists them (help.ts adds itself first). */
 import type { CommandDefinition } from './definition.js';
 import { cancel } from './cancel.js';
+import { compare } from './compare.js';
 import { job } from './job.js';
 import { jobs } from './jobs.js';
 import { modify } from './modify.js';
@@ -12,4 +13,4 @@ import { setup } from './setup.js';
 import { status } from './status.js';
 import { unlock } from './unlock.js';
 
-export const OTHER_COMMANDS: readonly CommandDefinition[] = [status, modify, plan, recover, setup, jobs, job, cancel, rollback, unlock, schema];
+export const OTHER_COMMANDS: readonly CommandDefinition[] = [status, modify, plan, recover, setup, compare, jobs, job, cancel, rollback, unlock, schema];

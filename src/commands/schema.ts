@@ -2,7 +2,7 @@ import { type CommandDefinition, DRY_RUN } from './definition.js';
 import type { TableRef } from './types.js';
 import { readTable } from './names.js';
 
-const DIFF = 'schema diff [table]';
+const DIFF = 'schema diff [table] [--source]';
 const APPLY = 'schema apply <table…>|--all [--dry-run]';
 
 export const schema: CommandDefinition = {
@@ -10,21 +10,26 @@ export const schema: CommandDefinition = {
   usage: [DIFF, APPLY],
   summary: 'compare schemas/ with the live warehouse, or create the tables schemas/ defines and the warehouse lacks',
   summaries: [
-    'compare schemas/ with the live warehouse (all tables, or one)',
+    'compare schemas/ with the live warehouse (all tables, or one); --source: with the MySQL source instead',
     'create these tables if the warehouse lacks them (one queued job, behind an approval; existing tables are not changed)',
   ],
-  flags: [DRY_RUN, { name: '--all', summary: 'schema apply: every table of schemas/ (those that exist are skipped)' }],
-  examples: ['schema diff', 'schema diff core_user', 'schema apply core_user core_page --dry-run', 'schema apply --all'],
+  flags: [
+    DRY_RUN,
+    { name: '--all', summary: 'schema apply: every table of schemas/ (those that exist are skipped)' },
+    { name: '--source', summary: 'schema diff: compare schemas/ with the MySQL source (SOURCE_DATABASE_URL) instead of the warehouse' },
+  ],
+  examples: ['schema diff', 'schema diff core_user', 'schema diff --source', 'schema apply core_user core_page --dry-run', 'schema apply --all'],
   parse(cur, ctx, flags) {
     cur.usage = this.usage.join('  |  ');
     const { word } = cur.expectWord(['diff', 'apply'], 'diff or apply after schema');
     if (word === 'diff') {
       cur.usage = DIFF;
-      for (const [name, f] of flags) cur.fail(f.token, `${name} applies to schema apply, not schema diff`);
-      if (cur.atEnd()) return { kind: 'schema-diff' };
+      for (const [name, f] of flags) if (name !== '--source') cur.fail(f.token, `${name} applies to schema apply, not schema diff`);
+      const source = flags.has('--source') ? { source: true as const } : {};
+      if (cur.atEnd()) return { kind: 'schema-diff', ...source };
       const { ref } = readTable(cur, ctx, 'schema diff');
       cur.expectEnd('schema diff takes at most one table');
-      return { kind: 'schema-diff', table: ref };
+      return { kind: 'schema-diff', table: ref, ...source };
     }
     cur.usage = APPLY;
     const all = flags.get('--all');

@@ -108,7 +108,12 @@ export const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('cancel'), id: jobId }),
   z.strictObject({ kind: z.literal('rollback'), id: jobId }),
   z.strictObject({ kind: z.literal('unlock'), table: tableRef }),
-  z.strictObject({ kind: z.literal('schema-diff'), table: tableRef.optional() }),
+  z
+    .strictObject({ kind: z.literal('compare'), all: z.boolean(), table: tableRef.optional() })
+    .superRefine((c, ctx) => {
+      if (c.all === (c.table !== undefined)) ctx.addIssue({ code: 'custom', path: ['table'], message: 'give a table or --all (not both)' });
+    }),
+  z.strictObject({ kind: z.literal('schema-diff'), table: tableRef.optional(), source: z.literal(true).optional() }),
   z
     .strictObject({ kind: z.literal('schema-apply'), all: z.boolean(), tables: z.array(tableRef), dryRun: z.boolean() })
     .superRefine((c, ctx) => {

@@ -3,6 +3,7 @@
  */
 import type { DmsPort, LogsPort } from '../replication/port.js';
 import type { Registry } from '../schema/registry.js';
+import type { Source } from '../source/port.js';
 import type { Warehouse } from '../warehouse/port.js';
 
 export interface RunbookSettings {
@@ -46,4 +47,8 @@ export interface RunbookDeps {
   dms?: DmsPort;
   logs?: LogsPort;
   settings?: Partial<RunbookSettings>;
+  /** the MySQL read replica (SOURCE_DATABASE_URL): compare steps report "skipped" without it */
+  source?: Source;
+  /** compare's lag window (COMPARE_LAG_SECONDS) */
+  compare?: { lagSeconds: number };
 }

@@ -96,6 +96,34 @@ begin
     or view_name = any(string_to_array(coalesce(current_setting('${S}.grants', true), ''), ','));
 end $$;
 
+-- Redshift's STRTOL(num_string, base) → bigint (the source comparison's row hashes: STRTOL(SUBSTRING(MD5(…),1,8),16)).
+-- Documented behaviour: leading blanks, one optional sign, '0x' allowed in base 16, '' → 0, NULL → NULL, base 2–36;
+-- parsing stops at the first character that is not a digit of the base (C strtol). Hex of up to 15 digits (every call
+-- the bot makes) takes the fast path through bit(64).
+create or replace function ${S}._strtol_slow(s text, base integer) returns bigint language plpgsql immutable strict as $$
+declare
+  t text := ltrim(s, E' \t\n\r\f\v');
+  neg boolean := false;
+  r numeric := 0;
+  d integer;
+  c text;
+begin
+  if base < 2 or base > 36 then raise exception 'STRTOL: base must be an INTEGER between 2 and 36'; end if;
+  if left(t, 1) in ('+', '-') then neg := left(t, 1) = '-'; t := substr(t, 2); end if;
+  if base = 16 and lower(left(t, 2)) = '0x' then t := substr(t, 3); end if;
+  foreach c in array regexp_split_to_array(lower(t), '') loop
+    d := strpos('0123456789abcdefghijklmnopqrstuvwxyz', c) - 1;
+    exit when d < 0 or d >= base;
+    r := r * base + d;
+  end loop;
+  if neg then r := -r; end if;
+  if r > 9223372036854775807 or r < -9223372036854775808 then raise exception 'STRTOL: the value is out of the signed 64-bit range'; end if;
+  return r::bigint;
+end $$;
+create or replace function ${S}.strtol(text, integer) returns bigint language sql immutable strict as
+$$ select case when $2 = 16 and $1 ~ '^[0-9a-fA-F]{1,15}$' then ('x' || lpad($1, 16, '0'))::bit(64)::bigint
+               else ${S}._strtol_slow($1, $2) end $$;
+
 create or replace function ${S}._disk_capacity_mb() returns bigint language sql stable as
 $$ select coalesce(nullif(current_setting('${S}.disk_capacity_mb', true), '')::bigint, ${DEFAULT_DISK_CAPACITY_MB}) $$;
 

@@ -26,6 +26,7 @@ import { type CloudWatchLogsAdapter, createLogs } from '../../src/replication/lo
 import { registryReloader } from '../../src/schema/registry-reload.js';
 import { seedRows } from '../../src/console/seed.js';
 import type { JobRecord } from '../../src/jobs/types.js';
+import type { Source } from '../../src/source/port.js';
 import { redisReplayGuard, slackOriginSaver } from '../../src/main.js';
 import { createPolicy, type PolicyConfigInput } from '../../src/policy.js';
 import { connectRedis, deleteKeysWithPrefix } from '../../src/queue/connection.js';
@@ -82,6 +83,10 @@ export interface BotHarnessOptions {
   settings?: Partial<RunbookSettings>;
   /** where the bot's Data API calls go (default a provisioned cluster: ClusterIdentifier sandbox-cluster, DbUser awsuser) */
   target?: WarehouseTarget;
+  /** the MySQL source the runtime compares with (the caller creates and closes it) */
+  source?: Source;
+  /** COMPARE_LAG_SECONDS for the runtime */
+  compare?: { lagSeconds: number };
 }
 
 export interface SlashOptions {
@@ -290,6 +295,8 @@ export async function startBotHarness(o: BotHarnessOptions): Promise<BotHarness>
       ...(dms ? { dms } : {}),
       ...(logs ? { logs } : {}),
       ...(o.settings ? { settings: o.settings } : {}),
+      ...(o.source ? { source: o.source } : {}),
+      ...(o.compare ? { compare: o.compare } : {}),
       ...(o.copySchemas ? { reloadRegistry: registryReloader(registry) } : {}),
       policy,
       reporter,

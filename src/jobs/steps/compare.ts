@@ -1,0 +1,53 @@
+/**
+ * The shared step library (src/jobs/steps/): one file per operation that several runbooks use. `compare` checks a table
+ * against the MySQL source (src/source/compare.ts) — recover ends with it, and modify can run it after its swap when a
+ * source is configured.
+ *
+ * A check step: it changes nothing (no undo), it is never "done" before it ran (a resumed job compares again: the data
+ * moves), and its detail line says what it compared. Without a source it is reported as skipped — never as passed.
+ */
+import type { RunbookDeps } from '../deps.js';
+import type { Step } from '../runbook.js';
+import type { TableDef } from '../../schema/model.js';
+import { compareTable, formatComparison, type TableComparison } from '../../source/compare.js';
+import { DEFAULT_COMPARE_LAG_SECONDS } from '../../source/checksum-sql.js';
+import { warehouseSide } from '../../source/warehouse-side.js';
+
+export interface CompareStepOptions {
+  /** step name, unique in the runbook (default `compare-source`) */
+  name?: string;
+  /** fail the step (and the job) when the table differs; default false: the difference is reported and the job goes on */
+  failOnDifference?: boolean;
+}
+
+/** Thrown by a compare step with failOnDifference when the table differs; the message is the report. */
+export class CompareMismatchError extends Error {
+  constructor(readonly comparison: TableComparison) {
+    super(formatComparison(comparison).join('\n'));
+    this.name = 'CompareMismatchError';
+  }
+}
+
+export function compareStep(table: TableDef, o: CompareStepOptions = {}): Step<RunbookDeps> {
+  const key = `${table.schema}.${table.name}`;
+  return {
+    name: o.name ?? 'compare-source',
+    title: `Compare ${key} with the MySQL source (counts, max id, per-range checksums)`,
+    plan: (ctx) => [
+      ctx.deps.source
+        ? { kind: 'check', text: `compare ${key} with ${ctx.deps.source.database}.${table.name}: row counts, max(id), max(updated_at), per-id-range MD5 checksums on each side` }
+        : { kind: 'check', text: `compare ${key} with the source: skipped (SOURCE_DATABASE_URL is not set)` },
+    ],
+    isDone: async () => false,
+    async run(ctx) {
+      const source = ctx.deps.source;
+      if (!source) return `skipped: no source configured (SOURCE_DATABASE_URL), ${key} was not compared`;
+      const lagSeconds = ctx.deps.compare?.lagSeconds ?? DEFAULT_COMPARE_LAG_SECONDS;
+      const c = await compareTable(table, source, warehouseSide(ctx.deps.warehouse, table.schema), { lagSeconds });
+      const lines = formatComparison(c);
+      if (c.status === 'different' && o.failOnDifference) throw new CompareMismatchError(c);
+      if (lines.length > 1) await ctx.note(lines.slice(1).join('\n'));
+      return lines[0];
+    },
+  };
+}
