@@ -58,6 +58,14 @@ export interface SourceColumn {
   charset?: string | null;
   /** `auto_increment`, `on update current_timestamp()`, … */
   extra: string;
+  /** where a dump defines it (information_schema: absent) */
+  at?: SourceLocation;
+}
+
+/** A place in a dump file, for `file:line:col` messages. */
+export interface SourceLocation {
+  line: number;
+  col: number;
 }
 
 export interface SourceIndex {
@@ -77,7 +85,10 @@ export interface SourceForeignKey {
 
 /** What information_schema says about the tables of the source database. */
 export interface SourceSchema {
+  /** the database name, or the dump's file name */
   database: string;
+  /** where each table's CREATE TABLE starts (dumps only) */
+  tableAt?: Record<string, SourceLocation>;
   tables: string[];
   columns: SourceColumn[];
   indexes: SourceIndex[];
