@@ -4,6 +4,8 @@
  *   schema import <file.sql> […]          .sql CREATE TABLE statements → schemas/ files (no warehouse needed)
  *   schema diff [table…]                  live tables vs schemas/; exit 1 when anything drifted
  *   schema apply --all | <table…> [--dry-run]   create missing schemas/tables; existing ones are left alone
+ *   schema import-mysql [--from-dump f.sql] [--out dir] [table…]   propose schemas/ files from the MySQL source
+ *   schema diff --source [table…]         schemas/ vs the MySQL source; exit 1 when they disagree
  *   help
  *
  * Exit codes: 0 ok, 1 drift / a statement failed / import problems, 2 usage or configuration error.
@@ -16,6 +18,8 @@ import { applySchema, ApplyError } from './schema/apply.js';
 import { readTables, type CatalogTable } from './schema/catalog.js';
 import { diffTable, formatDrift, type Drift } from './schema/diff.js';
 import { runImportCommand } from './schema/import-cli.js';
+import { runDiffSourceCommand, runImportMysqlCommand, type SourceCliIo } from './source/import-mysql-cli.js';
+import { SourceError } from './source/port.js';
 import { tableKey, type TableDef } from './schema/model.js';
 import { loadRegistry, RegistryError, type Registry } from './schema/registry.js';
 import { suggest } from './schema/types.js';
@@ -37,12 +41,17 @@ export const USAGE = `usage: npm run cli -- <command>
         compare the live tables with schemas/ (all tables when none is named); exit code 1 on drift
   schema apply --all | <table…> [--dry-run]
         create missing schemas and tables from schemas/, referenced tables first; existing tables are left alone
+  schema import-mysql [--from-dump <f.sql>] [--out <dir>] [--schema <name>] [table…]
+        propose schemas/ files from the MySQL source's information_schema (or a SHOW CREATE TABLE dump)
+  schema diff --source [table…]
+        compare schemas/ with the MySQL source (a column added upstream breaks replication); exit code 1 when they differ
   help
         this text
 
 Tables are named "core_user" (the default schema) or "schema.table".
 Environment: REDSHIFT_CLUSTER_ID + REDSHIFT_SECRET_ARN | REDSHIFT_DB_USER, or REDSHIFT_WORKGROUP [+ REDSHIFT_SECRET_ARN];
-REDSHIFT_DATABASE (dev), AWS_REGION (us-west-2), AWS_ENDPOINT_URL, SCHEMAS_DIR (schemas).
+REDSHIFT_DATABASE (dev), AWS_REGION (us-west-2), AWS_ENDPOINT_URL, SCHEMAS_DIR (schemas);
+SOURCE_DATABASE_URL (mysql://user:password@host:3306/database) for import-mysql and diff --source.
 Try it without AWS: \`npm run sandbox\` prints an AWS_ENDPOINT_URL and the variables to export.`;
 
 class UsageError extends Error {}
@@ -125,6 +134,8 @@ async function schemaApply(args: string[], io: CliIo): Promise<number> {
   });
 }
 
+const sourceIo = (io: CliIo): SourceCliIo => ({ out: io.out, err: io.err, env: io.env ?? process.env, cwd: io.cwd ?? process.cwd() });
+
 /** Run one command; resolves to the exit code. Never throws for a user's mistake: it prints what to do instead. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [cmd, sub, ...rest] = argv;
@@ -138,11 +149,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'import':
         return await runImportCommand(rest, { out: io.out, err: io.err, ...(io.cwd !== undefined ? { cwd: io.cwd } : {}) });
       case 'diff':
+        if (rest.includes('--source')) return await runDiffSourceCommand(rest.filter((a) => a !== '--source'), sourceIo(io));
         return await schemaDiff(rest, io);
+      case 'import-mysql':
+        return await runImportMysqlCommand(rest, sourceIo(io));
       case 'apply':
         return await schemaApply(rest, io);
       default:
-        throw new UsageError(sub === undefined ? 'schema needs a subcommand: import, diff or apply' : `unknown command "schema ${sub}"`);
+        throw new UsageError(sub === undefined ? 'schema needs a subcommand: import, import-mysql, diff or apply' : `unknown command "schema ${sub}"`);
     }
   } catch (err) {
     if (err instanceof UsageError) {
@@ -152,7 +166,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     if (err instanceof ConfigError) {
       io.err(err.message);
-      if (!/no Redshift warehouse is configured/.test(err.message)) io.err(WAREHOUSE_ENV_HELP);
+      if (!/no Redshift warehouse is configured|no MySQL source is configured|SOURCE_DATABASE_URL/.test(err.message)) io.err(WAREHOUSE_ENV_HELP);
       return 2;
     }
     if (err instanceof RegistryError) {
@@ -162,6 +176,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (err instanceof ApplyError) {
       io.err(`error: ${err.message}`);
       return 2;
+    }
+    if (err instanceof SourceError) {
+      io.err(`source error: ${err.message}`);
+      return 1;
     }
     if (err instanceof WarehouseError) {
       io.err(`warehouse error: ${err.message}`);

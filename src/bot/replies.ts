@@ -101,15 +101,18 @@ export function formatTableStatus(input: {
   return { text: `${title}\n${pairs.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}`, blocks: m.blocks };
 }
 
-export function formatDiff(results: ReadonlyArray<{ table: string; lines: string[] }>): Reply {
+/** `against`: what schemas/ was compared with when it is not the warehouse ("the MySQL source ak"). */
+export function formatDiff(results: ReadonlyArray<{ table: string; lines: string[] }>, against?: string): Reply {
   const drifted = results.filter((r) => r.lines.length > 0);
   if (drifted.length === 0) {
-    const t = `No drift: ${results.length} table${results.length === 1 ? '' : 's'} match schemas/.`;
+    const t = against
+      ? `No difference from ${against}: ${results.length} table${results.length === 1 ? '' : 's'} match schemas/.`
+      : `No drift: ${results.length} table${results.length === 1 ? '' : 's'} match schemas/.`;
     return { text: t };
   }
   const body = drifted.map((r) => `${r.table}\n${r.lines.map((l) => `  - ${l}`).join('\n')}`).join('\n');
-  const text = `Drift in ${drifted.length} of ${results.length} tables:\n${body}`;
-  return { text, slackText: `Drift in ${drifted.length} of ${results.length} tables:\n${codeBlock(body)}` };
+  const head = against ? `schemas/ and ${against} disagree on ${drifted.length} of ${results.length} tables:` : `Drift in ${drifted.length} of ${results.length} tables:`;
+  return { text: `${head}\n${body}`, slackText: `${head}\n${codeBlock(body)}` };
 }
 
 export function formatJobList(jobs: readonly JobRecord[]): Reply {

@@ -34,6 +34,7 @@ import { SOURCE_ENV_HELP } from '../config.js';
 import { compareTable, formatComparison, formatSummary, type TableComparison } from '../source/compare.js';
 import { DEFAULT_COMPARE_LAG_SECONDS } from '../source/checksum-sql.js';
 import { warehouseSide } from '../source/warehouse-side.js';
+import { diffWithSource } from '../source/schema-diff.js';
 import type { TableDef } from '../schema/model.js';
 
 export interface BotDeps {
@@ -239,6 +240,7 @@ export function createBotServices(deps: BotDeps): Bot {
   }
 
   async function schemaDiff(reply: Replier, cmd: CommandOf<'schema-diff'>): Promise<CommandOutcome> {
+    if (cmd.source) return schemaDiffSource(reply, cmd);
     const targets = cmd.table ? [cmd.table] : deps.registry.names().map((name) => ({ schema: deps.registry.defaultSchema, name }));
     const bySchema = new Map<string, string[]>();
     for (const t of targets) bySchema.set(t.schema, [...(bySchema.get(t.schema) ?? []), t.name]);
@@ -254,6 +256,21 @@ export function createBotServices(deps: BotDeps): Bot {
       }
     }
     await send(reply, formatDiff(results), 'ephemeral');
+    return { ok: true };
+  }
+
+  /** `schema diff --source`: schemas/ against the source's information_schema (types mapped as the CDC service maps them) */
+  async function schemaDiffSource(reply: Replier, cmd: CommandOf<'schema-diff'>): Promise<CommandOutcome> {
+    const source = deps.runbookDeps.source;
+    if (!source) {
+      await say(reply, `Not compared: no MySQL source is configured. ${SOURCE_ENV_HELP}`);
+      return { ok: false };
+    }
+    const defs: TableDef[] = cmd.table
+      ? [deps.registry.get(cmd.table.schema, cmd.table.name)].filter((t): t is TableDef => t !== undefined)
+      : deps.registry.names().map((n) => deps.registry.get(deps.registry.defaultSchema, n)).filter((t): t is TableDef => t !== undefined);
+    const schema = await source.readSchema(cmd.table ? [cmd.table.name] : undefined);
+    await send(reply, formatDiff(diffWithSource(defs, schema), `the MySQL source ${source.database}`), 'ephemeral');
     return { ok: true };
   }
 

@@ -13,7 +13,8 @@ import { Prng, tableGenerator } from '../../src/sandbox/apply-loop.js';
 import { qualified, quoteIdent } from '../../src/schema/identifiers.js';
 import type { TableDef } from '../../src/schema/model.js';
 import { createMysqlSource, type MysqlSource } from '../../src/source/mysql.js';
-import { CHANNEL, SCHEMA, startBotHarness, type BotHarness } from '../support/bot-harness.js';
+import { runCli } from '../../src/cli.js';
+import { CHANNEL, REPO, SCHEMA, startBotHarness, type BotHarness } from '../support/bot-harness.js';
 
 const MYSQL = 'mysql://root@127.0.0.1:3306';
 const DB = `rso_compare_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -86,14 +87,22 @@ describe('/redshift compare against a MariaDB source', () => {
     await my?.end();
   });
 
+  const cli = async (...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const env = { SOURCE_DATABASE_URL: `${MYSQL}/${DB}`, SCHEMAS_DIR: 'schemas' };
+    const code = await runCli(argv, { out: (l) => out.push(...l.split('\n')), err: (l) => err.push(...l.split('\n')), env, cwd: REPO });
+    return { code, out, err };
+  };
+
   /** the answer: posted in the channel (like status), or said to the user alone when it could not compare at all */
   const ask = async (text: string): Promise<string> => {
-    const sentAt = Date.now();
+    const seen = new Set(h.fake.calls);
     const r = await h.slash(text);
     expect(r.status).toBe(200);
     expect(r.ms).toBeLessThan(3_000);
     const call = await h.fake.waitFor(
-      (c) => (c.method === 'chat.postMessage' && c.at >= sentAt && c.body.channel === CHANNEL) || (c.method === 'response_url' && c.responseId === r.responseId),
+      (c) => (c.method === 'chat.postMessage' && !seen.has(c) && c.body.channel === CHANNEL) || (c.method === 'response_url' && c.responseId === r.responseId),
       60_000,
     );
     const body = String(call.body.text);
@@ -137,6 +146,41 @@ describe('/redshift compare against a MariaDB source', () => {
     expect(all.split('\n')[0]).toBe(`${tables} tables: 0 equal, 2 different, ${tables - 3} missing, 1 with nothing to compare`);
     expect(all).toContain('ak_sumofus.core_action: ✗ not compared — core_action does not exist in the source');
     expect(all).toContain('✗ ids 401–480: source 80 rows, warehouse 0 rows — missing in the warehouse');
+  });
+
+  it('schema diff --source: equal first, then names the column added upstream (Slack and CLI)', async () => {
+    const r0 = await h.slash('schema diff core_tag --source');
+    expect(String((await h.waitForResponse(r0.responseId, undefined, 30_000)).body.text)).toBe(`No difference from the MySQL source ${DB}: 1 table match schemas/.`);
+    const clean = await cli('schema', 'diff', '--source', 'core_tag', 'core_usermailing');
+    expect(clean.err).toEqual([]);
+    expect(clean.out.at(-1)).toBe(`no difference: 2 tables of schemas/ match the source ${DB}`);
+    expect(clean.code).toBe(0);
+
+    await my.query('ALTER TABLE core_tag ADD COLUMN color varchar(20) NOT NULL DEFAULT \'red\' AFTER name, MODIFY times_used bigint(20) DEFAULT NULL');
+    const r1 = await h.slash('schema diff --source');
+    const text = String((await h.waitForResponse(r1.responseId, undefined, 30_000)).body.text);
+    expect(text).toContain(`schemas/ and the MySQL source ${DB} disagree on`);
+    expect(text).toContain(
+      'column color (varchar(20) → varchar(60) NOT NULL) is in the source but not in schemas/: added upstream? Replication of core_tag needs it — /redshift modify core_tag add column color varchar(60)',
+    );
+    expect(text).toContain('column times_used: schemas/ says integer, the source&#39;s bigint(20) maps to bigint'.replace('&#39;', "'"));
+    expect(text).toContain(`ak_sumofus.core_action\n  - not in the source database ${DB}`);
+    const drift = await cli('schema', 'diff', '--source', 'core_tag');
+    expect(drift.code).toBe(1);
+    expect(drift.out).toContain('ak_sumofus.core_tag: column times_used: schemas/ says integer, the source\'s bigint(20) maps to bigint');
+  });
+
+  it('schema import-mysql proposes schemas/ files from information_schema that match the CDC-built definitions', async () => {
+    const r = await cli('schema', 'import-mysql', 'core_usermailing', 'core_list');
+    expect(r.err).toEqual([]);
+    expect(r.code).toBe(0);
+    const out = r.out.join('\n');
+    expect(out).toContain('  - { name: id, type: bigint, notNull: true }');
+    expect(out).toContain('  - { name: created_at, type: timestamp, notNull: true }');
+    expect(out).toContain('  - { name: subject_id, type: integer, default: "NULL" }');
+    expect(out).toContain('  - { name: name, type: varchar(765), notNull: true }');
+    expect(out).toContain('  - { name: is_default, type: smallint, notNull: true }');
+    expect(r.out.at(-1)).toBe('proposed 2 of 2 tables');
   });
 
   it('the source session is read-only: a write through it is refused by the server', async () => {

@@ -4,7 +4,10 @@
  * a CRLF table with a non-breaking space, an unknown type and an unknown attribute. Every table that can be read is read;
  * everything ignored or refused is reported with its line (and column).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { runCli } from '../../src/cli.js';
+import { loadRegistry } from '../../src/schema/registry.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +16,37 @@ import { proposeTables } from '../../src/source/import-mysql.js';
 
 const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/messy-mysql-dump.sql');
 const text = readFileSync(FIXTURE, 'utf8');
+
+describe('npm run cli -- schema import-mysql --from-dump', () => {
+  it('writes the tables it could read, reports every problem as file:line:col, and exits 1', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rso-import-mysql-'));
+    try {
+      const out: string[] = [];
+      const err: string[] = [];
+      const repo = path.resolve(path.dirname(FIXTURE), '../..');
+      const code = await runCli(['schema', 'import-mysql', '--from-dump', 'test/fixtures/messy-mysql-dump.sql', '--out', dir], {
+        out: (l) => out.push(...l.split('\n')),
+        err: (l) => err.push(...l.split('\n')),
+        env: { SCHEMAS_DIR: 'schemas' },
+        cwd: repo,
+      });
+      expect(code).toBe(1);
+      expect(err).toEqual([
+        'test/fixtures/messy-mysql-dump.sql:35:24: unknown column attribute "SPARKLY" (column ok_col): ignored',
+        'test/fixtures/messy-mysql-dump.sql:34:3: broken.blob_thing: unknown MySQL type "frobnicate(3)" — the table is not proposed',
+      ]);
+      expect(out).toContain('skipped INSERT at test/fixtures/messy-mysql-dump.sql:16');
+      expect(out).toContain('test/fixtures/messy-mysql-dump.sql:40:10: note: read the stray character U+00A0 as a space');
+      expect(out.at(-1)).toBe('proposed 4 of 5 tables (problems above)');
+      // what was written reads back as a registry; core_tag keeps the dist/sort keys schemas/ gives it
+      const reg = await loadRegistry(dir);
+      expect(reg.names()).toEqual(['core_list', 'core_page', 'core_tag', 'core_user']);
+      expect(reg.find('core_tag')).toMatchObject({ distStyle: 'KEY', distKey: 'id', sortKey: { style: 'INTERLEAVED', columns: ['id', 'name'] } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('parseMysqlDump on a messy dump', () => {
   const r = parseMysqlDump(text, { file: 'messy-mysql-dump.sql' });
