@@ -87,6 +87,8 @@ export function sqlTimestampMicros(d: Date): string {
 export interface PlanOptions {
   now: Date;
   lagSeconds: number;
+  /** the columns the source has (lower case); others are left out of the checksum, and listed as such */
+  sourceColumns?: ReadonlySet<string>;
 }
 
 /** What a comparison of `def` reads: its key, compared/skipped columns, lag column and cutoff. */
@@ -94,6 +96,10 @@ export function planChecksum(def: TableDef, o: PlanOptions): ChecksumPlan {
   const columns: PlannedColumn[] = [];
   const skipped: ChecksumPlan['skipped'] = [];
   for (const c of def.columns) {
+    if (o.sourceColumns !== undefined && !o.sourceColumns.has(c.name)) {
+      skipped.push({ name: c.name, type: c.type, reason: 'not in the source table (added in the warehouse, or renamed)' });
+      continue;
+    }
     const p = parseRedshiftType(c.type);
     if (!p.ok) {
       skipped.push({ name: c.name, type: c.type, reason: p.error });

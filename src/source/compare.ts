@@ -12,7 +12,7 @@
  */
 import type { TableDef } from '../schema/model.js';
 import { type ChecksumPlan, planChecksum } from './checksum-sql.js';
-import type { CompareSide, RangeSum, SideStats } from './port.js';
+import type { CompareSide, RangeSum, SideStats, Source } from './port.js';
 
 export interface CompareOptions {
   /** rows whose updated_at (else created_at) is within this many seconds of now are left out on both sides */
@@ -98,11 +98,20 @@ async function cutAndCompare(plan: ChecksumPlan, source: CompareSide, warehouse:
 }
 
 /** Compare `def` on both sides. Throws what a side throws (the caller reports it per table). */
-export async function compareTable(def: TableDef, source: CompareSide, warehouse: CompareSide, o: CompareOptions): Promise<TableComparison> {
-  const plan = planChecksum(def, { now: o.now ?? new Date(), lagSeconds: o.lagSeconds });
+export async function compareTable(def: TableDef, source: CompareSide | Source, warehouse: CompareSide, o: CompareOptions): Promise<TableComparison> {
   const table = `${def.schema}.${def.name}`;
-  const base = { table, plan, diffs: [] as RangeDiff[], notes: [] as string[] };
   const [inSource, inWarehouse] = await Promise.all([source.tableExists(def.name), warehouse.tableExists(def.name)]);
+  // only columns the source has can be compared (a column just added in the warehouse, or renamed, is listed as such)
+  let sourceColumns: Set<string> | undefined;
+  if (inSource && 'readSchema' in source) {
+    const s = await source.readSchema([def.name]);
+    sourceColumns = new Set(s.columns.map((c) => c.name.replace(/[A-Z]+/g, (m) => m.toLowerCase())));
+  }
+  const plan = planChecksum(def, { now: o.now ?? new Date(), lagSeconds: o.lagSeconds, ...(sourceColumns ? { sourceColumns } : {}) });
+  if (plan.key !== undefined && sourceColumns !== undefined && !sourceColumns.has(plan.key)) delete plan.key;
+  if (plan.lagColumn !== undefined && sourceColumns !== undefined && !sourceColumns.has(plan.lagColumn)) delete plan.lagColumn;
+  if (plan.updatedAt !== undefined && sourceColumns !== undefined && !sourceColumns.has(plan.updatedAt)) delete plan.updatedAt;
+  const base = { table, plan, diffs: [] as RangeDiff[], notes: [] as string[] };
   if (!inSource || !inWarehouse) {
     const where = [!inSource ? 'the source' : '', !inWarehouse ? 'the warehouse' : ''].filter(Boolean).join(' and ');
     return { ...base, status: 'missing', notes: [`${def.name} does not exist in ${where}`] };

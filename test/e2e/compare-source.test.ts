@@ -170,6 +170,15 @@ describe('/redshift compare against a MariaDB source', () => {
     expect(drift.out).toContain('ak_sumofus.core_tag: column times_used: schemas/ says integer, the source\'s bigint(20) maps to bigint');
   });
 
+  it('compares only the columns the source has, and lists the others as not compared', async () => {
+    // times_used holds the changed value of id 42; once the source no longer has the column, core_tag is equal again
+    await my.query('ALTER TABLE core_tag DROP COLUMN times_used');
+    const tag = await ask('compare core_tag');
+    expect(tag).toContain('ak_sumofus.core_tag: ✓ equal — 300 rows on each side, 6 columns checksummed');
+    expect(tag).toContain('not compared: times_used (integer) — not in the source table (added in the warehouse, or renamed)');
+    expect(tag).toContain('columns: id, created_at, updated_at, hidden, name, order_index');
+  });
+
   it('schema import-mysql proposes schemas/ files from information_schema that match the CDC-built definitions', async () => {
     const r = await cli('schema', 'import-mysql', 'core_usermailing', 'core_list');
     expect(r.err).toEqual([]);

@@ -50,6 +50,7 @@ import { currentUser, readFreeDisk, readTableSize } from '../../warehouse/free-d
 import { defineRunbook, type PlanContext, type PlannedAction, type Step, type StepContext } from '../runbook.js';
 import { lockWaitTimedOut } from '../lock-timeout.js';
 import { finishedBefore, runOnce, tableExists } from '../statements.js';
+import { compareStep } from '../steps/compare.js';
 
 export const modifyParams = z.strictObject({
   command: modifyCommandSchema,
@@ -627,6 +628,12 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         },
         run: async () => 'approved',
       });
+    }
+    // with a source configured, the swapped table is compared with it (a report line; a difference does not fail the job:
+    // replication may still be catching up, and the lag window only covers rows with updated_at/created_at)
+    if (deps.source && plan.mode !== 'in-place') {
+      const at = steps.findIndex((s) => s.name === 'approve-drop');
+      steps.splice(at < 0 ? steps.length : at, 0, compareStep(next));
     }
     return { kind: 'modify', steps };
   },

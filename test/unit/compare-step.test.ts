@@ -1,0 +1,84 @@
+/**
+ * The shared compare step (src/jobs/steps/compare.ts) and its place in modify: present after the swap only when a source
+ * is configured, skipped (never passed) without one. The comparison itself runs end to end in
+ * test/e2e/compare-source.test.ts; here the source and warehouse are in-process fakes of the ports.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseCommand } from '../../src/commands/index.js';
+import type { RunbookDeps } from '../../src/jobs/deps.js';
+import { modifyRunbook } from '../../src/jobs/runbooks/modify.js';
+import { compareStep } from '../../src/jobs/steps/compare.js';
+import type { StepContext } from '../../src/jobs/runbook.js';
+import type { JobRecord } from '../../src/jobs/types.js';
+import { loadRegistry } from '../../src/schema/registry.js';
+import type { Source } from '../../src/source/port.js';
+import type { Warehouse } from '../../src/warehouse/port.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const fakeSource: Source = {
+  label: 'source',
+  database: 'ak',
+  tableExists: async () => true,
+  stats: async () => ({ totalRows: '0', settledRows: '0' }),
+  rangeSums: async () => [],
+  readSchema: async () => ({ database: 'ak', tables: [], columns: [], indexes: [], foreignKeys: [] }),
+  close: async () => undefined,
+};
+
+function ctx(deps: RunbookDeps, notes: string[]): StepContext<RunbookDeps> {
+  const job = { id: 'j1', handles: {} } as unknown as JobRecord;
+  return {
+    job,
+    deps,
+    handles: {},
+    setHandle: async () => undefined,
+    note: async (t) => void notes.push(t),
+    audit: async () => undefined,
+    signal: new AbortController().signal,
+    fence: 0,
+  };
+}
+
+describe('compare step', () => {
+  it('without a source it says skipped and compares nothing', async () => {
+    const reg = await loadRegistry(path.join(REPO, 'schemas'));
+    const step = compareStep(reg.find('core_tag')!);
+    const deps = { warehouse: {} as Warehouse, registry: reg };
+    const notes: string[] = [];
+    expect(step.plan({ job: {} as JobRecord, deps, handles: {} })[0]?.text).toContain('skipped (SOURCE_DATABASE_URL is not set)');
+    const detail = await step.run(ctx(deps, notes));
+    expect(detail).toBe('skipped: no source configured (SOURCE_DATABASE_URL), ak_sumofus.core_tag was not compared');
+    expect(String(detail)).not.toContain('✓');
+  });
+
+  it('with a source: an empty table on both sides is "nothing compared", never ✓', async () => {
+    const reg = await loadRegistry(path.join(REPO, 'schemas'));
+    const wh = {
+      query: async (sql: string) => ({
+        statementId: 's',
+        columns: [],
+        rows: /information_schema/.test(sql) ? [{ n: 1 }] : [{ total_rows: '0', settled_rows: '0', min_id: null, max_id: null, max_updated_at: null }],
+      }),
+    } as unknown as Warehouse;
+    const notes: string[] = [];
+    const detail = await compareStep(reg.find('core_tag')!).run(ctx({ warehouse: wh, registry: reg, source: fakeSource }, notes));
+    expect(detail).toBe('ak_sumofus.core_tag: — nothing compared: no row older than the lag window on either side');
+    expect(notes.join('\n')).toContain('compared: source 0 rows, warehouse 0 rows');
+  });
+
+  it('modify runs it after the swap (before the drop approval) only when a source is configured', async () => {
+    const reg = await loadRegistry(path.join(REPO, 'schemas'));
+    const current = reg.find('core_tag')!;
+    const parsed = parseCommand('modify core_tag alter column name type varchar(1000) --deep-copy', { registry: reg });
+    if (!parsed.ok || parsed.command.kind !== 'modify') throw new Error(JSON.stringify(parsed));
+    const params = { command: parsed.command, current, referencing: [] };
+    const without = modifyRunbook.build(params, { warehouse: {} as Warehouse, registry: reg }).steps.map((s) => s.name);
+    expect(without).not.toContain('compare-source');
+    const withSource = modifyRunbook.build(params, { warehouse: {} as Warehouse, registry: reg, source: fakeSource }).steps.map((s) => s.name);
+    expect(withSource.indexOf('compare-source')).toBeGreaterThan(withSource.indexOf('swap'));
+    expect(withSource.indexOf('compare-source')).toBe(withSource.indexOf('approve-drop') - 1);
+  });
+});
