@@ -4,6 +4,7 @@
  * Each prints its own numbers; nothing here asserts on time (benchmarks measure, tests prove).
  */
 import { ackLatency } from './ack-latency.js';
+import { compareRss } from './compare-rss.js';
 import { insertSelect } from './insert-select.js';
 import { readUnavailability } from './read-unavailability.js';
 
@@ -14,7 +15,7 @@ export interface Bench {
   run(print: (line: string) => void): Promise<void>;
 }
 
-export const BENCHES: readonly Bench[] = [insertSelect, ackLatency, readUnavailability];
+export const BENCHES: readonly Bench[] = [insertSelect, ackLatency, readUnavailability, compareRss];
 
 async function main(argv: string[]): Promise<number> {
   // benches run against the loopback sandbox: the SDK's notice about Node 22 is noise in their output

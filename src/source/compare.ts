@@ -4,7 +4,8 @@
  *   1. both sides: does the table exist; total rows, rows outside the lag window, min/max id of those, max(updated_at);
  *   2. the id window [min, max] of both sides is cut into about `ranges` ranges of one width; both sides return per range
  *      the row count and the sum of 32-bit row hashes (checksum-sql.ts) — a few hundred numbers, never rows;
- *   3. ranges whose counts or sums differ are cut again (`bisect` levels, 16 parts each) to narrow them down;
+ *   3. ranges whose counts or sums differ are cut again (16 parts each) down to single ids, while at most `maxNarrow`
+ *      ranges differ (a large outage stays reported as the ranges of the last cut, and says so);
  *   4. adjacent differing ranges are merged, so "ids 501–600 missing" reads as one line.
  *
  * The result says exactly what was compared (rows per side, id window, columns, the lag cutoff) and what was not; a
@@ -20,7 +21,7 @@ export interface CompareOptions {
   now?: Date;
   /** about how many ranges the id window is cut into at first (default 64) */
   ranges?: number;
-  /** how many times a differing range is cut again (default 2) */
+  /** how many times at most a differing range is cut again, 16 parts each (default 8: down to single ids) */
   bisect?: number;
   /** stop narrowing when more ranges than this differ (default 16) */
   maxNarrow?: number;
@@ -97,6 +98,17 @@ async function cutAndCompare(plan: ChecksumPlan, source: CompareSide, warehouse:
   return out;
 }
 
+/** Differing ranges grouped into runs of adjacent ones, in id order. */
+function runsOf(diffs: readonly RawDiff[]): RawDiff[][] {
+  const runs: RawDiff[][] = [];
+  for (const d of [...diffs].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0))) {
+    const last = runs.at(-1);
+    if (last && last.at(-1)!.to + 1n === d.from) last.push(d);
+    else runs.push([d]);
+  }
+  return runs;
+}
+
 /** Compare `def` on both sides. Throws what a side throws (the caller reports it per table). */
 export async function compareTable(def: TableDef, source: CompareSide | Source, warehouse: CompareSide, o: CompareOptions): Promise<TableComparison> {
   const table = `${def.schema}.${def.name}`;
@@ -136,35 +148,36 @@ export async function compareTable(def: TableDef, source: CompareSide | Source, 
   result.window = { from: String(lo), to: String(hi), width: String(width), ranges: Number(ceilDiv(hi - lo + 1n, width)) };
 
   let diffs = await cutAndCompare(plan, source, warehouse, { from: lo, to: hi, width });
-  const levels = o.bisect ?? 2;
+  const levels = o.bisect ?? 8;
   const maxNarrow = o.maxNarrow ?? 16;
-  for (let level = 0; level < levels && diffs.length > 0; level++) {
-    if (diffs.length > maxNarrow) {
-      result.notes.push(`${diffs.length} ranges differ: not narrowed further (at most ${maxNarrow} are)`);
+  // Narrow the EDGES of each run of adjacent differing ranges (a missing block of ids needs its two ends found, not its
+  // inside): the first and last range of a run are cut again, the ranges inside it stay as they are.
+  for (let level = 0; level < levels; level++) {
+    const runs = runsOf(diffs);
+    const edges = new Set(runs.flatMap((r) => [r[0]!, r.at(-1)!]).filter((d) => d.to > d.from));
+    if (edges.size === 0) break;
+    if (runs.length > maxNarrow) {
+      result.notes.push(`${runs.length} separate id ranges differ: not narrowed further (at most ${maxNarrow} are)`);
       break;
     }
     const next: RawDiff[] = [];
     for (const d of diffs) {
-      const span = d.to - d.from + 1n;
-      if (span <= 1n) {
+      if (!edges.has(d)) {
         next.push(d);
         continue;
       }
-      const sub = maxB(1n, ceilDiv(span, CUT))!;
+      const sub = maxB(1n, ceilDiv(d.to - d.from + 1n, CUT))!;
       next.push(...(await cutAndCompare(plan, source, warehouse, { from: d.from, to: d.to, width: sub })));
     }
     diffs = next;
   }
   // adjacent ranges read as one
-  const merged: RawDiff[] = [];
-  for (const d of diffs.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0))) {
-    const last = merged.at(-1);
-    if (last && last.to + 1n === d.from) {
-      last.to = d.to;
-      last.s += d.s;
-      last.w += d.w;
-    } else merged.push({ ...d });
-  }
+  const merged: RawDiff[] = runsOf(diffs).map((r) => ({
+    from: r[0]!.from,
+    to: r.at(-1)!.to,
+    s: r.reduce((a, d) => a + d.s, 0n),
+    w: r.reduce((a, d) => a + d.w, 0n),
+  }));
   result.diffs = merged.map((d) => ({ from: String(d.from), to: String(d.to), sourceRows: String(d.s), warehouseRows: String(d.w) }));
   result.status = merged.length > 0 || countsDiffer ? 'different' : 'equal';
   return result;
