@@ -32,6 +32,8 @@ export const schema: CommandDefinition = {
       return { kind: 'schema-diff', table: ref, ...source };
     }
     cur.usage = APPLY;
+    const src = flags.get('--source');
+    if (src) cur.fail(src.token, '--source applies to schema diff, not schema apply (the warehouse is built from schemas/)');
     const all = flags.get('--all');
     const tables: TableRef[] = [];
     while (!cur.atEnd()) {

@@ -1038,7 +1038,30 @@ describe('help', () => {
       for (const u of c.usage) expect(text).toContain(u);
       expect(text).toContain(c.summaries?.[0] ?? c.summary);
     }
-    expect(COMMANDS.map((c) => c.name)).toEqual(['help', 'status', 'modify', 'plan', 'recover', 'setup', 'jobs', 'job', 'cancel', 'rollback', 'unlock', 'schema']);
+    expect(COMMANDS.map((c) => c.name)).toEqual(['help', 'status', 'modify', 'plan', 'recover', 'setup', 'compare', 'jobs', 'job', 'cancel', 'rollback', 'unlock', 'schema']);
+  });
+
+  it('compare <table>|--all: read-only, one table or every table, never both', () => {
+    const ctx = { registry };
+    const one = parseCommand('compare core_user', ctx);
+    expect(one).toEqual({ ok: true, command: { kind: 'compare', all: false, table: { schema: 'ak_sumofus', name: 'core_user' } } });
+    expect(parseCommand('compare --all', ctx)).toEqual({ ok: true, command: { kind: 'compare', all: true } });
+    const both = parseCommand('compare --all core_user', ctx);
+    expect(both.ok).toBe(false);
+    expect(!both.ok && both.error.message).toBe('--all and a table exclude each other: give one or the other');
+    const none = parseCommand('compare', ctx);
+    expect(!none.ok && none.error.message).toBe('compare needs a table, or --all');
+    const typo = parseCommand('compare core_usr', ctx);
+    expect(!typo.ok && typo.error.message).toMatch(/core_user/);
+    if (one.ok) {
+      expect(isChanging(one.command)).toBe(false);
+      expect(commandSummary(one.command)).toBe('compare ak_sumofus.core_user');
+    }
+    const diff = parseCommand('schema diff core_user --source', ctx);
+    expect(diff).toEqual({ ok: true, command: { kind: 'schema-diff', table: { schema: 'ak_sumofus', name: 'core_user' }, source: true } });
+    expect(diff.ok && commandSummary(diff.command)).toBe('schema diff ak_sumofus.core_user --source');
+    const applySource = parseCommand('schema apply core_user --source', ctx);
+    expect(!applySource.ok && applySource.error.message).toBe('--source applies to schema diff, not schema apply (the warehouse is built from schemas/)');
   });
 
   it('help modify shows the grammar of every op with examples, the options and the types', () => {

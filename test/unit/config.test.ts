@@ -18,9 +18,28 @@ function problems(env: Record<string, string>): string[] {
 describe('loadConfig', () => {
   it('uses the defaults when nothing is set, and has no warehouse', () => {
     const c = loadConfig({});
-    expect(c).toEqual({ aws: { region: 'us-west-2' }, schemas: { dir: 'schemas' }, runbooks: DEFAULT_RUNBOOK_SETTINGS });
+    expect(c).toEqual({ aws: { region: 'us-west-2' }, schemas: { dir: 'schemas' }, runbooks: DEFAULT_RUNBOOK_SETTINGS, compare: { lagSeconds: 300 } });
     expect(c.runbooks).toEqual({ logCheckMs: 600_000, freshnessMs: 600_000, diskFactor: 2.5, swapLockTimeoutMs: 2000 });
     expect(() => requireWarehouse(c)).toThrow(/REDSHIFT_CLUSTER_ID.*\n.*REDSHIFT_WORKGROUP[\s\S]*npm run sandbox/);
+  });
+
+  it('reads the MySQL source and the compare lag window; a bad URL is named without echoing its password', () => {
+    const c = loadConfig({ SOURCE_DATABASE_URL: 'mysql://ro:s3cret@replica.internal:3306/actionkit', COMPARE_LAG_SECONDS: '120' });
+    expect(c.source).toEqual({ url: 'mysql://ro:s3cret@replica.internal:3306/actionkit', database: 'actionkit', host: 'replica.internal' });
+    expect(c.compare).toEqual({ lagSeconds: 120 });
+    expect(describeConfig(c).source).toBe('replica.internal/actionkit');
+    expect(JSON.stringify(describeConfig(c))).not.toContain('s3cret');
+    const bad = () => loadConfig({ SOURCE_DATABASE_URL: 'postgres://ro:s3cret@replica:5432/ak', COMPARE_LAG_SECONDS: '-5' });
+    expect(bad).toThrow(ConfigError);
+    try {
+      bad();
+    } catch (e) {
+      const msg = (e as Error).message;
+      expect(msg).toContain('SOURCE_DATABASE_URL: expected a mysql:// URL (got postgres://…)');
+      expect(msg).toContain('COMPARE_LAG_SECONDS (got "-5"): cannot be negative');
+      expect(msg).not.toContain('s3cret');
+    }
+    expect(() => loadConfig({ SOURCE_DATABASE_URL: 'mysql://ro@replica:3306/' })).toThrow(/name the database in the path/);
   });
 
   it('reads a provisioned cluster with a secret', () => {
