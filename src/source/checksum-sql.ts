@@ -12,8 +12,9 @@
  *   real/double precision  → rounded to 6 decimals               CAST(c AS DECIMAL(38,6))  (engines print floats differently)
  *   boolean                → `1` / `0`                            (MySQL: tinyint(1) <> 0)
  *   char(n)                → the text without trailing blanks     (MySQL strips them from CHAR; Redshift pads)
- *   varchar(n)             → the text (UTF-8); above 1,024 bytes its MD5 instead, so a row's text stays far below
- *                            Redshift's 65,535-byte VARCHAR limit however wide the table
+ *   varchar(n)             → the text (UTF-8); above 1,024 bytes its MD5 instead (above 64 bytes when the table is so
+ *                            wide that the row text could pass 60,000 bytes), so a row's text stays below Redshift's
+ *                            65,535-byte VARCHAR limit however wide the table
  *   date                   → YYYY-MM-DD                           TO_CHAR(c, 'YYYY-MM-DD')  | DATE_FORMAT(c, '%Y-%m-%d')
  *   timestamp(tz)          → YYYY-MM-DD HH24:MI:SS.ffffff (UTC)   TO_CHAR(c, 'YYYY-MM-DD HH24:MI:SS.US') | DATE_FORMAT(…%f)
  *   time, timetz, super, varbyte, geometry, geography, hllsketch → not compared (listed in the report as such)
@@ -35,7 +36,9 @@ export interface PlannedColumn {
   /** numeric(p,s) */
   precision?: number;
   scale?: number;
-  /** varchar longer than this contributes its MD5 instead of its text */
+  /** char/varchar: declared length in bytes */
+  length?: number;
+  /** a varchar that contributes its MD5 instead of its text (long columns; every one above 64 bytes in very wide tables) */
   hashed?: boolean;
 }
 
@@ -68,6 +71,9 @@ export interface BuiltSql {
 export const DEFAULT_COMPARE_LAG_SECONDS = 300;
 
 const HASH_TEXT_ABOVE = 1024;
+/** a wide table's row text must stay under Redshift's 65,535-byte VARCHAR: then every varchar above 64 bytes is hashed */
+const ROW_TEXT_BUDGET = 60_000;
+const HASH_TEXT_ABOVE_WIDE = 64;
 const INTEGER_KINDS = new Set<RedshiftType['kind']>(['smallint', 'integer', 'bigint']);
 const NOT_COMPARED: Partial<Record<RedshiftType['kind'], string>> = {
   time: 'time of day: the engines print it differently',
@@ -116,8 +122,14 @@ export function planChecksum(def: TableDef, o: PlanOptions): ChecksumPlan {
       type: c.type,
       kind: t.kind,
       ...(t.kind === 'numeric' ? { precision: t.precision, scale: t.scale } : {}),
+      ...(t.kind === 'varchar' || t.kind === 'char' ? { length: t.length } : {}),
       ...(t.kind === 'varchar' && t.length > HASH_TEXT_ABOVE ? { hashed: true } : {}),
     });
+  }
+  // the longest row text this plan can build (a hashed value is 32 characters; other values are short)
+  const widest = (cols: PlannedColumn[]): number => cols.reduce((a, c) => a + 3 + (c.hashed ? 32 : (c.length ?? 48)), 0);
+  if (widest(columns) > ROW_TEXT_BUDGET) {
+    for (const c of columns) if (c.kind === 'varchar' && (c.length ?? 0) > HASH_TEXT_ABOVE_WIDE) c.hashed = true;
   }
   const pk = def.primaryKey;
   const keyCol = pk?.length === 1 ? def.columns.find((c) => c.name === pk[0]) : undefined;
