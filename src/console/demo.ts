@@ -33,6 +33,18 @@ import { createDms } from '../replication/dms.js';
 import { createLogs } from '../replication/logs.js';
 import type { Replication } from '../sandbox/replication.js';
 import { seedRows } from './seed.js';
+import { createMysqlSource } from '../source/mysql.js';
+import { DEFAULT_COMPARE_LAG_SECONDS } from '../source/checksum-sql.js';
+
+/** COMPARE_LAG_SECONDS for the demo's compare (whole seconds ≥ 0; anything else keeps the default, and says so) */
+function compareLag(): { lagSeconds: number } {
+  const raw = process.env.COMPARE_LAG_SECONDS?.trim();
+  if (raw === undefined || raw === '') return { lagSeconds: DEFAULT_COMPARE_LAG_SECONDS };
+  const n = Number(raw);
+  if (Number.isInteger(n) && n >= 0) return { lagSeconds: n };
+  process.stderr.write(`COMPARE_LAG_SECONDS=${raw} is not whole seconds ≥ 0: using ${DEFAULT_COMPARE_LAG_SECONDS}\n`);
+  return { lagSeconds: DEFAULT_COMPARE_LAG_SECONDS };
+}
 
 const SETTLED = new Set(['succeeded', 'failed', 'cancelled', 'rejected', 'rolled-back']);
 
@@ -174,7 +186,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       approvers: process.env.APPROVERS ? process.env.APPROVERS.split(',').map((s) => s.trim()).filter(Boolean) : [user],
       allowSelfApproval: process.env.ALLOW_SELF_APPROVAL ? process.env.ALLOW_SELF_APPROVAL === 'true' : true,
     });
-    const rt = buildRuntime({ redis, prefix, registry, reloadRegistry: registryReloader(registry), warehouse, policy, reporter, front: 'console', worker: { concurrency: 2 }, dms, logs, settings: { logCheckMs: 5_000, freshnessMs: 10_000 }, logger });
+    // the MySQL source for compare / schema diff --source: the one SOURCE_DATABASE_URL names, if any (no stand-in yet)
+    const sourceUrl = process.env.SOURCE_DATABASE_URL?.trim();
+    const source = sourceUrl ? createMysqlSource({ url: sourceUrl }) : undefined;
+    if (source) closers.push(() => void source.close());
+    out.write(source ? `Source: MySQL database ${source.database} (SOURCE_DATABASE_URL) for compare and schema diff --source.\n` : 'Source: none (set SOURCE_DATABASE_URL to use compare and schema diff --source).\n');
+    const rt = buildRuntime({ redis, prefix, registry, reloadRegistry: registryReloader(registry), warehouse, policy, reporter, front: 'console', worker: { concurrency: 2 }, dms, logs, settings: { logCheckMs: 5_000, freshnessMs: 10_000 }, ...(source ? { source, compare: compareLag() } : {}), logger });
     closeRuntime = () => rt.close();
     const reply = consoleReplier(out);
 
