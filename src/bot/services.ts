@@ -234,8 +234,7 @@ export function createBotServices(deps: BotDeps): Bot {
     }
     if (cmd.all) lines.unshift(formatSummary(results));
     const text = lines.join('\n');
-    const esc = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-    await send(reply, { text, slackText: '```' + esc + '```' }, 'channel');
+    await send(reply, { text, slackText: codeBlock(text) }, 'channel');
     return { ok: results.every((r) => r.error === undefined) };
   }
 
