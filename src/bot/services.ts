@@ -36,6 +36,7 @@ import { DEFAULT_COMPARE_LAG_SECONDS } from '../source/checksum-sql.js';
 import { warehouseSide } from '../source/warehouse-side.js';
 import { diffWithSource } from '../source/schema-diff.js';
 import type { TableDef } from '../schema/model.js';
+import type { Source } from '../source/port.js';
 
 export interface BotDeps {
   registry: Registry;
@@ -213,6 +214,23 @@ export function createBotServices(deps: BotDeps): Bot {
       await say(reply, `Not compared: no MySQL source is configured. ${SOURCE_ENV_HELP}`);
       return { ok: false };
     }
+    // the same comparison asked again while it runs shares the run: a burst of clicks costs the replica one scan
+    const key = commandSummary(cmd);
+    let run = comparing.get(key);
+    if (!run) {
+      run = runCompare(source, cmd);
+      comparing.set(key, run);
+      const clear = () => void comparing.delete(key);
+      run.then(clear, clear);
+    }
+    const { text, ok } = await run;
+    await send(reply, { text, slackText: codeBlock(text) }, 'channel');
+    return { ok };
+  }
+
+  const comparing = new Map<string, Promise<{ text: string; ok: boolean }>>();
+
+  async function runCompare(source: Source, cmd: CommandOf<'compare'>): Promise<{ text: string; ok: boolean }> {
     const lagSeconds = deps.runbookDeps.compare?.lagSeconds ?? DEFAULT_COMPARE_LAG_SECONDS;
     const defs: TableDef[] = cmd.table
       ? [deps.registry.get(cmd.table.schema, cmd.table.name)].filter((t): t is TableDef => t !== undefined)
@@ -233,9 +251,7 @@ export function createBotServices(deps: BotDeps): Bot {
       else lines.push(`${r.table}: ✗ not compared — ${r.error ?? 'unknown error'}`);
     }
     if (cmd.all) lines.unshift(formatSummary(results));
-    const text = lines.join('\n');
-    await send(reply, { text, slackText: codeBlock(text) }, 'channel');
-    return { ok: results.every((r) => r.error === undefined) };
+    return { text: lines.join('\n'), ok: results.every((r) => r.error === undefined) };
   }
 
   async function schemaDiff(reply: Replier, cmd: CommandOf<'schema-diff'>): Promise<CommandOutcome> {

@@ -135,6 +135,15 @@ describe('/redshift compare against a MariaDB source', () => {
     expect(tag.match(/✗ id/g)).toHaveLength(1);
   });
 
+  it('the same compare asked twice at once runs once and answers both', async () => {
+    const counts = async () => (await h.statements({ name: 'compare: counts of ak_sumofus.core_usermailing' })).length;
+    const before = await counts();
+    const [a, b] = await Promise.all([ask('compare core_usermailing'), ask('compare core_usermailing')]);
+    expect(a).toContain('✗ ids 401–480: source 80 rows, warehouse 0 rows — missing in the warehouse');
+    expect(b).toBe(a);
+    expect((await counts()) - before).toBe(1);
+  });
+
   it('never shows ✓ when every row is inside the lag window, and --all reports every table', async () => {
     const list = await ask('compare core_list');
     expect(list).toContain('ak_sumofus.core_list: — nothing compared: no row older than the lag window on either side');
