@@ -138,7 +138,13 @@ describe('/redshift compare against a MariaDB source', () => {
   it('the same compare asked twice at once runs once and answers both', async () => {
     const counts = async () => (await h.statements({ name: 'compare: counts of ak_sumofus.core_usermailing' })).length;
     const before = await counts();
+    const posts = () => h.fake.callsTo('chat.postMessage').filter((c) => c.body.channel === CHANNEL);
+    const postsBefore = posts().length;
     const [a, b] = await Promise.all([ask('compare core_usermailing'), ask('compare core_usermailing')]);
+    // both requests are answered in the channel (wait for both, so no late answer reaches the next test)
+    await h.waitUntil(() => posts().length === postsBefore + 2, 'two answers');
+    const answers = posts().slice(postsBefore).map((c) => String(c.body.text));
+    expect(answers[0]).toBe(answers[1]);
     expect(a).toContain('✗ ids 401–480: source 80 rows, warehouse 0 rows — missing in the warehouse');
     expect(b).toBe(a);
     expect((await counts()) - before).toBe(1);
