@@ -69,6 +69,14 @@ describe('compare step', () => {
     expect(notes.join('\n')).toContain('compared: source 0 rows, warehouse 0 rows');
   });
 
+  it('a source that cannot answer is reported as not compared, and does not fail the job', async () => {
+    const reg = await loadRegistry(path.join(REPO, 'schemas'));
+    const down: Source = { ...fakeSource, tableExists: async () => Promise.reject(new Error('cannot connect to the source database ak: ECONNREFUSED')) };
+    const detail = await compareStep(reg.find('core_tag')!).run(ctx({ warehouse: {} as Warehouse, registry: reg, source: down }, []));
+    expect(detail).toBe('ak_sumofus.core_tag: ✗ not compared — cannot connect to the source database ak: ECONNREFUSED');
+    await expect(compareStep(reg.find('core_tag')!, { failOnDifference: true }).run(ctx({ warehouse: {} as Warehouse, registry: reg, source: down }, []))).rejects.toThrow(/ECONNREFUSED/);
+  });
+
   it('modify runs it after the swap (before the drop approval) only when a source is configured', async () => {
     const reg = await loadRegistry(path.join(REPO, 'schemas'));
     const current = reg.find('core_tag')!;

@@ -4,7 +4,8 @@
  * source is configured.
  *
  * A check step: it changes nothing (no undo), it is never "done" before it ran (a resumed job compares again: the data
- * moves), and its detail line says what it compared. Without a source it is reported as skipped — never as passed.
+ * moves), and its detail line says what it compared. Without a source, or when the source cannot answer, it says so —
+ * never as passed — and the job goes on (unless failOnDifference: then a difference or an error fails the step).
  */
 import type { RunbookDeps } from '../deps.js';
 import type { Step } from '../runbook.js';
@@ -43,7 +44,14 @@ export function compareStep(table: TableDef, o: CompareStepOptions = {}): Step<R
       const source = ctx.deps.source;
       if (!source) return `skipped: no source configured (SOURCE_DATABASE_URL), ${key} was not compared`;
       const lagSeconds = ctx.deps.compare?.lagSeconds ?? DEFAULT_COMPARE_LAG_SECONDS;
-      const c = await compareTable(table, source, warehouseSide(ctx.deps.warehouse, table.schema), { lagSeconds });
+      let c;
+      try {
+        c = await compareTable(table, source, warehouseSide(ctx.deps.warehouse, table.schema), { lagSeconds });
+      } catch (e) {
+        // a source that cannot answer must not fail the change the job already made: it is reported, never as passed
+        if (o.failOnDifference) throw e;
+        return `${key}: ✗ not compared — ${(e as Error).message}`;
+      }
       const lines = formatComparison(c);
       if (c.status === 'different' && o.failOnDifference) throw new CompareMismatchError(c);
       if (lines.length > 1) await ctx.note(lines.slice(1).join('\n'));
