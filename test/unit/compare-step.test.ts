@@ -28,6 +28,15 @@ const fakeSource: Source = {
   close: async () => undefined,
 };
 
+/** a warehouse whose table exists and is empty */
+const emptyWarehouse = {
+  query: async (sql: string) => ({
+    statementId: 's',
+    columns: [],
+    rows: /information_schema/.test(sql) ? [{ n: 1 }] : [{ total_rows: '0', settled_rows: '0', min_id: null, max_id: null, max_updated_at: null }],
+  }),
+} as unknown as Warehouse;
+
 function ctx(deps: RunbookDeps, notes: string[]): StepContext<RunbookDeps> {
   const job = { id: 'j1', handles: {} } as unknown as JobRecord;
   return {
@@ -72,9 +81,9 @@ describe('compare step', () => {
   it('a source that cannot answer is reported as not compared, and does not fail the job', async () => {
     const reg = await loadRegistry(path.join(REPO, 'schemas'));
     const down: Source = { ...fakeSource, tableExists: async () => Promise.reject(new Error('cannot connect to the source database ak: ECONNREFUSED')) };
-    const detail = await compareStep(reg.find('core_tag')!).run(ctx({ warehouse: {} as Warehouse, registry: reg, source: down }, []));
+    const detail = await compareStep(reg.find('core_tag')!).run(ctx({ warehouse: emptyWarehouse, registry: reg, source: down }, []));
     expect(detail).toBe('ak_sumofus.core_tag: ✗ not compared — cannot connect to the source database ak: ECONNREFUSED');
-    await expect(compareStep(reg.find('core_tag')!, { failOnDifference: true }).run(ctx({ warehouse: {} as Warehouse, registry: reg, source: down }, []))).rejects.toThrow(/ECONNREFUSED/);
+    await expect(compareStep(reg.find('core_tag')!, { failOnDifference: true }).run(ctx({ warehouse: emptyWarehouse, registry: reg, source: down }, []))).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it('modify runs it after the swap (before the drop approval) only when a source is configured', async () => {
