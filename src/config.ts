@@ -119,7 +119,7 @@ const lagSeconds = z.coerce
   .min(0, 'cannot be negative')
   .max(3_600, 'at most 3600 (an hour)');
 const diskFactor = z.coerce.number({ error: 'expected a number such as 2.5' }).min(1, 'must be at least 1 (the copy needs the table\'s size again)').max(100, 'at most 100');
-const lagSeconds = z.coerce
+const compareLagSeconds = z.coerce
   .number({ error: 'expected whole seconds such as 300' })
   .int('expected whole seconds such as 300')
   .min(0, 'cannot be negative')
@@ -200,7 +200,7 @@ export function loadConfig(env: Env = process.env): Config {
     else source = { url: srcUrl, database: p.database, host: p.host };
   }
   const lagText = get('COMPARE_LAG_SECONDS');
-  const lag = lagText === undefined ? DEFAULT_COMPARE_LAG_SECONDS : check(lagSeconds, 'COMPARE_LAG_SECONDS', lagText, problems);
+  const lag = lagText === undefined ? DEFAULT_COMPARE_LAG_SECONDS : check(compareLagSeconds, 'COMPARE_LAG_SECONDS', lagText, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
