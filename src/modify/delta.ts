@@ -18,7 +18,7 @@
 import { qualified, quoteIdent } from '../schema/identifiers.js';
 import type { ColumnDef, TableDef } from '../schema/model.js';
 import { parseRedshiftType } from '../schema/types.js';
-import { checkMapping, defaultSql, newTableName, oldTableName, renderMark, sourceExpr, swapBatch, tupleSql, type SwapOptions } from './sql.js';
+import { checkMapping, defaultSql, newTableName, oldTableName, renderMark, sourceExpr, swapBatch, typedSourceExpr, type SwapOptions } from './sql.js';
 import type { ColumnSource, DeltaPlan, SqlMark } from './types.js';
 
 export const DEFAULT_MARGIN_SECONDS = 300;
@@ -31,7 +31,7 @@ export interface DeltaOptions {
   marginSeconds?: number;
 }
 
-type Key = Array<{ column: string; target: string }>;
+type Key = DeltaPlan['primaryKey'];
 
 function primaryKeyMap(current: TableDef, mapping: readonly ColumnSource[]): Key | undefined {
   if (!current.primaryKey || current.primaryKey.length === 0) return undefined;
@@ -39,15 +39,48 @@ function primaryKeyMap(current: TableDef, mapping: readonly ColumnSource[]): Key
   for (const c of current.primaryKey) {
     const m = mapping.find((x) => x.kind !== 'default' && x.from === c);
     if (!m || m.kind === 'default') return undefined;
-    out.push({ column: c, target: m.target });
+    out.push(m.kind === 'cast' ? { column: c, target: m.target, cast: m.type } : { column: c, target: m.target });
   }
   return out;
+}
+
+// ─── key comparisons ─────────────────────────────────────────────────────────────────────────────────────────────────
+// Redshift fidelity: no `NOT IN (SELECT key …)` (one NULL key in the subquery makes it match nothing — a silent no-op)
+// and no `(a, b) IN (SELECT a, b …)` (Redshift's IN takes a one-column subquery): keys are matched with [NOT] EXISTS /
+// joins on column equality. A key column whose type the change converts is compared as the NEW type on both sides
+// (CAST of the old column), so an integer id becoming varchar never meets `character varying = integer`.
+
+/** The old key column of a row qualified by `q`, typed as the new key column. */
+function oldKey(k: Key[number], q: string): string {
+  const col = `${quoteIdent(q)}.${quoteIdent(k.column)}`;
+  return k.cast ? `CAST(${col} AS ${k.cast})` : col;
+}
+
+/** `n.k1 = o.k1 AND …`: the new table's row (alias `n`) has the old table's row's key (alias `o`). */
+export function keyMatch(key: Key, newAlias: string, oldAlias: string): string {
+  return key.map((k) => `${quoteIdent(newAlias)}.${quoteIdent(k.target)} = ${oldKey(k, oldAlias)}`).join(' AND ');
+}
+
+/** `[NOT] EXISTS (SELECT 1 FROM <table> AS <alias> WHERE <match>[ AND <extra>])` */
+function exists(not: boolean, table: string, alias: string, match: string, extra?: string): string {
+  return `${not ? 'NOT ' : ''}EXISTS (SELECT 1 FROM ${table} AS ${quoteIdent(alias)} WHERE ${match}${extra ? ` AND ${extra}` : ''})`;
 }
 
 const isTimestamp = (c: ColumnDef): boolean => {
   const p = parseRedshiftType(c.type);
   return p.ok && (p.type.kind === 'timestamp' || p.type.kind === 'timestamptz');
 };
+const isTimestamptz = (c: ColumnDef): boolean => {
+  const p = parseRedshiftType(c.type);
+  return p.ok && p.type.kind === 'timestamptz';
+};
+/**
+ * A change-column value as the bot reads it back (a mark): timestamptz in UTC without the zone (`YYYY-MM-DD HH:MM:SS`,
+ * what renderMark accepts; Data API sessions run in UTC, so the mark compares with the column as the same instant).
+ */
+function markValue(expr: string, c: ColumnDef): string {
+  return isTimestamptz(c) ? `(${expr} AT TIME ZONE 'UTC')` : expr;
+}
 const isInteger = (c: ColumnDef): boolean => {
   const p = parseRedshiftType(c.type);
   return p.ok && (p.type.kind === 'smallint' || p.type.kind === 'integer' || p.type.kind === 'bigint');
@@ -77,7 +110,7 @@ export function deltaPlan(current: TableDef, next: TableDef, mapping: readonly C
       target: updMap.target,
       primaryKey: pk,
       marginSeconds: margin,
-      markQuery: `SELECT CAST(COALESCE(MAX(${col}) - INTERVAL '${margin} seconds', CAST('${NO_ROWS_MARK}' AS timestamp)) AS varchar(32)) AS mark FROM ${t}`,
+      markQuery: `SELECT CAST(COALESCE(${markValue(`MAX(${col})`, upd)} - INTERVAL '${margin} seconds', CAST('${NO_ROWS_MARK}' AS timestamp)) AS varchar(32)) AS mark FROM ${t}`,
       notes: [
         `rows changed during the copy are found by ${upd.name} ≥ (its max before the copy − ${margin} s) and re-copied under the lock`,
         `rows deleted during the copy are found by primary key (${pk.map((k) => k.column).join(', ')})`,
@@ -137,18 +170,21 @@ export function lockedSwapBatch(current: TableDef, next: TableDef, mapping: read
     const mark = renderMark(opts.mark);
     const upd = quoteIdent(delta.column);
     const nUpd = quoteIdent(delta.target);
-    const nk = cols(delta.primaryKey, 'target');
-    const ok = cols(delta.primaryKey, 'column');
+    const key = delta.primaryKey;
     // ONE scan of t under the lock (the lock is the read-unavailability): the rows changed since the mark, plus the
     // current version of every row whose copy changed since the mark (a row deleted at the source after the pre-sync
-    // is then absent, one whose updated_at went backwards is present). Old-shape columns, so the same expressions map them.
+    // is then absent, one whose updated_at went backwards is present) — found by a left join on the key to the keys
+    // of new_t changed since the mark, not by `key IN (subquery)`. Old-shape columns, so the same expressions map them.
     const d = quoteIdent(DELTA_TABLE);
-    const oldCols = current.columns.map((c) => quoteIdent(c.name)).join(', ');
+    const oldCols = current.columns.map((c) => `o.${quoteIdent(c.name)}`).join(', ');
+    const changedKeys = `SELECT DISTINCT 1 AS rso_hit, ${key.map((k) => quoteIdent(k.target)).join(', ')} FROM ${nt} WHERE ${nUpd} >= ${mark}`;
+    const updCol = current.columns.find((c) => c.name === delta.column)!;
     out.push(
-      `CREATE TEMP TABLE ${d} AS SELECT ${oldCols} FROM ${t} WHERE ${upd} >= ${mark} OR ${tupleSql(ok)} IN (SELECT ${nk.join(', ')} FROM ${nt} WHERE ${nUpd} >= ${mark})`,
-      `DELETE FROM ${nt} WHERE ${nUpd} >= ${mark} OR ${tupleSql(nk)} IN (SELECT ${ok.join(', ')} FROM ${d})`,
+      `CREATE TEMP TABLE ${d} AS SELECT ${oldCols} FROM ${t} AS o LEFT JOIN (${changedKeys}) AS n ON ${keyMatch(key, 'n', 'o')} WHERE o.${upd} >= ${mark} OR n.rso_hit IS NOT NULL`,
+      `DELETE FROM ${nt} WHERE ${nUpd} >= ${mark}`,
+      `DELETE FROM ${nt} USING ${d} AS o WHERE ${keyMatch(key, newTableName(current.name), 'o')}`,
       `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${d}`,
-      `SELECT CAST(MAX(${upd}) AS varchar(32)) AS swap_mark FROM ${d}`,
+      `SELECT CAST(MAX(${markValue(upd, updCol)}) AS varchar(32)) AS swap_mark FROM ${d}`,
     );
     swapMarkIndex = out.length - 1;
     out.push(`DROP TABLE ${d}`);
@@ -164,11 +200,13 @@ export function lockedSwapBatch(current: TableDef, next: TableDef, mapping: read
     // full compare on the copied columns (added columns are not in t; their values in new_t are kept)
     const copied = mapping.filter((m) => m.kind !== 'default');
     const newSide = copied.map((m) => quoteIdent(m.target)).join(', ');
-    const oldSide = copied.map((m) => sourceExpr(current, next, m)).join(', ');
+    const oldSide = copied.map((m) => typedSourceExpr(current, next, m)).join(', ');
     const nk = cols(delta.primaryKey, 'target');
+    const ntBare = newTableName(current.name);
+    const sameKey = delta.primaryKey.map((k) => `${quoteIdent(ntBare)}.${quoteIdent(k.target)} = changed.${quoteIdent(k.target)}`).join(' AND ');
     out.push(
-      `DELETE FROM ${nt} WHERE ${tupleSql(nk)} IN (SELECT ${nk.join(', ')} FROM (SELECT ${newSide} FROM ${nt} EXCEPT SELECT ${oldSide} FROM ${t}) AS changed)`,
-      `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${t} WHERE ${tupleSql(cols(delta.primaryKey, 'column'))} NOT IN (SELECT ${nk.join(', ')} FROM ${nt})`,
+      `DELETE FROM ${nt} USING (SELECT ${nk.join(', ')} FROM (SELECT ${newSide} FROM ${nt} EXCEPT SELECT ${oldSide} FROM ${t}) AS diff) AS changed WHERE ${sameKey}`,
+      `INSERT INTO ${nt} (${targets}) SELECT ${mapping.map((m) => sourceExpr(current, next, m, 'o')).join(', ')} FROM ${t} AS o WHERE ${exists(true, nt, 'n', keyMatch(delta.primaryKey, 'n', 'o'))}`,
     );
   } else {
     out.push(`DELETE FROM ${nt}`, `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${t}`);
@@ -183,8 +221,8 @@ export function lockedSwapBatch(current: TableDef, next: TableDef, mapping: read
  */
 export function preSwapDeleteSync(current: TableDef, next: TableDef, delta: DeltaPlan): string | undefined {
   if (delta.primaryKey.length === 0) return undefined;
-  const nk = cols(delta.primaryKey, 'target');
-  return `DELETE FROM ${qualified(next.schema, newTableName(current.name))} WHERE ${tupleSql(nk)} NOT IN (SELECT ${cols(delta.primaryKey, 'column').join(', ')} FROM ${qualified(current.schema, current.name)})`;
+  const ntBare = newTableName(current.name);
+  return `DELETE FROM ${qualified(next.schema, ntBare)} WHERE ${exists(true, qualified(current.schema, current.name), 'o', keyMatch(delta.primaryKey, ntBare, 'o'))}`;
 }
 
 /**
@@ -193,8 +231,7 @@ export function preSwapDeleteSync(current: TableDef, next: TableDef, delta: Delt
  */
 export function postSwapDeleteSync(current: TableDef, next: TableDef, delta: DeltaPlan, mark: SqlMark): string | undefined {
   if (delta.kind !== 'updated_at') return undefined;
-  const nk = cols(delta.primaryKey, 'target');
-  return `DELETE FROM ${qualified(next.schema, current.name)} WHERE ${quoteIdent(delta.target)} < ${renderMark(mark)} AND ${tupleSql(nk)} NOT IN (SELECT ${cols(delta.primaryKey, 'column').join(', ')} FROM ${qualified(current.schema, oldTableName(current.name))})`;
+  return `DELETE FROM ${qualified(next.schema, current.name)} WHERE ${quoteIdent(delta.target)} < ${renderMark(mark)} AND ${exists(true, qualified(current.schema, oldTableName(current.name)), 'o', keyMatch(delta.primaryKey, current.name, 'o'))}`;
 }
 
 export interface LateWrites {
@@ -216,12 +253,11 @@ export function lateWritesToOld(current: TableDef, next: TableDef, mapping: read
   const col = quoteIdent(delta.column);
   const targets = mapping.map((m) => quoteIdent(m.target)).join(', ');
   const exprs = mapping.map((m) => sourceExpr(current, next, m)).join(', ');
-  const nk = cols(delta.primaryKey, 'target');
-  const ok = cols(delta.primaryKey, 'column');
   const check = `SELECT count(*) AS late_rows FROM ${old} WHERE ${col} > ${mark}`;
-  const insert = `INSERT INTO ${t} (${targets}) SELECT ${exprs} FROM ${old} WHERE ${col} > ${mark} AND ${tupleSql(ok)} NOT IN (SELECT ${nk.join(', ')} FROM ${t})`;
+  const oldName = oldTableName(current.name);
+  const insert = `INSERT INTO ${t} (${targets}) SELECT ${mapping.map((m) => sourceExpr(current, next, m, oldName)).join(', ')} FROM ${old} WHERE ${oldBare}.${col} > ${mark} AND ${exists(true, t, 'n', keyMatch(delta.primaryKey, 'n', oldName))}`;
   if (delta.kind === 'append-id') return { check, move: [insert] };
-  const join = delta.primaryKey.map((k) => `${tBare}.${quoteIdent(k.target)} = ${oldBare}.${quoteIdent(k.column)}`).join(' AND ');
+  const join = keyMatch(delta.primaryKey, current.name, oldName);
   const del = `DELETE FROM ${t} USING ${old} WHERE ${join} AND ${oldBare}.${col} > ${mark} AND ${tBare}.${quoteIdent(delta.target)} < ${oldBare}.${col}`;
   return { check, move: [del, insert] };
 }
@@ -260,16 +296,13 @@ export function reverseFull(current: TableDef, next: TableDef, mapping: readonly
   if (!pk) return { ok: false, reason: `${current.name} has no primary key the new table keeps, so the changes made to the new table since the swap cannot be matched with the old rows` };
   const copied = mapping.filter((m) => m.kind !== 'default');
   const newSide = copied.map((m) => quoteIdent(m.target)).join(', ');
-  const oldSide = copied.map((m) => sourceExpr(current, next, m)).join(', ');
+  const oldSide = copied.map((m) => typedSourceExpr(current, next, m)).join(', ');
   const nk = cols(pk, 'target');
   const t = qualified(next.schema, current.name);
   const old = qualified(current.schema, oldTableName(current.name));
-  return reverseStatements(
-    current,
-    next,
-    mapping,
-    pk,
-    (tq) => `${tupleSql(nk.map((k) => `${tq}.${k}`))} IN (SELECT ${nk.join(', ')} FROM (SELECT ${newSide} FROM ${t} EXCEPT SELECT ${oldSide} FROM ${old}) AS changed)`,
+  const changedRows = `(SELECT ${nk.join(', ')} FROM (SELECT ${newSide} FROM ${t} EXCEPT SELECT ${oldSide} FROM ${old}) AS diff)`;
+  return reverseStatements(current, next, mapping, pk, (tq) =>
+    exists(false, changedRows, 'changed', pk.map((k) => `changed.${quoteIdent(k.target)} = ${tq}.${quoteIdent(k.target)}`).join(' AND ')),
   );
 }
 
@@ -304,16 +337,14 @@ function reverseStatements(
     else if ((c.default !== undefined && c.default !== 'NULL') || !c.notNull) inserts.push(`CAST(${defaultSql(c)} AS ${c.type})`);
     else return { ok: false, reason: `column ${c.name} (NOT NULL, no default) is not in the new table, so rows added after the swap cannot go back into the old one` };
   }
-  const nk = cols(pk, 'target');
-  const ok = cols(pk, 'column');
   const keyCols = new Set(pk.map((k) => k.column));
   const sets = current.columns.filter((c) => !keyCols.has(c.name) && back(c) !== undefined).map((c) => `${quoteIdent(c.name)} = ${back(c, tBare)!}`);
-  const join = pk.map((k) => `${oldBare}.${quoteIdent(k.column)} = ${tBare}.${quoteIdent(k.target)}`).join(' AND ');
-  const sql = [`DELETE FROM ${old} WHERE ${tupleSql(ok)} NOT IN (SELECT ${nk.join(', ')} FROM ${t})`];
+  const join = keyMatch(pk, current.name, oldName);
+  const sql = [`DELETE FROM ${old} WHERE ${exists(true, t, 'n', keyMatch(pk, 'n', oldName))}`];
   if (sets.length) sql.push(`UPDATE ${old} SET ${sets.join(', ')} FROM ${t} WHERE ${join} AND ${changed(tBare)}`);
   sql.push(
     // a key old_t does not have was inserted after the swap (both had the same keys then): no need for `changed`
-    `INSERT INTO ${old} (${current.columns.map((c) => quoteIdent(c.name)).join(', ')}) SELECT ${inserts.join(', ')} FROM ${t} WHERE ${tupleSql(nk)} NOT IN (SELECT ${ok.join(', ')} FROM ${old})`,
+    `INSERT INTO ${old} (${current.columns.map((c) => quoteIdent(c.name)).join(', ')}) SELECT ${inserts.join(', ')} FROM ${t} WHERE ${exists(true, old, 'o', keyMatch(pk, current.name, 'o'))}`,
   );
   return { ok: true, sql };
 }
@@ -322,7 +353,7 @@ function reverseStatements(
 export function freshnessQuery(next: TableDef): string | undefined {
   const items: string[] = [];
   const upd = next.columns.find((c) => c.name === 'updated_at');
-  if (upd && isTimestamp(upd)) items.push(`CAST(MAX(${quoteIdent(upd.name)}) AS varchar(32)) AS max_updated_at`);
+  if (upd && isTimestamp(upd)) items.push(`CAST(MAX(${markValue(quoteIdent(upd.name), upd)}) AS varchar(32)) AS max_updated_at`);
   const id = next.primaryKey?.length === 1 ? next.columns.find((c) => c.name === next.primaryKey![0]) : undefined;
   if (id && isInteger(id)) items.push(`CAST(MAX(${quoteIdent(id.name)}) AS varchar(20)) AS max_id`);
   if (items.length === 0) return undefined;

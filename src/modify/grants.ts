@@ -148,20 +148,33 @@ export interface RegrantOptions {
   skip?: readonly string[];
 }
 
-/** The statements that give `schema.table` the grants `grants` describe (GRANT … TO user / GROUP g / PUBLIC). */
+/**
+ * The statements that give `schema.table` the grants `grants` describe. Grantees that hold the same privileges share
+ * ONE `GRANT … TO a, GROUP g, PUBLIC` (the swap is one BatchExecuteStatement, at most 40 statements, so a table read
+ * by many users must not cost a statement each); WITH GRANT OPTION is per user in Redshift's grammar
+ * (`TO username WITH GRANT OPTION`), so those stay one statement per user and privilege set.
+ */
 export function regrantStatements(grants: readonly AclGrant[], schema: string, table: string, opts: RegrantOptions = {}): string[] {
   const target = qualified(schema, table);
   const out: string[] = [];
   if (opts.owner !== undefined) out.push(`ALTER TABLE ${target} OWNER TO ${quoteIdent(opts.owner)}`);
   const skip = new Set([...(opts.skip ?? []), ...(opts.owner !== undefined ? [opts.owner] : [])]);
+  const plainBySet = new Map<string, string[]>();
+  const withOption: string[] = [];
   for (const g of grants) {
     if (g.granteeKind === 'user' && skip.has(g.grantee)) continue;
     const to = g.granteeKind === 'public' ? 'PUBLIC' : g.granteeKind === 'group' ? `GROUP ${quoteIdent(g.grantee)}` : quoteIdent(g.grantee);
     // WITH GRANT OPTION exists for users only (not groups or PUBLIC)
-    const withOption = g.granteeKind === 'user' ? g.grantable : [];
-    const plain = g.privileges.filter((p) => !withOption.includes(p));
-    if (plain.length) out.push(`GRANT ${plain.join(', ')} ON ${target} TO ${to}`);
-    if (withOption.length) out.push(`GRANT ${withOption.join(', ')} ON ${target} TO ${to} WITH GRANT OPTION`);
+    const grantable = g.granteeKind === 'user' ? g.grantable : [];
+    const plain = g.privileges.filter((p) => !grantable.includes(p));
+    if (plain.length) {
+      const key = plain.join(', ');
+      const list = plainBySet.get(key) ?? [];
+      if (!list.includes(to)) list.push(to);
+      plainBySet.set(key, list);
+    }
+    if (grantable.length) withOption.push(`GRANT ${grantable.join(', ')} ON ${target} TO ${to} WITH GRANT OPTION`);
   }
-  return out;
+  for (const [privs, to] of plainBySet) out.push(`GRANT ${privs} ON ${target} TO ${to.join(', ')}`);
+  return [...out, ...withOption];
 }

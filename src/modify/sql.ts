@@ -101,7 +101,7 @@ export function sourceExpr(current: TableDef, next: TableDef, m: ColumnSource, q
 }
 
 /** The same value typed exactly as the new column (for comparisons and hashes across the two tables). */
-function typedSourceExpr(current: TableDef, next: TableDef, m: ColumnSource, qualifier?: string): string {
+export function typedSourceExpr(current: TableDef, next: TableDef, m: ColumnSource, qualifier?: string): string {
   const e = sourceExpr(current, next, m, qualifier);
   if (m.kind !== 'cast') return e;
   return ruleFor(current, m).expr === 'cast' ? e : `CAST(${e} AS ${m.type})`;
@@ -351,12 +351,16 @@ export function verifyQueries(current: TableDef, next: TableDef, mapping: readon
     if (!pkOk) throw new Error(`${next.name}: comparing a live copy needs a primary key`);
     const s = opts.stable;
     const mark = renderMark(s.mark);
-    const oldKey = tupleSql(pk.map((p) => quoteIdent(p.from!)));
-    const newKey = tupleSql(pk.map((p) => quoteIdent(p.target)));
-    oldConds.push(`${quoteIdent(s.column)} ${s.op} ${mark}`, `${oldKey} IN (SELECT ${pk.map((p) => quoteIdent(p.target)).join(', ')} FROM ${qualified(next.schema, opts.newTable)})`);
-    newConds.push(
-      `${newKey} IN (SELECT ${pk.map((p) => quoteIdent(p.from!)).join(', ')} FROM ${qualified(current.schema, opts.oldTable)} WHERE ${quoteIdent(s.column)} ${s.op} ${mark})`,
+    // keys matched with EXISTS on column equality (Redshift's IN takes a one-column subquery), the old key typed as the new
+    const match = (newQ: string, oldQ: string): string =>
+      pk
+        .map((p) => `${quoteIdent(newQ)}.${quoteIdent(p.target)} = ${typedSourceExpr(current, next, mapping.find((m) => m.target === p.target)!, oldQ)}`)
+        .join(' AND ');
+    oldConds.push(
+      `${quoteIdent(s.column)} ${s.op} ${mark}`,
+      `EXISTS (SELECT 1 FROM ${qualified(next.schema, opts.newTable)} AS n WHERE ${match('n', opts.oldTable)})`,
     );
+    newConds.push(`EXISTS (SELECT 1 FROM ${qualified(current.schema, opts.oldTable)} AS o WHERE o.${quoteIdent(s.column)} ${s.op} ${mark} AND ${match(opts.newTable, 'o')})`);
     notes.push('rows changed since the copy began are left out: the locked swap brings them over');
   }
   const w = (conds: string[]): string => (conds.length ? `\nWHERE ${conds.join(' AND ')}` : '');

@@ -89,6 +89,14 @@ export interface NarrowingCheck {
   limit: string;
 }
 
+/** A primary-key column across the copy: old name, new name, and the new type when the change converts it. */
+export interface DeltaKeyColumn {
+  column: string;
+  target: string;
+  /** the new column's type when the mapping casts the key (comparisons then CAST the old column to it) */
+  cast?: string;
+}
+
 /** How a live copy (cdc tables) finds the rows that changed while it ran. */
 export type DeltaPlan =
   | {
@@ -96,7 +104,7 @@ export type DeltaPlan =
       /** old column / new column holding the change time */
       column: string;
       target: string;
-      primaryKey: Array<{ column: string; target: string }>;
+      primaryKey: DeltaKeyColumn[];
       /** the copy mark is max(column) read just before the copy minus this margin */
       marginSeconds: number;
       /** run before the copy: returns `mark` (the table's max(updated_at)) */
@@ -107,11 +115,11 @@ export type DeltaPlan =
       kind: 'append-id';
       column: string;
       target: string;
-      primaryKey: Array<{ column: string; target: string }>;
+      primaryKey: DeltaKeyColumn[];
       markQuery: string;
       notes: string[];
     }
-  | { kind: 'full'; primaryKey: Array<{ column: string; target: string }>; notes: string[] };
+  | { kind: 'full'; primaryKey: DeltaKeyColumn[]; notes: string[] };
 
 /** A foreign key of another table that points at the modified table and is re-created after `old_<t>` is dropped. */
 export interface RecreatedForeignKey {

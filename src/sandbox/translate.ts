@@ -405,6 +405,7 @@ const VARCHAR_WORDS = new Set(['varchar', 'nvarchar', 'varying']);
  */
 export function rewriteGeneral(sql: string): string {
   const toks = tokenize(sql);
+  checkInSubqueries(toks.filter((t) => !isTrivia(t)));
   const sig: number[] = [];
   toks.forEach((t, k) => {
     if (!isTrivia(t)) sig.push(k);
@@ -438,6 +439,66 @@ export function rewriteGeneral(sql: string): string {
   }
   if (repl.size === 0) return sql;
   return toks.map((t, k) => repl.get(k) ?? t.text).join('');
+}
+
+/**
+ * Redshift's `expr [NOT] IN (table_subquery)` compares ONE column: the subquery is "limited to only one column in its
+ * select list" (IN condition, Redshift SQL reference), and a row value `(a, b)` on the left is refused. PostgreSQL takes
+ * both, so without this check a multi-column key comparison would pass here and fail on Redshift.
+ */
+/** words that may stand before a parenthesized row value without making it a function call */
+const NOT_CALLS = new Set(['where', 'and', 'or', 'not', 'on', 'when', 'having', 'then', 'else', 'select', 'by', 'in', 'case', 'set']);
+
+function checkInSubqueries(sig: readonly Token[]): void {
+  const isOp = (t: Token | undefined, o: string): boolean => t !== undefined && t.kind === 'op' && t.text === o;
+  const isW = (t: Token | undefined, w: string): boolean => t !== undefined && t.kind === 'word' && t.text.toLowerCase() === w;
+  /** index of the `)` matching the `(` at i */
+  const close = (i: number): number => {
+    let depth = 0;
+    for (let k = i; k < sig.length; k++) {
+      if (isOp(sig[k], '(')) depth++;
+      else if (isOp(sig[k], ')') && --depth === 0) return k;
+    }
+    return sig.length;
+  };
+  /** index of the `(` matching the `)` at i */
+  const open = (i: number): number => {
+    let depth = 0;
+    for (let k = i; k >= 0; k--) {
+      if (isOp(sig[k], ')')) depth++;
+      else if (isOp(sig[k], '(') && --depth === 0) return k;
+    }
+    return -1;
+  };
+  const topLevelComma = (from: number, to: number, stopAtFrom: boolean): boolean => {
+    let depth = 0;
+    for (let k = from; k < to; k++) {
+      const t = sig[k]!;
+      if (isOp(t, '(')) depth++;
+      else if (isOp(t, ')')) depth--;
+      else if (depth === 0 && stopAtFrom && isW(t, 'from')) return false;
+      else if (depth === 0 && isOp(t, ',')) return true;
+    }
+    return false;
+  };
+  for (let i = 0; i < sig.length; i++) {
+    if (!isW(sig[i], 'in') || !isOp(sig[i + 1], '(') || !isW(sig[i + 2], 'select')) continue;
+    const end = close(i + 1);
+    const columns = topLevelComma(i + 3, end, true);
+    let left = i - 1;
+    if (isW(sig[left], 'not')) left--;
+    const rowValue = isOp(sig[left], ')') && (() => {
+      const o = open(left);
+      // `(a, b) IN` — not a call like `coalesce(a, b) IN`
+      const before = sig[o - 1];
+      const call = before !== undefined && (before.kind === 'qident' || (before.kind === 'word' && !NOT_CALLS.has(before.text.toLowerCase())));
+      return o >= 0 && !call && topLevelComma(o + 1, left, false);
+    })();
+    if (columns || rowValue)
+      throw new TranslateError(
+        `IN (subquery) compares one column in Redshift: ${rowValue ? 'a row value (a, b) cannot be compared with IN' : 'the subquery selects more than one column'}; compare multi-column keys with EXISTS or a join`,
+      );
+  }
 }
 
 // ─── named parameters ────────────────────────────────────────────────────────────────────────────────────────────────

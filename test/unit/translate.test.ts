@@ -80,6 +80,29 @@ describe('rewriteGeneral', () => {
   });
 });
 
+describe('IN (subquery): one column, as Redshift takes it', () => {
+  it('refuses a row value or a multi-column select list in IN / NOT IN (subquery)', () => {
+    const bad = [
+      'DELETE FROM s.t WHERE (a, b) NOT IN (SELECT a, b FROM s.u)',
+      'SELECT 1 FROM s.t WHERE (a, b) IN (SELECT a, b FROM s.u WHERE c > 1)',
+      'SELECT 1 FROM s.t WHERE a IN (SELECT a, b FROM s.u)',
+      'SELECT 1 FROM s.t WHERE (a, b) IN (SELECT c FROM s.u)',
+      'INSERT INTO s.t (a) SELECT a FROM s.u WHERE x = 1 OR (a, b) in ( select a, b from s.v )',
+    ];
+    for (const sql of bad) expect(() => translateStatement(sql), sql).toThrow(/IN \(subquery\) compares one column/);
+  });
+  it('accepts one column, value lists, row values compared with =, and commas inside calls', () => {
+    const good = [
+      'DELETE FROM s.t WHERE a NOT IN (SELECT a FROM s.u)',
+      'SELECT 1 FROM s.t WHERE (a, b) = (1, 2) AND a IN (1, 2, 3)',
+      'SELECT 1 FROM s.t WHERE a IN (SELECT COALESCE(x, y) FROM s.u)',
+      'SELECT 1 FROM s.t WHERE a IN (SELECT x FROM (SELECT x, y FROM s.u) AS d)',
+      "SELECT 'a, b) IN (SELECT a, b' AS s",
+    ];
+    for (const sql of good) expect(() => translateStatement(sql), sql).not.toThrow();
+  });
+});
+
 describe('pgTypeFor', () => {
   it('maps Redshift spellings to PostgreSQL types', () => {
     expect(pgTypeFor('datetime')).toBe('timestamp');
