@@ -27,8 +27,8 @@ import { formatJob, formatJobList, formatPlan, formatStatus, formatTableStatus, 
 import { readTableInfo, readTables, tableStats, type CatalogTable, type TableStats } from '../schema/catalog.js';
 import { diffTable, formatDrift } from '../schema/diff.js';
 import { referencingTables } from '../schema/registry.js';
-import { formatPlan as formatModifyPlan, planModify } from '../modify/planner.js';
-import { narrowingProblems, preflightChecks, settingsOf } from '../jobs/runbooks/modify.js';
+import { formatPlan as formatModifyPlan, planModify, type PlanInput } from '../modify/planner.js';
+import { narrowingProblems, preflightChecks, readTableGrants, settingsOf } from '../jobs/runbooks/modify.js';
 import type { Warehouse } from '../warehouse/port.js';
 import { SOURCE_ENV_HELP } from '../config.js';
 import { compareTable, formatComparison, formatSummary, type TableComparison } from '../source/compare.js';
@@ -314,7 +314,7 @@ export function createBotServices(deps: BotDeps): Bot {
     const drift = diffTable(current, info.table, { unknown: info.unknown });
     const referencing = referencingTables(deps.registry, current.schema, current.name);
     const settings = settingsOf(deps.runbookDeps);
-    const plan = planModify({
+    const input0: PlanInput = {
       current,
       ops: cmd.ops,
       deepCopy: cmd.deepCopy,
@@ -325,7 +325,8 @@ export function createBotServices(deps: BotDeps): Bot {
       logCheckMinutes: settings.logCheckMs / 60_000,
       logLagMs: logLagMsOf(settings),
       marginSeconds: settings.marginSeconds,
-    });
+    };
+    const plan = planModify(input0);
     if (!plan.ok) {
       await say(reply, `Refused: ${plan.error}`);
       return { ok: false };
@@ -341,6 +342,15 @@ export function createBotServices(deps: BotDeps): Bot {
       await send(reply, { text, slackText: codeBlock(text) }, 'ephemeral');
       return { ok: true };
     }
+    if (plan.mode === 'deep-copy') {
+      // the swap re-grants what the table has, in ONE batch of at most 40 statements: refuse now if it cannot fit
+      const g = await readTableGrants(deps.warehouse, current.schema, current.name);
+      const sized = planModify({ ...input0, grants: g.grants, skipGrantees: [g.botUser] });
+      if (!sized.ok) {
+        await say(reply, `Refused, nothing was changed: ${sized.error}`);
+        return { ok: false };
+      }
+    }
     const checks = await narrowingProblems(deps.warehouse, plan);
     const pre = await preflightChecks(deps.warehouse, plan, settings);
     const problems = [...checks.problems, ...pre.problems];
@@ -349,7 +359,7 @@ export function createBotServices(deps: BotDeps): Bot {
       return { ok: false };
     }
     const params = { command: cmd, current, referencing: referencing.map(({ table, fk }) => ({ table, fk })) };
-    return enqueue(input, reply, cmd, 'modify', params, `${cmd.table.schema}.${cmd.table.name}`, pre.warnings);
+    return enqueue(input, reply, cmd, 'modify', params, `${cmd.table.schema}.${cmd.table.name}`, [...plan.warnings, ...checks.warnings, ...pre.warnings]);
   }
 
   /**

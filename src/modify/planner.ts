@@ -32,6 +32,7 @@ import { DEFAULT_MARGIN_SECONDS, deltaPlan, freshnessQuery, lateWritesToOld, loc
 import { ACL_QUERY } from './grants.js';
 import {
   DEPENDENT_VIEWS_QUERY,
+  LOCK_WAIT_STATEMENTS,
   clearNewTable,
   copyRows,
   createNewTable,
@@ -45,6 +46,7 @@ import {
   renameInBatch,
   swapBackBatch,
   swapBatch,
+  swapBatchProblem,
   verifyQueries,
   type SwapOptions,
   type VerifySpec,
@@ -249,6 +251,81 @@ function replicationWarnings(current: TableDef, ops: readonly Op[]): string[] {
   return out;
 }
 
+/** A type change of a key column: what else it touches (distribution, sort order, joins). */
+function keyColumnWarnings(current: TableDef, ops: readonly Op[]): string[] {
+  const out: string[] = [];
+  for (const op of ops) {
+    if (op.op !== 'alter_column_type') continue;
+    const c = op.column;
+    const roles = [
+      ...(current.primaryKey?.includes(c) ? ['the primary key'] : []),
+      ...(current.distKey === c ? ['the distribution key'] : []),
+      ...(current.sortKey.columns[0] === c ? ['the first sort key column'] : current.sortKey.columns.includes(c) ? ['a sort key column'] : []),
+    ];
+    if (roles.length === 0) continue;
+    const list = roles.length === 1 ? roles[0]! : `${roles.slice(0, -1).join(', ')} and ${roles.at(-1)!}`;
+    const moved = [...(current.distKey === c ? ['redistributed'] : []), ...(current.sortKey.columns.includes(c) ? ['re-sorted'] : [])];
+    out.push(`${describeOp(op)}: ${c} is ${list}: ${moved.length ? `every row is ${moved.join(' and ')} by the copy, and ` : ''}joins on it now compare ${op.type}`);
+  }
+  return out;
+}
+
+/** Types that compare with each other without a cast (a join of an integer and a varchar key fails in Redshift). */
+function typeFamily(type: string): string {
+  const p = parseRedshiftType(type);
+  if (!p.ok) return type;
+  switch (p.type.kind) {
+    case 'smallint':
+    case 'integer':
+    case 'bigint':
+    case 'numeric':
+    case 'real':
+    case 'double precision':
+      return 'number';
+    case 'varchar':
+    case 'char':
+      return 'text';
+    case 'date':
+    case 'timestamp':
+    case 'timestamptz':
+      return 'time';
+    default:
+      return p.type.kind;
+  }
+}
+
+/**
+ * A type change of a column other tables' foreign keys reference, into a type their columns no longer compare with
+ * (integer id → varchar): every join along those keys would fail (`character varying = integer`). Refused, naming each
+ * foreign key and the commands that change the referencing columns first.
+ */
+function brokenForeignKeys(current: TableDef, mapping: readonly ColumnSource[], others: ReadonlyArray<{ table: TableDef; fk: ForeignKeyDef }>): string | undefined {
+  const lines: string[] = [];
+  const fixes: string[] = [];
+  const ownTypeList: string[] = [];
+  let changed: { from: string; type: string; was: string } | undefined;
+  for (const { table, fk } of others) {
+    fk.references.columns.forEach((refCol, i) => {
+      const m = mapping.find((x) => x.kind === 'cast' && x.from === refCol);
+      if (!m || m.kind !== 'cast') return;
+      const own = table.columns.find((c) => c.name === fk.columns[i]);
+      if (!own || typeFamily(own.type) === typeFamily(m.type)) return;
+      changed ??= { from: refCol, type: m.type, was: current.columns.find((c) => c.name === refCol)?.type ?? '?' };
+      lines.push(`  • ${table.schema}.${table.name} (${fk.columns[i]} ${own.type}) → ${current.name}.${refCol}`);
+      ownTypeList.push(own.type);
+      fixes.push(`/redshift modify ${table.name} alter column ${fk.columns[i]} type ${m.type}`);
+    });
+  }
+  if (!changed || lines.length === 0) return undefined;
+  const n = lines.length;
+  const ownTypes = [...new Set(ownTypeList)].join(' / ');
+  return (
+    `${current.schema}.${current.name}.${changed.from} (${changed.was}) is referenced by ${n} foreign key${n === 1 ? '' : 's'} whose column${n === 1 ? ' keeps its type' : 's keep their types'}:\n${lines.join('\n')}\n` +
+    `Changing it to ${changed.type} would break ${n === 1 ? 'that key' : 'those keys'}: ${changed.type} does not compare with ${ownTypes} (every join on them would fail). ` +
+    `Change the referencing column${n === 1 ? '' : 's'} first (${[...new Set(fixes)].map((f) => `\`${f}\``).join(', ')}), or remove ${n === 1 ? 'that foreign key' : 'those foreign keys'} from schemas/, then run this again.`
+  );
+}
+
 /** Plan a `modify`: in place when every op allows it, else a deep copy (see the module comment). */
 export function planModify(input: PlanInput): ModifyPlan | PlanError {
   const { current, ops } = input;
@@ -270,11 +347,13 @@ export function planModify(input: PlanInput): ModifyPlan | PlanError {
   const referencedCols = new Set(others.flatMap(({ fk }) => fk.references.columns));
   const fkCheck = recreatedForeignKeys(current, mapping, others);
   if (!fkCheck.ok) return { ok: false, error: fkCheck.error };
+  const broken = brokenForeignKeys(current, mapping, others);
+  if (broken) return { ok: false, error: broken };
   const referencingUpdates: TableDef[] = [];
   for (const { table, fk } of others) {
     const renamed = fk.references.columns.map((c) => mapping.find((m) => m.kind !== 'default' && m.from === c)!.target);
     const m = mapping.find((x) => x.kind === 'cast' && fk.references.columns.includes(x.from));
-    if (m && m.kind === 'cast') warnings.push(`${table.name} (${fk.columns.join(', ')}) references ${current.name}.${m.from}, which becomes ${m.type}; its own column keeps its type`);
+    if (m && m.kind === 'cast') warnings.push(`${table.name} (${fk.columns.join(', ')}) references ${current.name}.${m.from}, which becomes ${m.type}; its own column keeps its type (the two still compare)`);
     if (renamed.join(',') !== fk.references.columns.join(',')) {
       const base = referencingUpdates.find((x) => x.schema === table.schema && x.name === table.name) ?? structuredClone(table);
       const i = table.foreignKeys.indexOf(fk);
@@ -282,7 +361,7 @@ export function planModify(input: PlanInput): ModifyPlan | PlanError {
       if (!referencingUpdates.includes(base)) referencingUpdates.push(base);
     }
   }
-  warnings.push(...replicationWarnings(current, ops));
+  warnings.push(...replicationWarnings(current, ops), ...keyColumnWarnings(current, ops));
 
   // in place?
   const reasons: string[] = [];
@@ -599,6 +678,14 @@ function deepCopyPlan(
       actions: [{ kind: 'batch', sql: [`LOCK TABLE ${t}`, ...swapBackBatch(schema, name, rev.ok ? rev.sql : [])] }],
       notes: [rev.ok ? `rows the new table got since the swap go back into ${oldName} first${d.kind === 'updated_at' ? '' : ' (compared by primary key)'}` : rev.reason],
     });
+  }
+  if (input.grants) {
+    // the re-grants are known: the swap must fit one BatchExecuteStatement (never split: invariant 2)
+    const swapStep = steps.find((s) => s.name === 'swap' || s.name === 'rename-in');
+    const batch = swapStep?.actions.find((a) => a.kind === 'batch');
+    const n = (batch?.kind === 'batch' ? batch.sql.length : 0) + (strategy === 'live-copy' ? LOCK_WAIT_STATEMENTS : 0);
+    const problem = swapBatchProblem(n, input.grants.filter((g) => !(g.granteeKind === 'user' && input.skipGrantees?.includes(g.grantee))), schema, name);
+    if (problem) return { ok: false, error: problem };
   }
   rollback.push({
     name: 'drop-new',

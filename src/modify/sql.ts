@@ -400,6 +400,28 @@ export function compareChecksums(spec: VerifySpec, rows: ReadonlyArray<Record<st
   return problems;
 }
 
+// ─── batch size ──────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** BatchExecuteStatement takes 1 to 40 SQL statements (Data API reference, `Sqls`); a batch is one transaction. */
+export const BATCH_STATEMENTS_MAX = 40;
+/** Statements the runbook puts around the locked swap's LOCK TABLE (SET statement_timeout before it and after it). */
+export const LOCK_WAIT_STATEMENTS = 2;
+
+/**
+ * The refusal when a swap would not fit one batch. The swap is never split (a name is never missing longer than the
+ * swap: invariant 2), so the way out is fewer GRANT statements — grantees sharing a privilege set share one GRANT.
+ */
+export function swapBatchProblem(statements: number, grants: readonly AclGrant[], schema: string, table: string): string | undefined {
+  if (statements <= BATCH_STATEMENTS_MAX) return undefined;
+  const sets = new Set(grants.map((g) => `${g.privileges.join(',')}|${g.granteeKind === 'user' ? g.grantable.join(',') : ''}`)).size;
+  return (
+    `the swap of ${schema}.${table} would be ${statements} statements in one transaction: the renames and the change delta, plus the re-grants for ` +
+    `${grants.length} grantee${grants.length === 1 ? '' : 's'} with ${sets} different privilege set${sets === 1 ? '' : 's'} (one GRANT per set). ` +
+    `The Data API runs at most ${BATCH_STATEMENTS_MAX} statements in one batch, and the swap must stay one transaction so ${table} is never missing. ` +
+    `Give the grantees fewer distinct privilege sets (or grant through a group: GRANT … TO GROUP …) so their GRANTs combine, then try again.`
+  );
+}
+
 // ─── swap, drop, foreign keys ────────────────────────────────────────────────────────────────────────────────────────
 
 export interface SwapOptions extends RegrantOptions {

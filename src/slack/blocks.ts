@@ -262,6 +262,12 @@ export interface FailureOptions {
   canCancel?: boolean;
 }
 
+/** A failed job keeps its table's lock (its half-done change must not meet another job's): said wherever it failed. */
+export function lockedUntilText(job: JobRecord): string | undefined {
+  if (job.state !== 'failed' || !job.table) return undefined;
+  return `${job.table} stays locked (no other job can change it) until this job is rolled back or retried.`;
+}
+
 /** Thread reply when a step failed: the error and the buttons that make sense (Retry step, Roll back, Cancel). */
 export function stepFailedMessage(
   job: JobRecord,
@@ -281,6 +287,8 @@ export function stepFailedMessage(
     mrkdwnSection(`${STEP_EMOJI.failed} Step ${pos} *${escapeMrkdwn(step.title)}* failed${d ? ` after ${d}` : ''}`),
     mrkdwnSection(`\`\`\`${userMrkdwn(errText)}\`\`\``),
   ];
+  const locked = lockedUntilText(job);
+  if (locked) blocks.push(mrkdwnSection(`:lock: ${userMrkdwn(locked)}${canRollback ? ' *Roll back* undoes the finished steps in reverse; *Retry step* resumes here.' : ''}`));
   const buttons: Button[] = [];
   const value = { jobId: job.id, step: step.name };
   if (canRetry) buttons.push(button(ACTION_IDS.retry, 'Retry step', value, 'primary'));
@@ -307,7 +315,7 @@ export function stepFailedMessage(
     );
   }
   if (buttons.length > 0) blocks.push({ type: 'actions', block_id: 'rso_failure', elements: buttons });
-  return { text: fallback(`Step ${pos} ${step.title} failed: ${truncate(error, 500)}`), blocks };
+  return { text: fallback(`Step ${pos} ${step.title} failed: ${truncate(error, 500)}${locked ? ` — ${locked}` : ''}`), blocks };
 }
 
 /** The approval message posted in the job thread: the prompt and Approve / Reject buttons, each behind a confirm dialog. */
@@ -387,9 +395,10 @@ export function jobFinishedMessage(job: JobRecord, now: number = Date.now()): Sl
   const took = formatDuration((job.finishedAt ?? now) - job.createdAt);
   const label = STATE_LABEL[job.state];
   const err = job.state !== 'succeeded' && job.error ? `\n${userMrkdwn(truncate(job.error, 2500))}` : '';
+  const locked = lockedUntilText(job);
   return {
-    text: fallback(`${jobTitlePlain(job)} ${label} after ${took}${job.error && job.state !== 'succeeded' ? `: ${job.error}` : ''}`),
-    blocks: [mrkdwnSection(`${STATE_EMOJI[job.state]} Job ${label} after ${took}${err}`)],
+    text: fallback(`${jobTitlePlain(job)} ${label} after ${took}${job.error && job.state !== 'succeeded' ? `: ${job.error}` : ''}${locked ? ` — ${locked}` : ''}`),
+    blocks: [mrkdwnSection(`${STATE_EMOJI[job.state]} Job ${label} after ${took}${err}${locked ? `\n:lock: ${userMrkdwn(locked)}` : ''}`)],
   };
 }
 

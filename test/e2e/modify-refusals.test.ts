@@ -4,10 +4,11 @@
  * message and nothing changed"). Signed Slack HTTP → Bolt → the bot → Data API (SDK) → sandbox on PostgreSQL; each
  * refusal is an ephemeral reply, and afterwards the catalog is identical, no job was queued and no new_<t> exists.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunbookSettings } from '../../src/jobs/deps.js';
 import { type BotHarness, SCHEMA, USERS, startBotHarness } from '../support/bot-harness.js';
-import { catalogSnapshot, liveTable, modifyReply, parkedOn, queueModify, rejectAs, succeeded, tableExists } from '../support/modify-flow.js';
+import { catalogSnapshot, liveTable, modifyReply, parkedOn, queueModify, rejectAs, succeeded, tableExists, threadOf } from '../support/modify-flow.js';
 
 const SETTINGS: Partial<RunbookSettings> = { logCheckMs: 1_000, freshnessMs: 500 };
 
@@ -117,4 +118,72 @@ describe('modify refusals: a clear ephemeral message, nothing changed', () => {
     const plan = await modifyReply(h, 'core_user alter column rand_id type bigint --dry-run');
     expect(plan).toContain(`modify ${SCHEMA}.core_user: deep copy (cdc, live-copy)`);
   }, 60_000);
+
+  it('a swap whose re-grants would not fit one 40-statement batch is refused before queueing (the swap is never split)', async () => {
+    // 35 roles, each with a different set of privileges on core_phone: 35 GRANT statements that cannot be combined
+    const privileges = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'];
+    const sets = Array.from({ length: 35 }, (_, i) => privileges.filter((_, b) => ((i + 1) >> b) & 1));
+    const roles = sets.map((_, i) => `rso_ref_${process.pid}_${randomBytes(2).toString('hex')}_${i}`);
+    try {
+      for (const [i, r] of roles.entries()) {
+        await h.sandbox.sql(`create role ${r} nologin`);
+        await h.sandbox.sql(`grant ${sets[i]!.join(', ')} on ${SCHEMA}.core_phone to ${r}`);
+      }
+      const said = await refused('core_phone add column label varchar(16) --deep-copy');
+      expect(said).toMatch(
+        /^Refused, nothing was changed: the swap of ak_sumofus\.core_phone would be (\d+) statements in one transaction: the renames and the change delta, plus the re-grants for 35 grantees with 35 different privilege sets \(one GRANT per set\)\. The Data API runs at most 40 statements in one batch, and the swap must stay one transaction so core_phone is never missing\./,
+      );
+      expect(Number(/would be (\d+) statements/.exec(said)![1])).toBeGreaterThan(40);
+    } finally {
+      for (const r of roles) {
+        await h.sandbox.sql(`revoke all on ${SCHEMA}.core_phone from ${r}`).catch(() => undefined);
+        await h.sandbox.sql(`drop role if exists ${r}`).catch(() => undefined);
+      }
+    }
+  }, 60_000);
+
+  it("a key type change that would break other tables' foreign keys is refused, naming each and how to proceed", async () => {
+    const said = await refused('core_action alter column id type varchar(10)');
+    expect(said).toMatch(/^Refused: ak_sumofus\.core_action\.id \(integer\) is referenced by 6 foreign keys whose columns keep their types:\n/);
+    for (const t of ['core_actionfield (parent_id integer)', 'core_order (action_id integer)', 'core_orderrecurring (action_id integer)', 'core_subscriptionhistory (action_id integer)', 'share_action (action_id integer)', 'share_link (action_id integer)'])
+      expect(said).toContain(`  • ${SCHEMA}.${t} → core_action.id`);
+    expect(said).toContain('Change the referencing columns first (`/redshift modify core_actionfield alter column parent_id type varchar(10)`');
+    expect(said).toContain('or remove those foreign keys from schemas/, then run this again.');
+  }, 60_000);
+});
+
+describe('what a queued or failed modify says', () => {
+  it("the reply that queues the job shows the plan's warnings (not only --dry-run)", async () => {
+    const said = await modifyReply(h, 'core_action alter column id type bigint', USERS.lead);
+    const m = /^Queued job (\d+): /.exec(said);
+    expect(m, said).not.toBeNull();
+    const jobId = m![1]!;
+    expect(said).toContain('\n⚠️ alter column id type bigint: id is the primary key, the distribution key and the first sort key column: every row is redistributed and re-sorted by the copy, and joins on it now compare bigint');
+    expect(said).toContain('\n⚠️ core_actionfield (parent_id) references core_action.id, which becomes bigint; its own column keeps its type (the two still compare)');
+    await parkedOn(h, jobId, 'approve-drop');
+    await rejectAs(h, jobId, 'approve-drop');
+    await h.waitJob(jobId, (j) => j.state === 'rejected', 'to roll back', 30_000);
+    expect(await tableExists(h, 'old_core_action')).toBe(false);
+  }, 90_000);
+
+  it('a job that fails after changing something says the table stays locked, and its Roll back button undoes it', async () => {
+    h.sandbox.faults.failStatements.push({ match: 'RENAME TO old_share_type', error: 'ERROR: could not obtain lock on relation "share_type" (simulated)', times: 1 });
+    const jobId = await queueModify(h, 'share_type add column label varchar(16) --deep-copy', USERS.lead);
+    const failed = await h.waitJob(jobId, (j) => j.state === 'failed', 'to fail at the swap', 45_000);
+    expect(failed.steps.find((s) => s.state === 'failed')?.name).toBe('swap');
+    expect(await tableExists(h, 'new_share_type')).toBe(true);
+    expect((await h.rt.jobs.locks.holder(`${SCHEMA}.share_type`))?.jobId).toBe(jobId);
+    await h.waitUntil(async () => (await threadOf(h, jobId)).some((t) => t.startsWith('Step ') && t.includes('failed')), 'the failure reply in the thread');
+    const failure = h.fake.messages().find((m) => JSON.stringify(m.blocks ?? []).includes('"block_id":"rso_failure"') && JSON.stringify(m.blocks ?? []).includes(jobId));
+    expect(failure?.text).toMatch(new RegExp(`failed: .*simulated.* — ${SCHEMA}\\.share_type stays locked \\(no other job can change it\\) until this job is rolled back or retried\\.$`, 's'));
+    const actions = (failure?.blocks ?? []).find((b) => (b as { block_id?: string }).block_id === 'rso_failure') as { elements: Array<{ action_id: string; value: string }> };
+    const rollback = actions.elements.find((e) => e.action_id === 'rso_rollback');
+    expect(rollback, JSON.stringify(actions)).toBeDefined();
+    expect(actions.elements.map((e) => e.action_id)).toEqual(['rso_retry', 'rso_rollback', 'rso_cancel']);
+    const click = await h.click('rso_rollback', rollback!.value, { userId: USERS.lead, messageTs: failure!.ts, threadTs: failure!.thread_ts! });
+    expect(click.status).toBe(200);
+    await h.waitJob(jobId, (j) => j.state === 'rolled-back', 'to roll back', 30_000);
+    expect(await tableExists(h, 'new_share_type')).toBe(false);
+    expect(await h.rt.jobs.locks.holder(`${SCHEMA}.share_type`)).toBeUndefined();
+  }, 90_000);
 });

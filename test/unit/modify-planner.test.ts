@@ -452,6 +452,26 @@ describe('planModify: deep copy', () => {
     expect(p).toEqual({ ok: false, error: 'ak_sumofus.list_alias (list_name) references core_list.name, which this change drops; change list_alias first' });
   });
 
+  it("refuses a key type change that breaks other tables' foreign keys, naming each and the commands that fix them first", () => {
+    const err = planError(table('core_action'), [{ op: 'alter_column_type', column: 'id', type: 'varchar(10)' }]);
+    expect(err).toBe(
+      'ak_sumofus.core_action.id (integer) is referenced by 6 foreign keys whose columns keep their types:\n' +
+        ['core_actionfield (parent_id integer)', 'core_order (action_id integer)', 'core_orderrecurring (action_id integer)', 'core_subscriptionhistory (action_id integer)', 'share_action (action_id integer)', 'share_link (action_id integer)']
+          .map((l) => `  • ak_sumofus.${l} → core_action.id`)
+          .join('\n') +
+        '\nChanging it to varchar(10) would break those keys: varchar(10) does not compare with integer (every join on them would fail). ' +
+        'Change the referencing columns first (`/redshift modify core_actionfield alter column parent_id type varchar(10)`, `/redshift modify core_order alter column action_id type varchar(10)`, ' +
+        '`/redshift modify core_orderrecurring alter column action_id type varchar(10)`, `/redshift modify core_subscriptionhistory alter column action_id type varchar(10)`, ' +
+        '`/redshift modify share_action alter column action_id type varchar(10)`, `/redshift modify share_link alter column action_id type varchar(10)`), or remove those foreign keys from schemas/, then run this again.',
+    );
+    // a change the referencing columns still compare with is planned, with the warnings a key column deserves
+    const p = plan('modify core_action alter column id type bigint');
+    expect(p.warnings).toContain('core_actionfield (parent_id) references core_action.id, which becomes bigint; its own column keeps its type (the two still compare)');
+    expect(p.warnings).toContain(
+      'alter column id type bigint: id is the primary key, the distribution key and the first sort key column: every row is redistributed and re-sorted by the copy, and joins on it now compare bigint',
+    );
+  });
+
   it('re-grants what the old table had, in the swap transaction', () => {
     const acl = parseAcl('{awsuser=arwdRxtDPA/awsuser,"group analysts=r/awsuser",etl=a*r*w/awsuser}');
     expect(acl.ok).toBe(true);

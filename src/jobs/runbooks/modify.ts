@@ -19,7 +19,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { modifyCommandSchema } from '../../commands/types.js';
-import { planModify, isStepDone } from '../../modify/planner.js';
+import { planModify, isStepDone, type PlanInput } from '../../modify/planner.js';
 import { lockedSwapBatch, lateWritesToOld, postSwapDeleteSync, reverseDelta, reverseFull } from '../../modify/delta.js';
 import { parseAcl, ACL_QUERY } from '../../modify/grants.js';
 import {
@@ -37,7 +37,7 @@ import {
   DEPENDENT_VIEWS_QUERY,
 } from '../../modify/sql.js';
 import { DEFAULT_MARGIN_SECONDS } from '../../modify/delta.js';
-import type { AclGrant, ModifyPlan, PlanStep, SqlMark } from '../../modify/types.js';
+import type { AclGrant, ModifyPlan, PlanError, PlanStep, SqlMark } from '../../modify/types.js';
 import { groupLogLines } from '../../replication/port.js';
 import { watchLogs } from '../../replication/watch-logs.js';
 import { readTable } from '../../schema/catalog.js';
@@ -68,7 +68,10 @@ export function settingsOf(deps: D): RunbookSettings & { marginSeconds: number }
 }
 
 /** Rebuild the plan deterministically from the job's params (the same plan every time the job is resumed). */
-export function buildPlan(params: ModifyParams, deps: D): ModifyPlan {
+export function buildPlan(params: ModifyParams, deps: D): ModifyPlan;
+/** … with the grants read from the catalog: may refuse (the swap would not fit one batch) */
+export function buildPlan(params: ModifyParams, deps: D, grants: Pick<PlanInput, 'grants' | 'skipGrantees'>): ModifyPlan | PlanError;
+export function buildPlan(params: ModifyParams, deps: D, grants?: Pick<PlanInput, 'grants' | 'skipGrantees'>): ModifyPlan | PlanError {
   // JSON round trips break object identity; the planner pairs each fk with its table's own array entry
   const referencing = params.referencing.map(({ table, fk }) => ({
     table,
@@ -84,9 +87,21 @@ export function buildPlan(params: ModifyParams, deps: D): ModifyPlan {
     logCheckMinutes: Math.max(0, s.logCheckMs / 60_000),
     logLagMs: logLagMsOf(s),
     marginSeconds: s.marginSeconds,
+    ...(grants ?? {}),
   });
+  if (grants) return plan;
   if (!plan.ok) throw new Error(plan.error);
   return plan;
+}
+
+/** A table's grants, owner, and the bot's own user (ACL_QUERY), parsed in the dialect the warehouse speaks. */
+export async function readTableGrants(wh: Warehouse, schema: string, table: string): Promise<{ grants: AclGrant[]; owner: string; botUser: string }> {
+  const v = await wh.query('SELECT version() AS v, current_user AS u');
+  const dialect = /redshift/i.test(String(v.rows[0]?.v ?? '')) ? 'redshift' : 'postgres';
+  const r = await wh.query(ACL_QUERY, { schema, table });
+  const parsed = parseAcl(r.rows[0]?.acl === null || r.rows[0]?.acl === undefined ? null : String(r.rows[0].acl), dialect);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return { grants: parsed.grants, owner: String(r.rows[0]?.owner ?? ''), botUser: String(v.rows[0]?.u ?? '') };
 }
 
 function actionsOf(step: PlanStep): PlannedAction[] {
@@ -213,16 +228,14 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         ...base(s),
         isDone: async (ctx) => ctx.handles['grants'] !== undefined,
         run: async (ctx) => {
-          const wh = ctx.deps.warehouse;
-          const v = await wh.query('SELECT version() AS v, current_user AS u');
-          const dialect = /redshift/i.test(String(v.rows[0]?.v ?? '')) ? 'redshift' : 'postgres';
-          const r = await wh.query(ACL_QUERY, { schema, table: name });
-          const parsed = parseAcl(r.rows[0]?.acl === null || r.rows[0]?.acl === undefined ? null : String(r.rows[0].acl), dialect);
-          if (!parsed.ok) throw new Error(parsed.error);
-          await ctx.setHandle('botUser', String(v.rows[0]?.u ?? ''));
-          await ctx.setHandle('owner', String(r.rows[0]?.owner ?? ''));
-          await ctx.setHandle('grants', JSON.stringify(parsed.grants));
-          return parsed.grants.length ? `${parsed.grants.length} grantee(s) will be re-granted: ${parsed.grants.map((g) => g.grantee || 'PUBLIC').join(', ')}` : 'no grants beyond the owner';
+          const g = await readTableGrants(ctx.deps.warehouse, schema, name);
+          // the swap must fit ONE batch with these grants (checked before queueing too; grants may have changed since)
+          const withGrants = buildPlan(params, deps, { grants: g.grants, skipGrantees: [g.botUser] });
+          if (!withGrants.ok) throw new Error(`${withGrants.error}\nNothing was changed.`);
+          await ctx.setHandle('botUser', g.botUser);
+          await ctx.setHandle('owner', g.owner);
+          await ctx.setHandle('grants', JSON.stringify(g.grants));
+          return g.grants.length ? `${g.grants.length} grantee(s) will be re-granted: ${g.grants.map((x) => x.grantee || 'PUBLIC').join(', ')}` : 'no grants beyond the owner';
         },
       }),
       'stop-task': (s) => ({
