@@ -51,6 +51,12 @@ create table if not exists ${S}.column_meta (
   primary key (table_oid, attnum)
 );
 
+-- names of 64 to 127 bytes (long-names.ts): PostgreSQL holds the alias, Redshift's views show the name
+create table if not exists ${S}.long_names (
+  alias text primary key,
+  name text not null
+);
+
 create table if not exists ${S}.constraint_meta (
   table_oid oid not null,
   name text not null,

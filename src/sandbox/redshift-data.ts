@@ -17,7 +17,8 @@ import { type AwsJsonResponse, SandboxFault, decodeToken, encodeToken, epochSeco
 import { resetSession } from './catalog.js';
 import { type Db, type DbField, type DbResult, type DbSession, DbError, OID, QUERY_CANCELED } from './db.js';
 import { type FaultKnobs, takeStatementFailure } from './faults.js';
-import { TranslateError, bindNamedParams, namedParams, splitStatements, translateStatement } from './translate.js';
+import { LongNames } from './long-names.js';
+import { SANDBOX_SCHEMA, TranslateError, bindNamedParams, namedParams, splitStatements, translateStatement } from './translate.js';
 
 export const REDSHIFT_DATA_TARGET_PREFIX = 'RedshiftData';
 
@@ -102,7 +103,9 @@ const connection = {
   WaitTimeSeconds: z.number().int().optional(),
 };
 const executeInput = z.object({ Sql: z.string(), ...connection });
-const batchInput = z.object({ Sqls: z.array(z.string()).min(1, 'Sqls needs at least one statement').max(40, 'a batch has at most 40 statements'), ...connection });
+/** BatchExecuteStatement's `Sqls`: 1 to 40 items (Data API reference); more is refused as the service's input validation does */
+export const MAX_BATCH_STATEMENTS = 40;
+const batchInput = z.object({ Sqls: z.array(z.string()).min(1, 'Sqls needs at least one statement'), ...connection });
 const idInput = z.object({ Id: z.string().min(1), WaitTimeSeconds: z.number().int().optional() });
 const resultInput = z.object({ Id: z.string().min(1), NextToken: z.string().optional(), WaitTimeSeconds: z.number().int().optional() });
 const listInput = z.object({
@@ -228,6 +231,8 @@ export class RedshiftDataService {
   private readonly maxStatements: number;
   private queryIds = 100_000;
   private closing = false;
+  /** identifiers of 64–127 bytes and the aliases PostgreSQL holds for them */
+  private readonly longNames = new LongNames();
 
   constructor(opts: RedshiftDataOptions) {
     this.db = opts.db;
@@ -242,6 +247,8 @@ export class RedshiftDataService {
     const s = await this.db.session();
     try {
       await this.loadTypeNames(s);
+      const names = await s.query(`select alias, name from ${SANDBOX_SCHEMA}.long_names`).catch(() => undefined);
+      for (const [alias, name] of names?.rows ?? []) if (alias && name) this.longNames.remember(alias, name);
     } finally {
       await s.release();
     }
@@ -337,6 +344,14 @@ export class RedshiftDataService {
   }
 
   private executeBatch(i: z.infer<typeof batchInput>): Record<string, unknown> {
+    if (i.Sqls.length > MAX_BATCH_STATEMENTS) {
+      // the AWS input-validation form (the value abbreviated: it can be 40 × 100 KB)
+      const shown = i.Sqls.slice(0, 3).map((q) => (q.length > 60 ? `${q.slice(0, 60)}…` : q));
+      throw new SandboxFault(
+        VALIDATION,
+        `1 validation error detected: Value '[${shown.join(', ')}, …]' at 'sqls' failed to satisfy constraint: Member must have length less than or equal to ${MAX_BATCH_STATEMENTS}`,
+      );
+    }
     const existing = this.fromToken(i.ClientToken);
     if (existing) return this.executeOutput(existing);
     this.checkConnection(i);
@@ -465,7 +480,7 @@ export class RedshiftDataService {
       } else if (e instanceof Injected) {
         this.set(rec, 'FAILED', e.message);
       } else {
-        this.set(rec, 'FAILED', rec.error ?? errorText(e));
+        this.set(rec, 'FAILED', rec.error ?? this.longNames.restore(errorText(e)));
         if (!(e instanceof DbError) && !(e instanceof TranslateError)) {
           broken = true;
           this.log.warn({ err: e, statementId: rec.id }, 'sandbox statement failed outside the database');
@@ -513,7 +528,7 @@ export class RedshiftDataService {
           const cancelled = !timeout && (e instanceof Aborted || rec.cancelRequested || (e instanceof DbError && e.code === QUERY_CANCELED));
           if (timeout) this.set(sub, 'FAILED', statementTimeoutText(sub.queryId));
           else if (cancelled) this.set(sub, 'ABORTED', `ERROR: Query (${sub.queryId}) cancelled on user's request`);
-          else this.set(sub, 'FAILED', e instanceof Injected ? e.message : errorText(e));
+          else this.set(sub, 'FAILED', e instanceof Injected ? e.message : this.longNames.restore(errorText(e)));
           for (const later of rec.subs.slice(n)) this.set(later, 'ABORTED');
           if (!cancelled) rec.error = `Query #${n} failed with ${sub.error}`;
           throw e;
@@ -537,8 +552,14 @@ export class RedshiftDataService {
     const values = new Map(rec.params.map((p) => [p.name, p.value]));
     let last: DbResult | undefined;
     let reported: DbResult | undefined;
-    for (const stmt of splitStatements(sql)) {
+    for (const written of splitStatements(sql)) {
       if (rec.cancelRequested) throw new Aborted();
+      // names longer than PostgreSQL's 63 bytes become aliases (long-names.ts); remembered in the catalog too
+      const mapped = this.longNames.rewriteSql(written);
+      const stmt = mapped.sql;
+      for (const [alias, name] of mapped.added)
+        await session.query(`insert into ${SANDBOX_SCHEMA}.long_names (alias, name) values ($1, $2) on conflict do nothing`, [alias, name]);
+      const bound = this.longNames.size === 0 ? values : new Map([...values].map(([k, v]) => [k, this.longNames.rewriteValue(stmt, v)]));
       const t = translateStatement(stmt, { inTransaction: state.inTx });
       if (t.notInTransaction && state.inTx) throw new TranslateError(t.notInTransaction);
       if (t.implicitCommit && state.inTx) await session.query('COMMIT');
@@ -549,7 +570,7 @@ export class RedshiftDataService {
           let text = step.sql;
           let params = step.params;
           if (step.user && step.params === undefined) {
-            const b = bindNamedParams(text, values);
+            const b = bindNamedParams(text, bound);
             text = b.text;
             params = b.values.length > 0 ? b.values : undefined;
           }
@@ -576,6 +597,10 @@ export class RedshiftDataService {
     if (!last) return { resultRows: 0, resultSize: 0 };
     const unknown = last.fields.map((f) => f.typeId).filter((t) => !this.typeNames.has(t));
     if (unknown.length > 0) await this.loadTypeNames(session, unknown).catch(() => undefined);
+    if (this.longNames.size > 0) {
+      const restore = (v: string | null): string | null => (v === null ? v : this.longNames.restore(v));
+      last = { ...last, fields: last.fields.map((f) => ({ ...f, name: this.longNames.restore(f.name) })), rows: last.rows.map((r) => r.map(restore)) };
+    }
     const hasResultSet = last.fields.length > 0;
     const resultSize = hasResultSet ? last.rows.reduce((a, row) => a + row.reduce((b, v) => b + (v === null ? 0 : v.length), 0), 0) : 0;
     return {

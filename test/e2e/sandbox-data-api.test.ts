@@ -357,6 +357,46 @@ describe.each(backends)('Redshift Data API sandbox on %s', (backend) => {
     expect(await sb.query('select count(*) as n from trunc_b')).toEqual([{ n: 0 }]);
   });
 
+  it('takes names up to 127 bytes as Redshift does (PostgreSQL would cut them at 63) and cuts longer ones at 127 bytes', async () => {
+    const table = `t_${'x'.repeat(100)}`; // 102 bytes
+    const col = `c_${'y'.repeat(116)}`; // 118 bytes
+    const twin = `c_${'y'.repeat(61)}_other`; // the same first 63 bytes as col: PostgreSQL would make them one name
+    const wide = `w_${'é'.repeat(62)}`; // 126 bytes, 64 characters
+    await sb.run(`create table ${table} (id integer, ${col} varchar(8), "${twin}" integer, ${wide} integer) diststyle key distkey (${twin}) sortkey (${col})`);
+    await sb.run(`insert into ${table} (id, ${col}, ${twin}, ${wide}) values (1, 'a', 2, 3)`);
+    expect(await sb.query(`select ${col}, ${twin}, ${wide} from ${table} where ${col} = :v`, { v: 'a' })).toEqual([{ [col]: 'a', [twin]: 2, [wide]: 3 }]);
+    // the catalog reads every name back exactly, through Redshift's views, PostgreSQL's and pg_class with a bound name
+    // (sorted here: ORDER BY on a long name sorts by its alias in the sandbox)
+    const def = await sb.query(`select "column", distkey, sortkey from pg_table_def where tablename = '${table}'`);
+    expect(def.sort((a, b) => (String(a.column) < String(b.column) ? -1 : 1))).toEqual([
+      { column: twin, distkey: true, sortkey: 0 },
+      { column: col, distkey: false, sortkey: 1 },
+      { column: 'id', distkey: false, sortkey: 0 },
+      { column: wide, distkey: false, sortkey: 0 },
+    ]);
+    expect((await sb.query(`select column_name from information_schema.columns where table_name = :t order by ordinal_position`, { t: table })).map((r) => r.column_name)).toEqual(['id', col, twin, wide]);
+    expect(await sb.query(`select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relname = :t`, { t: table })).toEqual([{ relname: table }]);
+    expect(await sb.query(`select "table", diststyle from svv_table_info where "table" = '${table}'`)).toEqual([{ table, diststyle: `KEY(${twin})` }]);
+    // an error names the column as written
+    const bad = await sb.run(`select ${col}z from ${table}`, undefined, { expect: 'FAILED' });
+    expect(bad.Error).toContain(`column "${col}z" does not exist`);
+    // longer than 127 bytes: Redshift keeps the first 127 bytes (and so resolves the long spelling to the same name)
+    const over = `o_${'z'.repeat(130)}`;
+    await sb.run(`alter table ${table} add column ${over} integer`);
+    expect((await sb.query(`select column_name from information_schema.columns where table_name = '${table}' and column_name like 'o\\_%'`)).map((r) => r.column_name)).toEqual([over.slice(0, 127)]);
+    expect(await sb.query(`select ${over} from ${table}`)).toEqual([{ [over.slice(0, 127)]: null }]);
+  });
+
+  it('refuses a batch of more than 40 statements as the Data API does, and runs one of 40', async () => {
+    const sqls = Array.from({ length: 41 }, (_, i) => `select ${i}`);
+    await expect(sb.client.send(new BatchExecuteStatementCommand({ ...TARGET, Sqls: sqls }))).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringMatching(/^1 validation error detected: Value '\[select 0, select 1, .*\]' at 'sqls' failed to satisfy constraint: Member must have length less than or equal to 40$/),
+    });
+    const ok = await sb.batch(sqls.slice(0, 40));
+    expect(ok.SubStatements).toHaveLength(40);
+  });
+
   it('answers unknown ids and bad requests with AWS errors', async () => {
     await expect(sb.client.send(new DescribeStatementCommand({ Id: '00000000-0000-0000-0000-000000000000' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     await expect(sb.client.send(new ExecuteStatementCommand({ Database: 'dev', Sql: 'select 1' }))).rejects.toMatchObject({ name: 'ValidationException' });
