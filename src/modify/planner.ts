@@ -87,6 +87,30 @@ export function isStepDone(done: DoneCheck, live: TableDef): boolean {
   return done.expect.every((e) => holds(e, live));
 }
 
+/** What the live table shows for each expectation of `done` it does not meet (empty when the step is done). */
+export function unmetExpectations(done: DoneCheck, live: TableDef): string[] {
+  const out: string[] = [];
+  for (const e of done.expect) {
+    if (holds(e, live)) continue;
+    switch (e.kind) {
+      case 'column': {
+        const c = live.columns.find((x) => x.name === e.column);
+        if (!e.present) out.push(`column ${e.column} should be gone, the catalog still has it (${c?.type ?? '?'})`);
+        else if (!c) out.push(`column ${e.column} should exist, the catalog has no such column (columns: ${live.columns.map((x) => x.name).join(', ')})`);
+        else out.push(`column ${e.column} should be ${[e.type, e.encode ? `ENCODE ${e.encode}` : undefined].filter(Boolean).join(' ')}, the catalog says ${c.type}${c.encode ? ` ENCODE ${c.encode}` : ''}`);
+        break;
+      }
+      case 'dist':
+        out.push(`the table should be DISTSTYLE ${e.distStyle}${e.distKey ? ` DISTKEY (${e.distKey})` : ''}, the catalog says ${live.distStyle}${live.distKey ? ` DISTKEY (${live.distKey})` : ''}`);
+        break;
+      case 'sort':
+        out.push(`the sort key should be ${e.style}${e.columns.length ? ` (${e.columns.join(', ')})` : ''}, the catalog says ${live.sortKey.style}${live.sortKey.columns.length ? ` (${live.sortKey.columns.join(', ')})` : ''}`);
+        break;
+    }
+  }
+  return out;
+}
+
 function holds(e: Expectation, live: TableDef): boolean {
   switch (e.kind) {
     case 'column': {

@@ -14,11 +14,21 @@ export interface FailStatementRule {
   times?: number;
 }
 
+/** A statement that reports FINISHED without running: a change the database said it made but did not. */
+export interface NoopStatementRule {
+  /** a substring of the statement's SQL, or `/regex/flags` */
+  match: string;
+  /** how many matching statements are skipped before the rule goes away; unlimited when absent */
+  times?: number;
+}
+
 export interface FaultKnobs {
   /** the next n API calls (any operation, any service) answer HTTP 400 ThrottlingException */
   throttleNext: number;
   /** statements whose SQL matches end FAILED with the given error, without running */
   failStatements: FailStatementRule[];
+  /** statements whose SQL matches end FINISHED without running (the catalog then is not what they said) */
+  noopStatements: NoopStatementRule[];
   /** every statement waits this long in STARTED before it runs (so tests can observe or cancel it) */
   statementDelayMs: number;
   /** the disk capacity stv_partitions reports, in 1 MB blocks */
@@ -44,6 +54,7 @@ export type SuperuserView = (typeof SUPERUSER_VIEWS)[number];
 export const DEFAULT_FAULTS: Readonly<FaultKnobs> = {
   throttleNext: 0,
   failStatements: [],
+  noopStatements: [],
   statementDelayMs: 0,
   diskCapacityMb: DEFAULT_DISK_CAPACITY_MB,
   logIngestionDelayMs: 0,
@@ -52,7 +63,7 @@ export const DEFAULT_FAULTS: Readonly<FaultKnobs> = {
 };
 
 export function defaultFaults(): FaultKnobs {
-  return { ...DEFAULT_FAULTS, failStatements: [], catalogGrants: [] };
+  return { ...DEFAULT_FAULTS, failStatements: [], noopStatements: [], catalogGrants: [] };
 }
 
 const failRule = z.strictObject({
@@ -66,6 +77,7 @@ export const faultPatch = z.strictObject({
   reset: z.boolean().optional(),
   throttleNext: z.number().int().min(0).optional(),
   failStatements: z.array(failRule).optional(),
+  noopStatements: z.array(z.strictObject({ match: z.string().min(1, 'match must not be empty'), times: z.number().int().positive().optional() })).optional(),
   statementDelayMs: z.number().int().min(0).max(3_600_000).optional(),
   diskCapacityMb: z.number().int().min(0).optional(),
   logIngestionDelayMs: z.number().int().min(0).max(3_600_000).optional(),
@@ -78,6 +90,7 @@ export function applyFaultPatch(faults: FaultKnobs, patch: FaultPatch): void {
   if (patch.reset) Object.assign(faults, defaultFaults());
   if (patch.throttleNext !== undefined) faults.throttleNext = patch.throttleNext;
   if (patch.failStatements !== undefined) faults.failStatements = patch.failStatements.map((r) => ({ ...r }));
+  if (patch.noopStatements !== undefined) faults.noopStatements = patch.noopStatements.map((r) => ({ ...r }));
   if (patch.statementDelayMs !== undefined) faults.statementDelayMs = patch.statementDelayMs;
   if (patch.diskCapacityMb !== undefined) faults.diskCapacityMb = patch.diskCapacityMb;
   if (patch.logIngestionDelayMs !== undefined) faults.logIngestionDelayMs = patch.logIngestionDelayMs;
@@ -94,7 +107,7 @@ export function takeThrottle(faults: FaultKnobs): boolean {
   return false;
 }
 
-function matches(rule: FailStatementRule, sql: string): boolean {
+function matches(rule: { match: string }, sql: string): boolean {
   const m = /^\/(.*)\/([a-z]*)$/s.exec(rule.match);
   if (m) {
     try {
@@ -116,4 +129,16 @@ export function takeStatementFailure(faults: FaultKnobs, sql: string): string | 
     if (rule.times <= 0) faults.failStatements.splice(i, 1);
   }
   return rule.error;
+}
+
+/** Whether a statement must report FINISHED without running (a rule with `times` is used up one match at a time). */
+export function takeStatementNoop(faults: FaultKnobs, sql: string): boolean {
+  const i = faults.noopStatements.findIndex((r) => matches(r, sql));
+  if (i < 0) return false;
+  const rule = faults.noopStatements[i]!;
+  if (rule.times !== undefined) {
+    rule.times--;
+    if (rule.times <= 0) faults.noopStatements.splice(i, 1);
+  }
+  return true;
 }

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { type AwsJsonResponse, SandboxFault, decodeToken, encodeToken, epochSeconds, faultResponse, ok, operationOf, parseInput } from './aws-fault.js';
 import { resetSession } from './catalog.js';
 import { type Db, type DbField, type DbResult, type DbSession, DbError, OID, QUERY_CANCELED } from './db.js';
-import { type FaultKnobs, takeStatementFailure } from './faults.js';
+import { type FaultKnobs, takeStatementFailure, takeStatementNoop } from './faults.js';
 import { LongNames } from './long-names.js';
 import { SANDBOX_SCHEMA, TranslateError, bindNamedParams, namedParams, splitStatements, translateStatement } from './translate.js';
 
@@ -462,7 +462,7 @@ export class RedshiftDataService {
         if (injected !== undefined) throw new Injected(injected);
         const state = { inTx: false };
         try {
-          rec.outcome = await this.runText(rec, session, rec.sql, state);
+          rec.outcome = takeStatementNoop(this.faults, rec.sql) ? { resultRows: 0, resultSize: 0 } : await this.runText(rec, session, rec.sql, state);
         } finally {
           // an explicit transaction left open ends with the session, as on the Data API
           if (state.inTx) await session.query('ROLLBACK').catch(() => {
@@ -521,7 +521,7 @@ export class RedshiftDataService {
         const injected = takeStatementFailure(this.faults, sub.sql);
         try {
           if (injected !== undefined) throw new Injected(injected);
-          sub.outcome = await this.runText(rec, session, sub.sql, state);
+          sub.outcome = takeStatementNoop(this.faults, sub.sql) ? { resultRows: 0, resultSize: 0 } : await this.runText(rec, session, sub.sql, state);
           this.set(sub, 'FINISHED');
         } catch (e) {
           const timeout = timedOut(e, rec);

@@ -166,6 +166,23 @@ describe('what a queued or failed modify says', () => {
     expect(await tableExists(h, 'old_core_action')).toBe(false);
   }, 90_000);
 
+  it('after an in-place ALTER the job reads the catalog back and fails loudly when the table is not what the plan said', async () => {
+    // the sandbox reports the ADD COLUMN as FINISHED without running it: a change the warehouse said it made but did not
+    h.sandbox.faults.noopStatements.push({ match: 'ADD COLUMN shade', times: 1 });
+    const jobId = await queueModify(h, 'core_tag add column shade varchar(16)', USERS.lead);
+    const failed = await h.waitJob(jobId, (j) => j.state === 'failed', 'to fail at the ALTER', 45_000);
+    const step = failed.steps.find((x) => x.state === 'failed');
+    expect(step?.name).toBe('alter-1');
+    expect(step?.error).toMatch(/finished, but ak_sumofus\.core_tag is not what the plan said \(column shade exists with type varchar\(16\)\):\n• column shade should exist, the catalog has no such column \(columns: id, created_at, /);
+    expect((await liveTable(h, 'core_tag')).columns.map((c) => c.name)).not.toContain('shade');
+    // schemas/ was not rewritten to a shape the warehouse does not have
+    expect(failed.steps.find((x) => x.name === 'schema-file')?.state).toBe('pending');
+    // retried, the step looks first (isDone), runs the ALTER for real this time and the job finishes
+    expect((await h.rt.control.retryJob(jobId, USERS.lead)).ok).toBe(true);
+    await succeeded(h, jobId);
+    expect((await liveTable(h, 'core_tag')).columns.map((c) => c.name)).toContain('shade');
+  }, 90_000);
+
   it('a job that fails after changing something says the table stays locked, and its Roll back button undoes it', async () => {
     h.sandbox.faults.failStatements.push({ match: 'RENAME TO old_share_type', error: 'ERROR: could not obtain lock on relation "share_type" (simulated)', times: 1 });
     const jobId = await queueModify(h, 'share_type add column label varchar(16) --deep-copy', USERS.lead);

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { modifyCommandSchema } from '../../commands/types.js';
-import { planModify, isStepDone, type PlanInput } from '../../modify/planner.js';
+import { planModify, isStepDone, unmetExpectations, type PlanInput } from '../../modify/planner.js';
 import { lockedSwapBatch, lateWritesToOld, postSwapDeleteSync, reverseDelta, reverseFull } from '../../modify/delta.js';
 import { parseAcl, ACL_QUERY } from '../../modify/grants.js';
 import {
@@ -620,7 +620,18 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
           },
           run: async (ctx) => {
             const info = await runOnce(ctx, `stmt:${ps.name}`, { sql: a.sql }, stmtName(ctx, ps.name));
-            return `statement ${info.id}`;
+            // a FINISHED ALTER is not proof: read the table back and hold it to what the plan said
+            const after = await readTable(ctx.deps.warehouse, schema, name);
+            const unmet = after ? unmetExpectations(done, after) : [`${schema}.${name} is missing from the catalog`];
+            if (unmet.length) {
+              // forget the statement: a retry looks again (isDone) and, if the change is still missing, submits it anew
+              await ctx.setHandle(`stmt:${ps.name}`, '');
+              throw new Error(
+                `statement ${info.id} finished, but ${schema}.${name} is not what the plan said (${done.description}):\n${unmet.map((u) => `• ${u}`).join('\n')}\n` +
+                  'Nothing further was changed. Look at the table (`/redshift schema diff ' + name + '`), then retry the step (it checks the table first and runs the ALTER again only if it is still missing) or roll the job back.',
+              );
+            }
+            return `statement ${info.id}; the catalog shows ${done.description}`;
           },
         });
         continue;
