@@ -487,6 +487,25 @@ describe('planModify: deep copy', () => {
     ]);
   });
 
+  it('keeps the swap ONE batch of at most 40 statements: many grantees with one privilege set fit, 40 distinct sets are refused', () => {
+    const users = (n: number, letters: (i: number) => string) => `{${Array.from({ length: n }, (_, i) => `u${i}=${letters(i)}/awsuser`).join(',')}}`;
+    const same = parseAcl(users(200, () => 'r'));
+    if (!same.ok) throw new Error(same.error);
+    const p = plan('modify core_action alter column link type bigint', { grants: same.grants });
+    const swap = sqlOf(step(p, 'swap'));
+    expect(swap.length + 2).toBeLessThanOrEqual(40); // + the runbook's two SET statement_timeout around the LOCK
+    expect(swap.filter((q) => q.startsWith('GRANT'))).toHaveLength(1);
+    // every grantee a different privilege set: no GRANT can be shared
+    const letters = ['r', 'a', 'w', 'd', 'x', 'D', 'P', 'A'];
+    const distinct = parseAcl(users(40, (i) => letters.filter((_, b) => ((i + 1) >> b) & 1).join('')));
+    if (!distinct.ok) throw new Error(distinct.error);
+    const r = parseCommand('modify core_action alter column link type bigint', { registry: reg });
+    if (!r.ok || r.command.kind !== 'modify') throw new Error('parse');
+    const current = table('core_action');
+    const refused = planModify({ current, ops: r.command.ops, deepCopy: false, referencing: referencingTables(reg, current.schema, current.name), grants: distinct.grants });
+    expect(refused).toEqual({ ok: false, error: expect.stringMatching(/^the swap of ak_sumofus\.core_action would be 51 statements in one transaction: .* 40 grantees with 40 different privilege sets \(one GRANT per set\)\. The Data API runs at most 40 statements in one batch/) });
+  });
+
   it('a DMS table stops the task, swaps in one batch, resumes and reads the logs', () => {
     const p = plan('modify core_usermailing alter column subject_id type bigint');
     expect(p.provider).toBe('dms');
