@@ -169,18 +169,18 @@ describe('what a queued or failed modify says', () => {
   it('after an in-place ALTER the job reads the catalog back and fails loudly when the table is not what the plan said', async () => {
     // the sandbox reports the ADD COLUMN as FINISHED without running it: a change the warehouse said it made but did not
     h.sandbox.faults.noopStatements.push({ match: 'ADD COLUMN shade', times: 1 });
-    const jobId = await queueModify(h, 'core_tag add column shade varchar(16)', USERS.lead);
+    const jobId = await queueModify(h, 'core_location add column shade varchar(16)', USERS.lead);
     const failed = await h.waitJob(jobId, (j) => j.state === 'failed', 'to fail at the ALTER', 45_000);
     const step = failed.steps.find((x) => x.state === 'failed');
     expect(step?.name).toBe('alter-1');
-    expect(step?.error).toMatch(/finished, but ak_sumofus\.core_tag is not what the plan said \(column shade exists with type varchar\(16\)\):\n• column shade should exist, the catalog has no such column \(columns: id, created_at, /);
-    expect((await liveTable(h, 'core_tag')).columns.map((c) => c.name)).not.toContain('shade');
+    expect(step?.error).toMatch(/finished, but ak_sumofus\.core_location is not what the plan said \(column shade exists with type varchar\(16\)\):\n• column shade should exist, the catalog has no such column \(columns: created_at, updated_at, user_id, /);
+    expect((await liveTable(h, 'core_location')).columns.map((c) => c.name)).not.toContain('shade');
     // schemas/ was not rewritten to a shape the warehouse does not have
     expect(failed.steps.find((x) => x.name === 'schema-file')?.state).toBe('pending');
     // retried, the step looks first (isDone), runs the ALTER for real this time and the job finishes
     expect((await h.rt.control.retryJob(jobId, USERS.lead)).ok).toBe(true);
     await succeeded(h, jobId);
-    expect((await liveTable(h, 'core_tag')).columns.map((c) => c.name)).toContain('shade');
+    expect((await liveTable(h, 'core_location')).columns.map((c) => c.name)).toContain('shade');
   }, 90_000);
 
   it('a job that fails after changing something says the table stays locked, and its Roll back button undoes it', async () => {
@@ -191,7 +191,8 @@ describe('what a queued or failed modify says', () => {
     expect(await tableExists(h, 'new_share_type')).toBe(true);
     expect((await h.rt.jobs.locks.holder(`${SCHEMA}.share_type`))?.jobId).toBe(jobId);
     await h.waitUntil(async () => (await threadOf(h, jobId)).some((t) => t.startsWith('Step ') && t.includes('failed')), 'the failure reply in the thread');
-    const failure = h.fake.messages().find((m) => JSON.stringify(m.blocks ?? []).includes('"block_id":"rso_failure"') && JSON.stringify(m.blocks ?? []).includes(jobId));
+    const threadTs = (await h.progressMessage(jobId))!.ts;
+    const failure = h.fake.messages().find((m) => m.thread_ts === threadTs && JSON.stringify(m.blocks ?? []).includes('"block_id":"rso_failure"'));
     expect(failure?.text).toMatch(new RegExp(`failed: .*simulated.* — ${SCHEMA}\\.share_type stays locked \\(no other job can change it\\) until this job is rolled back or retried\\.$`, 's'));
     const actions = (failure?.blocks ?? []).find((b) => (b as { block_id?: string }).block_id === 'rso_failure') as { elements: Array<{ action_id: string; value: string }> };
     const rollback = actions.elements.find((e) => e.action_id === 'rso_rollback');
