@@ -39,6 +39,15 @@ export function redshiftName(name: string): string {
 
 const CATALOG = /\b(pg_[a-z_]+|information_schema|svv_[a-z_]+|stv_[a-z_]+|svl_[a-z_]+|sys_[a-z_]+)\b/i;
 
+const WORDS = /[\p{L}\p{N}_$]+|"(?:[^"]|"")+"/gu;
+
+/** Does the text have a word or quoted name longer than PostgreSQL's 63 bytes? (May be one inside a string: harmless.) */
+function hasLongWord(sql: string): boolean {
+  if (sql.length <= PG_NAME_BYTES / 4) return false;
+  for (const m of sql.matchAll(WORDS)) if (m[0].length > PG_NAME_BYTES / 4 && Buffer.byteLength(m[0], 'utf8') > PG_NAME_BYTES) return true;
+  return false;
+}
+
 export class LongNames {
   private readonly byAlias = new Map<string, string>();
   private readonly byName = new Map<string, string>();
@@ -72,6 +81,8 @@ export class LongNames {
 
   /** Every identifier of the statement longer than 63 bytes, as its alias (new ones are registered). */
   rewriteSql(sql: string): { sql: string; added: Array<[string, string]> } {
+    // cheap look first (most statements have no long word at all): tokenizing every statement twice costs CPU
+    if (!hasLongWord(sql) && !(this.byName.size > 0 && CATALOG.test(sql))) return { sql, added: [] };
     const toks = tokenize(sql);
     const added: Array<[string, string]> = [];
     const catalog = CATALOG.test(sql);
