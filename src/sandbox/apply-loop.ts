@@ -590,9 +590,24 @@ abstract class ApplyLoopBase {
     }
   }
 
-  /** Resolve when no change is pending (stop generating first, or it may never happen). */
-  async idle(timeoutMs = 15_000): Promise<void> {
-    await this.until(() => this.pendingCount() === 0 && this.inFlight === undefined, timeoutMs, 'no pending changes');
+  /**
+   * Resolve when no change is pending (stop generating first, or it may never happen). `stallMs` bounds the time with NO
+   * progress, not the whole drain: a backlog built up while a task was stopped drains at the machine's speed, which a
+   * loaded CI machine makes slow but not stuck; a loop that stops applying still fails after `stallMs`.
+   */
+  async idle(stallMs = 15_000): Promise<void> {
+    let best = this.pendingCount();
+    let lastProgress = Date.now();
+    while (this.pendingCount() > 0 || this.inFlight !== undefined) {
+      const pending = this.pendingCount();
+      if (pending < best) {
+        best = pending;
+        lastProgress = Date.now();
+      } else if (Date.now() - lastProgress > stallMs) {
+        throw new Error(`apply loop ${this.qualifiedName}: no pending change applied for ${stallMs} ms (${pending} still pending); stats ${JSON.stringify(this.stats())}`);
+      }
+      await new Promise((r) => setTimeout(r, this.tickMs));
+    }
   }
 
   /**
