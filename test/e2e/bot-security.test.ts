@@ -233,7 +233,7 @@ describe('who may run what', () => {
   it('a changing command from a non-operator is refused with the reason and queues nothing', async () => {
     // the earlier tests' jobs may still be posting their last thread replies (seen on a loaded machine: one late post
     // counted here): start counting once nothing runs and Slack has heard nothing for 1.5 s
-    for (let seen = -1, i = 0; i < 60; i++) {
+    for (let seen = -1, i = 0; i < 20; i++) {
       const counts = await h.queueCounts();
       if (seen === h.fake.calls.length && !counts.active && !counts.waiting) break;
       seen = h.fake.calls.length;
