@@ -8,7 +8,8 @@
  *   Redshift-style errors inside the statement's transaction, so a failing batch rolls the metadata back too);
  * - Redshift's functions that PostgreSQL lacks (getdate(), sysdate, nvl, len);
  * - the catalog views the bot reads, with Redshift's column names and spellings: pg_table_def, svv_table_info (no row
- *   for an empty table, as on Redshift), stv_partitions (capacity from the diskCapacityMb fault knob), plus
+ *   for an empty table, as on Redshift; unsorted / stats_off / rows marked deleted from the tableHealth fault knob),
+ *   svv_interleaved_columns (skew from the same knob), stv_partitions (capacity from the diskCapacityMb fault knob), plus
  *   svv_sandbox_constraints (sandbox-only, for tests). Redshift's pg_class_info is not provided: the catalog reader
  *   treats its absence as "distribution of an empty table unknown", which its tests rely on.
  *
@@ -28,7 +29,7 @@ export { SANDBOX_SCHEMA } from './translate.js';
 export const DEFAULT_DISK_CAPACITY_MB = 1_000_000;
 
 /** Bump when the bootstrap changes in a way that needs the views/functions recreated. */
-export const CATALOG_VERSION = 3;
+export const CATALOG_VERSION = 4;
 
 const TABLES = `
 create schema if not exists ${S};
@@ -132,6 +133,10 @@ $$ select case when $2 = 16 and $1 ~ '^[0-9a-fA-F]{1,15}$' then ('x' || lpad($1,
 
 create or replace function ${S}._disk_capacity_mb() returns bigint language sql stable as
 $$ select coalesce(nullif(current_setting('${S}.disk_capacity_mb', true), '')::bigint, ${DEFAULT_DISK_CAPACITY_MB}) $$;
+
+-- the tableHealth fault knob of one table ('{}' when none is seeded): unsorted, statsOff, deletedRows, interleavedSkew
+create or replace function ${S}._table_health(schema_name text, table_name text) returns jsonb language sql stable as
+$$ select coalesce(coalesce(nullif(current_setting('${S}.table_health', true), ''), '{}')::jsonb -> (schema_name || '.' || table_name), '{}'::jsonb) $$;
 
 -- exact row count without waiting long behind a table lock (a swap in progress): falls back to the planner's estimate
 create or replace function ${S}._row_count(rel oid) returns bigint language plpgsql volatile as $$
@@ -458,6 +463,7 @@ const USER_TABLES = `c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog',
 const VIEWS = `
 drop view if exists ${S}.pg_table_def;
 drop view if exists ${S}.svv_table_info;
+drop view if exists ${S}.svv_interleaved_columns;
 drop view if exists ${S}.stv_partitions;
 drop view if exists ${S}.svv_sandbox_constraints;
 drop view if exists ${S}.pg_class_info; -- not provided: see the header of this file
@@ -494,7 +500,8 @@ with base as materialized (
     coalesce(tm.encode_auto, true) as encode_auto,
     tm.created_at,
     ${S}._row_count(c.oid) as nrows,
-    ceil(pg_total_relation_size(c.oid) / 1048576.0)::bigint as size_mb
+    ceil(pg_total_relation_size(c.oid) / 1048576.0)::bigint as size_mb,
+    ${S}._table_health(n.nspname, c.relname) as health
   from pg_class c
   join pg_namespace n on n.oid = c.relnamespace
   left join ${S}.table_meta tm on tm.table_oid = c.oid
@@ -528,9 +535,10 @@ select
   b.size_mb as size,
   round(b.size_mb * 100.0 / greatest(${S}._disk_capacity_mb(), 1), 4)::numeric(10,4) as pct_used,
   0::bigint as empty,
-  (case when sk.attname is not null then 0 end)::numeric(5,2) as unsorted,
-  0::numeric(5,2) as stats_off,
-  b.nrows::numeric(38,0) as tbl_rows,
+  (case when sk.attname is not null then coalesce((b.health->>'unsorted')::numeric, 0) end)::numeric(5,2) as unsorted,
+  coalesce((b.health->>'statsOff')::numeric, 0)::numeric(5,2) as stats_off,
+  -- rows marked deleted (seeded) count in tbl_rows, not in estimated_visible_rows, as on Redshift
+  (b.nrows + coalesce((b.health->>'deletedRows')::bigint, 0))::numeric(38,0) as tbl_rows,
   (case when sk.attname is not null then 1 end)::numeric(19,2) as skew_sortkey1,
   (case when b.diststyle in ('KEY', 'EVEN') then 1 end)::numeric(19,2) as skew_rows,
   b.nrows::numeric(38,0) as estimated_visible_rows,
@@ -542,6 +550,20 @@ left join pg_attribute dk on dk.attrelid = b.oid and dk.attnum = b.distkey_attnu
 left join ${S}.column_meta skm on skm.table_oid = b.oid and skm.sortkey_pos = 1 and b.sortstyle <> 'NONE'
 left join pg_attribute sk on sk.attrelid = b.oid and sk.attnum = skm.attnum and not sk.attisdropped
 where b.nrows > 0 and ${S}._system_view_visible('svv_table_info');
+
+-- one row per interleaved sort key column (Redshift shows it to superusers only): skew from the tableHealth knob
+create view ${S}.svv_interleaved_columns as
+select
+  c.oid::integer as tbl,
+  (a.attnum - 1)::integer as col,
+  coalesce((${S}._table_health(n.nspname, c.relname)->>'interleavedSkew')::numeric, 1)::numeric(19,2) as interleaved_skew,
+  (${S}._table_health(n.nspname, c.relname)->>'lastReindex')::timestamp as last_reindex
+from pg_class c
+join pg_namespace n on n.oid = c.relnamespace
+join ${S}.table_meta tm on tm.table_oid = c.oid and tm.sortstyle = 'INTERLEAVED'
+join ${S}.column_meta cm on cm.table_oid = c.oid and cm.sortkey_pos is not null
+join pg_attribute a on a.attrelid = c.oid and a.attnum = cm.attnum and not a.attisdropped
+where ${USER_TABLES} and ${S}._system_view_visible('svv_interleaved_columns');
 
 -- one disk: capacity from the fault knob diskCapacityMb, used = every user table's size in 1 MB blocks
 create view ${S}.stv_partitions as
@@ -612,6 +634,8 @@ export interface SessionSettings {
   grants?: readonly string[];
   /** a Serverless workgroup: no STV tables */
   serverless?: boolean;
+  /** the tableHealth fault knob (schema.table → seeded unsorted / stats_off / deleted rows / interleaved skew) */
+  tableHealth?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -630,13 +654,15 @@ export async function resetSession(session: DbSession, settings: SessionSettings
   const r = await session.query(
     `select pg_backend_pid()::text, set_config('search_path', $1, false), set_config('TimeZone', 'UTC', false),
             set_config('DateStyle', 'ISO, MDY', false), set_config('${S}.disk_capacity_mb', $2, false),
-            set_config('${S}.superuser', $3, false), set_config('${S}.grants', $4, false), set_config('${S}.serverless', $5, false)`,
+            set_config('${S}.superuser', $3, false), set_config('${S}.grants', $4, false), set_config('${S}.serverless', $5, false),
+            set_config('${S}.table_health', $6, false)`,
     [
       DEFAULT_SEARCH_PATH,
       String(Math.max(0, Math.floor(settings.diskCapacityMb))),
       settings.superuser === false ? 'off' : 'on',
       (settings.grants ?? []).join(','),
       settings.serverless === true ? 'on' : 'off',
+      JSON.stringify(settings.tableHealth ?? {}),
     ],
   );
   return Number(r.rows[0]?.[0] ?? 0);

@@ -22,6 +22,22 @@ export interface NoopStatementRule {
   times?: number;
 }
 
+/**
+ * What Redshift's svv_table_info / svv_interleaved_columns would show for one table, seeded by tests (the sandbox has
+ * no blocks to be unsorted, no stale statistics and no rows marked deleted). VACUUM / ANALYZE run through the sandbox
+ * clear what they fix. Keyed by `schema.table` as the catalog spells it (a rename does not carry it along).
+ */
+export interface TableHealth {
+  /** svv_table_info.unsorted, percent (tables with a sort key) */
+  unsorted?: number;
+  /** svv_table_info.stats_off, 0 (current) … 100 (stale) */
+  statsOff?: number;
+  /** rows marked deleted but not yet vacuumed: added to tbl_rows, not to estimated_visible_rows */
+  deletedRows?: number;
+  /** svv_interleaved_columns.interleaved_skew of every sort key column (interleaved tables; default 1.00) */
+  interleavedSkew?: number;
+}
+
 export interface FaultKnobs {
   /** the next n API calls (any operation, any service) answer HTTP 400 ThrottlingException */
   throttleNext: number;
@@ -45,10 +61,14 @@ export interface FaultKnobs {
   catalogUser: 'superuser' | 'regular';
   /** superuser-only system views the regular user was granted SELECT on (`GRANT SELECT ON svv_table_info TO …`) */
   catalogGrants: SuperuserView[];
+  /** seeded maintenance state per `schema.table` (svv_table_info, svv_interleaved_columns) */
+  tableHealth: Record<string, TableHealth>;
+  /** another client's VACUUM is running: the next n VACUUM statements fail as Redshift's do ("VACUUM is running") */
+  vacuumBusy: number;
 }
 
 /** The superuser-only system views the sandbox provides. */
-export const SUPERUSER_VIEWS = ['stv_partitions', 'svv_table_info'] as const;
+export const SUPERUSER_VIEWS = ['stv_partitions', 'svv_table_info', 'svv_interleaved_columns'] as const;
 export type SuperuserView = (typeof SUPERUSER_VIEWS)[number];
 
 export const DEFAULT_FAULTS: Readonly<FaultKnobs> = {
@@ -60,11 +80,21 @@ export const DEFAULT_FAULTS: Readonly<FaultKnobs> = {
   logIngestionDelayMs: 0,
   catalogUser: 'superuser',
   catalogGrants: [],
+  tableHealth: {},
+  vacuumBusy: 0,
 };
 
 export function defaultFaults(): FaultKnobs {
-  return { ...DEFAULT_FAULTS, failStatements: [], noopStatements: [], catalogGrants: [] };
+  return { ...DEFAULT_FAULTS, failStatements: [], noopStatements: [], catalogGrants: [], tableHealth: {} };
 }
+
+const pct = z.number().min(0).max(100);
+const tableHealth = z.strictObject({
+  unsorted: pct.optional(),
+  statsOff: pct.optional(),
+  deletedRows: z.number().int().min(0).optional(),
+  interleavedSkew: z.number().min(1).optional(),
+});
 
 const failRule = z.strictObject({
   match: z.string().min(1, 'match must not be empty'),
@@ -83,6 +113,8 @@ export const faultPatch = z.strictObject({
   logIngestionDelayMs: z.number().int().min(0).max(3_600_000).optional(),
   catalogUser: z.enum(['superuser', 'regular']).optional(),
   catalogGrants: z.array(z.enum(SUPERUSER_VIEWS)).optional(),
+  tableHealth: z.record(z.string().regex(/^[^.]+\.[^.]+$/, 'keys are schema.table'), tableHealth).optional(),
+  vacuumBusy: z.number().int().min(0).optional(),
 });
 export type FaultPatch = z.infer<typeof faultPatch>;
 
@@ -96,6 +128,8 @@ export function applyFaultPatch(faults: FaultKnobs, patch: FaultPatch): void {
   if (patch.logIngestionDelayMs !== undefined) faults.logIngestionDelayMs = patch.logIngestionDelayMs;
   if (patch.catalogUser !== undefined) faults.catalogUser = patch.catalogUser;
   if (patch.catalogGrants !== undefined) faults.catalogGrants = [...patch.catalogGrants];
+  if (patch.tableHealth !== undefined) faults.tableHealth = structuredClone(patch.tableHealth);
+  if (patch.vacuumBusy !== undefined) faults.vacuumBusy = patch.vacuumBusy;
 }
 
 /** Consume one throttle token; true when this call must be throttled. */

@@ -18,7 +18,7 @@ import { resetSession } from './catalog.js';
 import { type Db, type DbField, type DbResult, type DbSession, DbError, OID, QUERY_CANCELED } from './db.js';
 import { type FaultKnobs, takeStatementFailure, takeStatementNoop } from './faults.js';
 import { LongNames } from './long-names.js';
-import { SANDBOX_SCHEMA, TranslateError, bindNamedParams, namedParams, splitStatements, translateStatement } from './translate.js';
+import { type Maintenance, SANDBOX_SCHEMA, TranslateError, type VacuumMode, bindNamedParams, namedParams, splitStatements, translateStatement } from './translate.js';
 
 export const REDSHIFT_DATA_TARGET_PREFIX = 'RedshiftData';
 
@@ -74,9 +74,31 @@ interface StatementRecord extends Part {
   wake?: () => void;
 }
 
+/** One VACUUM / ANALYZE the sandbox ran, as tests assert it: what, on which table, and in which transaction context. */
+export interface MaintenanceRecord {
+  op: 'vacuum' | 'analyze';
+  mode?: VacuumMode;
+  /** `schema.table` as the catalog spells it; absent = every table of the database */
+  table?: string;
+  toPercent?: number;
+  boost?: boolean;
+  predicateColumns?: boolean;
+  /** ran inside a transaction block (a batch, or after BEGIN) — Redshift refuses that for VACUUM */
+  inTransaction: boolean;
+  /** part of a BatchExecuteStatement */
+  batch: boolean;
+  statementId: string;
+  at: number;
+}
+
+/** Redshift's answer to a second VACUUM while one runs (one VACUUM at a time per cluster). */
+export const VACUUM_RUNNING = 'VACUUM is running\n  Hint: re-execute after other vacuum finished';
+
 export interface RedshiftDataOptions {
   db: Db;
   faults: FaultKnobs;
+  /** where finished VACUUM / ANALYZE statements are recorded (default: a private array) */
+  maintenanceLog?: MaintenanceRecord[];
   logger: Logger;
   /** rows per GetStatementResult page (the real service: up to 100 MB a page; default 1000 rows) */
   pageSize?: number;
@@ -233,10 +255,13 @@ export class RedshiftDataService {
   private closing = false;
   /** identifiers of 64–127 bytes and the aliases PostgreSQL holds for them */
   private readonly longNames = new LongNames();
+  private vacuumsRunning = 0;
+  readonly maintenanceLog: MaintenanceRecord[];
 
   constructor(opts: RedshiftDataOptions) {
     this.db = opts.db;
     this.faults = opts.faults;
+    this.maintenanceLog = opts.maintenanceLog ?? [];
     this.log = opts.logger;
     this.pageSize = Math.max(1, opts.pageSize ?? 1000);
     this.maxStatements = Math.max(10, opts.maxStatements ?? 5000);
@@ -453,6 +478,7 @@ export class RedshiftDataService {
         superuser: this.faults.catalogUser === 'superuser',
         grants: this.faults.catalogGrants,
         serverless: rec.workgroupName !== undefined,
+        tableHealth: this.faults.tableHealth,
       });
       rec.session = session;
       if (!delayed) this.set(rec, 'STARTED');
@@ -562,35 +588,42 @@ export class RedshiftDataService {
       const bound = this.longNames.size === 0 ? values : new Map([...values].map(([k, v]) => [k, this.longNames.rewriteValue(stmt, v)]));
       const t = translateStatement(stmt, { inTransaction: state.inTx });
       if (t.notInTransaction && state.inTx) throw new TranslateError(t.notInTransaction);
-      if (t.implicitCommit && state.inTx) await session.query('COMMIT');
-      const wrap = (t.atomic ?? false) && !state.inTx;
-      if (wrap) await session.query('BEGIN');
+      const release = this.claimMaintenance(t.maintenance);
       try {
-        for (const step of t.steps) {
-          let text = step.sql;
-          let params = step.params;
-          if (step.user && step.params === undefined) {
-            const b = bindNamedParams(text, bound);
-            text = b.text;
-            params = b.values.length > 0 ? b.values : undefined;
+        const maintained = t.maintenance?.table !== undefined ? await this.resolveTable(session, t.maintenance.table) : undefined;
+        if (t.implicitCommit && state.inTx) await session.query('COMMIT');
+        const wrap = (t.atomic ?? false) && !state.inTx;
+        if (wrap) await session.query('BEGIN');
+        try {
+          for (const step of t.steps) {
+            let text = step.sql;
+            let params = step.params;
+            if (step.user && step.params === undefined) {
+              const b = bindNamedParams(text, bound);
+              text = b.text;
+              params = b.values.length > 0 ? b.values : undefined;
+            }
+            rec.executing = true;
+            let r: DbResult;
+            try {
+              r = await session.query(text, params);
+            } finally {
+              rec.executing = false;
+            }
+            if (step.user) reported = r;
           }
-          rec.executing = true;
-          let r: DbResult;
-          try {
-            r = await session.query(text, params);
-          } finally {
-            rec.executing = false;
-          }
-          if (step.user) reported = r;
+          if (wrap) await session.query('COMMIT');
+        } catch (e) {
+          if (wrap) await session.query('ROLLBACK').catch(() => undefined);
+          throw e;
         }
-        if (wrap) await session.query('COMMIT');
-      } catch (e) {
-        if (wrap) await session.query('ROLLBACK').catch(() => undefined);
-        throw e;
+        if (t.implicitCommit && state.inTx) await session.query('BEGIN');
+        if (t.txEffect === 'begin') state.inTx = true;
+        else if (t.txEffect === 'end') state.inTx = false;
+        if (t.maintenance) this.recordMaintenance(rec, t.maintenance, maintained, state.inTx);
+      } finally {
+        release();
       }
-      if (t.implicitCommit && state.inTx) await session.query('BEGIN');
-      if (t.txEffect === 'begin') state.inTx = true;
-      else if (t.txEffect === 'end') state.inTx = false;
       last = reported;
       reported = undefined;
     }
@@ -608,6 +641,61 @@ export class RedshiftDataService {
       resultRows: hasResultSet ? last.rows.length : last.rowCount,
       resultSize,
     };
+  }
+
+  /**
+   * Redshift runs one VACUUM at a time per cluster: a VACUUM while another runs (ours, or the `vacuumBusy` knob standing
+   * for another client's) fails with Redshift's text. Returns the release of the claim.
+   */
+  private claimMaintenance(m: Maintenance | undefined): () => void {
+    if (m?.op !== 'vacuum') return () => undefined;
+    if (this.faults.vacuumBusy > 0) {
+      this.faults.vacuumBusy--;
+      throw new TranslateError(VACUUM_RUNNING);
+    }
+    if (this.vacuumsRunning > 0) throw new TranslateError(VACUUM_RUNNING);
+    this.vacuumsRunning++;
+    let released = false;
+    return () => {
+      if (!released) this.vacuumsRunning--;
+      released = true;
+    };
+  }
+
+  /** The table a VACUUM / ANALYZE names, as `schema.table` (fails as Redshift does when it does not exist). */
+  private async resolveTable(session: DbSession, raw: string): Promise<string> {
+    const r = await session.query('select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = $1::regclass', [raw]);
+    const row = r.rows[0];
+    return this.longNames.restore(`${row?.[0] ?? ''}.${row?.[1] ?? ''}`);
+  }
+
+  /** Record the maintenance and clear the seeded health it fixes (as the real VACUUM / ANALYZE would). */
+  private recordMaintenance(rec: StatementRecord, m: Maintenance, table: string | undefined, inTransaction: boolean): void {
+    const health = this.faults.tableHealth;
+    for (const key of table !== undefined ? [table] : Object.keys(health)) {
+      const h = health[key];
+      if (!h) continue;
+      if (m.op === 'analyze') delete h.statsOff;
+      else {
+        const threshold = m.toPercent ?? 95;
+        const sorts = m.mode !== 'DELETE ONLY';
+        const reclaims = m.mode === 'FULL' || m.mode === 'DELETE ONLY' || m.mode === 'REINDEX';
+        // the sort phase is skipped when more than `threshold` percent of the rows are sorted already
+        if (sorts && h.unsorted !== undefined && h.unsorted > 100 - threshold) delete h.unsorted;
+        if (reclaims) delete h.deletedRows;
+        if (m.mode === 'REINDEX') delete h.interleavedSkew;
+      }
+      if (Object.keys(h).length === 0) delete health[key];
+    }
+    this.maintenanceLog.push({
+      op: m.op,
+      ...(m.op === 'vacuum' ? { mode: m.mode, boost: m.boost, ...(m.toPercent !== undefined ? { toPercent: m.toPercent } : {}) } : { predicateColumns: m.predicateColumns }),
+      ...(table !== undefined ? { table } : {}),
+      inTransaction,
+      batch: rec.batch,
+      statementId: rec.id,
+      at: Date.now(),
+    });
   }
 
   // ─── CancelStatement ───────────────────────────────────────────────────────────────────────────────────────────────

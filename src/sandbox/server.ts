@@ -19,13 +19,14 @@ import type { AwsJsonResponse } from './aws-fault.js';
 import { bootstrapCatalog, resetSession } from './catalog.js';
 import { type Db, openDb, redactUrl, toObjects } from './db.js';
 import { type FaultKnobs, applyFaultPatch, defaultFaults, faultPatch, takeThrottle } from './faults.js';
-import { REDSHIFT_DATA_TARGET_PREFIX, RedshiftDataService } from './redshift-data.js';
+import { type MaintenanceRecord, REDSHIFT_DATA_TARGET_PREFIX, RedshiftDataService } from './redshift-data.js';
 import { DMS_TARGET_PREFIX, type DmsDelays, DmsSandbox } from './dms.js';
 import { LOGS_TARGET_PREFIX, type LogsSandboxOptions, LogsSandbox } from './logs.js';
 import { type Replication, type ReplicationOptions, startReplication } from './replication.js';
 import type { Registry } from '../schema/registry.js';
 
-export type { FaultKnobs, FailStatementRule } from './faults.js';
+export type { FaultKnobs, FailStatementRule, TableHealth } from './faults.js';
+export type { MaintenanceRecord } from './redshift-data.js';
 export type { Replication, ReplicationOptions, ApplyLoop, LoopSettings } from './replication.js';
 
 /** DMS transition times in the sandbox: realistic in shape, short so a demo and the tests do not wait. */
@@ -66,6 +67,8 @@ export interface Sandbox {
   sql(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
   /** Serve another AWS JSON service on this endpoint. */
   mount(targetPrefix: string, service: AwsJsonService): void;
+  /** every VACUUM / ANALYZE the Data API ran, oldest first: mode, table, and whether it ran inside a transaction */
+  maintenanceLog: MaintenanceRecord[];
   /** the DMS sandbox served here (seedTask, failNextResume, injectLogErrorsOnResume, throttleNext, getTask…) */
   dms: DmsSandbox;
   /** the CloudWatch Logs sandbox served here (events, append, throttleNext, emptyPagesServed…) */
@@ -126,7 +129,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     await db.close();
     throw new Error(`could not create the sandbox catalog: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const data = new RedshiftDataService({ db, faults, logger: log.child({ service: 'redshift-data' }), ...(opts.pageSize !== undefined ? { pageSize: opts.pageSize } : {}) });
+  const maintenanceLog: MaintenanceRecord[] = [];
+  const data = new RedshiftDataService({ db, faults, maintenanceLog, logger: log.child({ service: 'redshift-data' }), ...(opts.pageSize !== undefined ? { pageSize: opts.pageSize } : {}) });
   await data.init();
   const logsService = new LogsSandbox({ ...(opts.logs ?? {}), ingestionDelayMs: () => faults.logIngestionDelayMs });
   const dmsService = new DmsSandbox({ logs: logsService, delays: { ...SANDBOX_DMS_DELAYS, ...(opts.dmsDelays ?? {}) } });
@@ -228,7 +232,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const sql = async (text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> => {
     const s = await db.session();
     try {
-      await resetSession(s, { diskCapacityMb: faults.diskCapacityMb });
+      await resetSession(s, { diskCapacityMb: faults.diskCapacityMb, tableHealth: faults.tableHealth });
       return { rows: toObjects(await s.query(text, params)) };
     } finally {
       await s.release();
@@ -237,6 +241,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   return {
     endpoint,
     faults,
+    maintenanceLog,
     backend: db.kind,
     sql,
     dms: dmsService,

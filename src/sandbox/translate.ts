@@ -327,7 +327,17 @@ export interface Translation {
   implicitCommit?: boolean;
   /** several steps that must succeed or fail together (wrapped in a transaction when not already in one) */
   atomic?: boolean;
+  /** VACUUM / ANALYZE: what maintenance the statement asks for (the Data API executor records it and updates the
+   * seeded table health); `table` is the name as written (for `::regclass`), absent = every table */
+  maintenance?: Maintenance;
 }
+
+export const VACUUM_MODES = ['FULL', 'SORT ONLY', 'DELETE ONLY', 'REINDEX', 'RECLUSTER'] as const;
+export type VacuumMode = (typeof VACUUM_MODES)[number];
+
+export type Maintenance =
+  | { op: 'vacuum'; mode: VacuumMode; table?: string; toPercent?: number; boost: boolean }
+  | { op: 'analyze'; table?: string; predicateColumns: boolean };
 
 export interface TranslateContext {
   inTransaction: boolean;
@@ -368,7 +378,7 @@ export function translateStatement(stmt: string, ctx: TranslateContext = { inTra
     case 'analyse':
       return translateAnalyze(cur);
     case 'vacuum':
-      return { steps: [], notInTransaction: 'VACUUM cannot run inside a transaction block' };
+      return translateVacuum(cur);
     case 'drop':
       return { steps: [{ sql: rewriteGeneral(stmt), user: true }, { sql: `select ${SANDBOX_SCHEMA}._cleanup()` }], atomic: true };
     case 'truncate':
@@ -561,11 +571,51 @@ function translateAnalyze(cur: Cursor): Translation {
   cur.next();
   if (cur.isWord('compression')) return { steps: [] }; // advisory output only; nothing to compress here
   const verbose = cur.acceptWord('verbose');
-  if (cur.eof() || cur.isWord('predicate') || cur.isWord('all')) return { steps: [{ sql: `ANALYZE${verbose ? ' VERBOSE' : ''}`, user: true }] };
+  const predicate = (): boolean => cur.isWord('predicate');
+  if (cur.eof() || cur.isWord('predicate') || cur.isWord('all')) {
+    return { steps: [{ sql: `ANALYZE${verbose ? ' VERBOSE' : ''}`, user: true }], maintenance: { op: 'analyze', predicateColumns: predicate() } };
+  }
   const name = cur.qualifiedName();
   let cols = '';
   if (cur.isOp('(')) cols = ` (${cur.nameList().map(quoteName).join(', ')})`;
-  return { steps: [{ sql: `ANALYZE${verbose ? ' VERBOSE' : ''} ${name.raw}${cols}`, user: true }] };
+  return {
+    steps: [{ sql: `ANALYZE${verbose ? ' VERBOSE' : ''} ${name.raw}${cols}`, user: true }],
+    maintenance: { op: 'analyze', table: name.raw, predicateColumns: predicate() },
+  };
+}
+
+/**
+ * Redshift's VACUUM [FULL | SORT ONLY | DELETE ONLY | REINDEX | RECLUSTER] [[table] [TO n PERCENT] [BOOST]]. Refused
+ * inside a transaction block (the executor checks `notInTransaction`). PostgreSQL gets a plain VACUUM of the table for
+ * the modes that reclaim deleted rows (FULL, DELETE ONLY, REINDEX); the sort phases have nothing to do here, so SORT
+ * ONLY / RECLUSTER run no PostgreSQL statement. Every form is recorded (`maintenance`) so tests see what ran.
+ */
+function translateVacuum(cur: Cursor): Translation {
+  cur.next();
+  let mode: VacuumMode = 'FULL';
+  if (cur.acceptWord('full')) mode = 'FULL';
+  else if (cur.acceptWord('sort', 'only')) mode = 'SORT ONLY';
+  else if (cur.acceptWord('delete', 'only')) mode = 'DELETE ONLY';
+  else if (cur.acceptWord('reindex')) mode = 'REINDEX';
+  else if (cur.acceptWord('recluster')) mode = 'RECLUSTER';
+  let table: QName | undefined;
+  if (!cur.eof() && !cur.isWord('to') && !cur.isWord('boost')) table = cur.qualifiedName();
+  let toPercent: number | undefined;
+  if (cur.acceptWord('to')) {
+    const n = cur.next();
+    if (n.kind !== 'number' || !/^\d+$/.test(n.text)) throw syntaxError(n);
+    toPercent = Number(n.text);
+    if (toPercent < 0 || toPercent > 100) throw new TranslateError(`threshold percent must be between 0 and 100, not ${n.text}`);
+    cur.expectWord('percent');
+  }
+  const boost = cur.acceptWord('boost');
+  if (!cur.eof()) throw syntaxError(cur.peek());
+  const reclaims = mode === 'FULL' || mode === 'DELETE ONLY' || mode === 'REINDEX';
+  return {
+    steps: table && reclaims ? [{ sql: `VACUUM ${table.raw}`, user: true }] : [],
+    notInTransaction: 'VACUUM cannot run inside a transaction block',
+    maintenance: { op: 'vacuum', mode, ...(table ? { table: table.raw } : {}), ...(toPercent !== undefined ? { toPercent } : {}), boost },
+  };
 }
 
 // ─── types ───────────────────────────────────────────────────────────────────────────────────────────────────────────

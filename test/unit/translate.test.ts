@@ -285,9 +285,28 @@ describe('session and transaction statements', () => {
     expect(translateStatement('rollback to savepoint s').txEffect).toBeUndefined();
     expect(translateStatement('truncate t', { inTransaction: true }).implicitCommit).toBe(true);
     expect(translateStatement('truncate t', { inTransaction: false }).implicitCommit).toBe(false);
-    expect(translateStatement('vacuum sort only t to 99 percent')).toEqual({ steps: [], notInTransaction: 'VACUUM cannot run inside a transaction block' });
+    expect(translateStatement('vacuum sort only t to 99 percent')).toEqual({
+      steps: [],
+      notInTransaction: 'VACUUM cannot run inside a transaction block',
+      maintenance: { op: 'vacuum', mode: 'SORT ONLY', table: 't', toPercent: 99, boost: false },
+    });
     expect(userSql(translateStatement('analyze ak.t (a, b) predicate columns'))).toBe('ANALYZE ak.t ("a", "b")');
     expect(translateStatement('analyze compression t').steps).toEqual([]);
+  });
+
+  it('reads every VACUUM form Redshift accepts, and refuses the rest', () => {
+    const v = (sql: string) => translateStatement(sql);
+    expect(v('VACUUM').maintenance).toEqual({ op: 'vacuum', mode: 'FULL', boost: false });
+    expect(v('vacuum full ak.t').steps.map((s) => s.sql)).toEqual(['VACUUM ak.t']);
+    expect(v('VACUUM DELETE ONLY "ak"."t" TO 100 PERCENT BOOST').maintenance).toEqual({ op: 'vacuum', mode: 'DELETE ONLY', table: '"ak"."t"', toPercent: 100, boost: true });
+    expect(v('VACUUM REINDEX ak.t').maintenance).toMatchObject({ mode: 'REINDEX', table: 'ak.t' });
+    expect(v('VACUUM RECLUSTER ak.t').steps).toEqual([]);
+    expect(v('VACUUM SORT ONLY ak.t').steps).toEqual([]); // nothing to sort in PostgreSQL: recorded only
+    expect(v('vacuum to 75 percent').maintenance).toEqual({ op: 'vacuum', mode: 'FULL', toPercent: 75, boost: false });
+    for (const sql of ['VACUUM ak.t TO 101 PERCENT', 'VACUUM ak.t TO 5', 'VACUUM SORT ak.t', 'VACUUM ak.t extra', 'VACUUM ak.t TO x PERCENT']) {
+      expect(() => v(sql), sql).toThrow(TranslateError);
+    }
+    expect(translateStatement('analyze ak.t predicate columns').maintenance).toEqual({ op: 'analyze', table: 'ak.t', predicateColumns: true });
   });
 
   it('cleans the catalog after DROP in the same transaction', () => {
