@@ -8,7 +8,10 @@ import type { TableStats } from '../schema/catalog.js';
 import type { Drift } from '../schema/diff.js';
 import { formatDrift } from '../schema/diff.js';
 import type { TableDef } from '../schema/model.js';
-import { formatTable, keyValueMessage, tableMessage, type KnownBlock } from '../slack/blocks.js';
+import { formatTable, hygieneMessage, keyValueMessage, tableMessage, type KnownBlock } from '../slack/blocks.js';
+import type { HygieneReport } from '../hygiene/read.js';
+import { findingLine, type HygieneThresholds } from '../hygiene/recommend.js';
+import { dayName, type ScheduleInfo, type SweepRecord, utcMinute } from '../hygiene/schedule.js';
 import { codeBlock } from '../slack/mrkdwn.js';
 
 export interface Reply {
@@ -155,4 +158,60 @@ export function formatPlan(summary: string, steps: readonly PlannedStep[]): Repl
   });
   const text = lines.join('\n');
   return { text, slackText: codeBlock(text) };
+}
+
+// ─── hygiene ─────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+export function thresholdsText(t: HygieneThresholds): string {
+  return `unsorted > ${t.unsortedPct} %, stats off > ${t.statsOffPct}, rows marked deleted > ${t.deletedPct} %, interleaved skew > ${t.reindexSkew}`;
+}
+
+/** The `hygiene` listing: the tables that need maintenance first (with their buttons), then what else was compared. */
+export function formatHygiene(r: HygieneReport, t: HygieneThresholds): Reply {
+  const n = r.findings.length;
+  const title = `Hygiene of ${r.schema}: ${n === 0 ? 'no table needs maintenance' : `${n} table${n === 1 ? '' : 's'} need${n === 1 ? 's' : ''} maintenance`} (${thresholdsText(t)})`;
+  const lines: string[] = [title];
+  for (const f of [...r.findings].sort((a, b) => a.table.localeCompare(b.table))) {
+    lines.push(`• ${f.table}: ${findingLine(f)}`);
+    for (const note of f.notes) lines.push(`    ${note}`);
+  }
+  const footer: string[] = [];
+  const within = r.health.length - n;
+  footer.push(
+    `${within} table${within === 1 ? '' : 's'} within the thresholds` +
+      (r.unlisted.length ? `; not in svv_table_info (empty — Redshift lists no empty table — or missing): ${r.unlisted.join(', ')}` : ''),
+  );
+  if (r.skewNotVisible.length) {
+    footer.push(
+      `Interleaved skew not shown for ${r.skewNotVisible.join(', ')}: svv_interleaved_columns shows rows to superusers only${r.superuser === false ? " (the bot's user is not one)" : ''} — GRANT SELECT ON svv_interleaved_columns to the bot's user to check VACUUM REINDEX`,
+    );
+  }
+  for (const p of r.problems) footer.push(`Not compared: ${p}`);
+  if (n > 0) footer.push('Queue a table with its button, or `/redshift hygiene run <table>`: VACUUM runs as one statement outside any transaction, under the table lock.');
+  lines.push(...footer);
+  const text = lines.join('\n');
+  const items = [...r.findings]
+    .sort((a, b) => a.table.localeCompare(b.table))
+    .map((f) => ({ key: `${f.schema}.${f.table}`, table: f.table, line: findingLine(f), notes: f.notes }));
+  return { text, blocks: hygieneMessage(title, items, footer, text).blocks };
+}
+
+/** `hygiene schedule`: the weekly run and the last sweeps. */
+export function formatHygieneSchedule(s: ScheduleInfo | undefined, runs: readonly SweepRecord[]): string {
+  const lines: string[] = [];
+  if (!s) lines.push('No weekly hygiene is scheduled: `/redshift hygiene schedule sun 03:00` sets one (UTC).');
+  else {
+    lines.push(`Hygiene runs weekly on ${dayName(s.weekday)} at ${s.time} UTC${s.next !== undefined ? `; next run: ${utcMinute(s.next)}` : ''}${s.requester ? ` (set by ${s.requester})` : ''}.`);
+  }
+  if (runs.length === 0) lines.push('No run yet.');
+  else {
+    lines.push('Last runs:');
+    for (const run of runs) {
+      const queued = run.queued.length ? `queued ${run.queued.length} job${run.queued.length === 1 ? '' : 's'}: ${run.queued.map((q) => `${q.jobId} (${q.table})`).join(', ')}` : 'queued nothing';
+      const skipped = run.skipped.length ? `; skipped ${run.skipped.map((k) => `${k.table} (${k.reason})`).join(', ')}` : '';
+      const problems = run.problems.length ? `; not compared: ${run.problems.join('; ')}` : '';
+      lines.push(`• ${utcMinute(run.at)} (${run.trigger === 'now' ? 'run by hand' : 'scheduled'}): ${queued}${skipped}; ${run.withinThresholds} within the thresholds${problems}`);
+    }
+  }
+  return lines.join('\n');
 }

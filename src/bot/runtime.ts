@@ -8,6 +8,9 @@ import type { RunbookDeps } from '../jobs/deps.js';
 import { RunbookRegistry, type RunbookFactory } from '../jobs/runbook.js';
 import { schemaApplyRunbook } from '../jobs/runbooks/schema-apply.js';
 import { modifyRunbook } from '../jobs/runbooks/modify.js';
+import { maintenanceRunbook } from '../jobs/runbooks/maintenance.js';
+import { HygieneService } from '../hygiene/schedule.js';
+import { DEFAULT_RUNBOOK_SETTINGS } from '../jobs/deps.js';
 import type { DmsPort, LogsPort } from '../replication/port.js';
 import type { RunbookSettings } from '../jobs/deps.js';
 import type { Reporter } from '../jobs/types.js';
@@ -53,11 +56,18 @@ export interface Runtime {
   runbooks: RunbookRegistry<RunbookDeps>;
   deps: RunbookDeps;
   worker?: RunbookWorker;
+  /** `hygiene schedule`: the weekly BullMQ job scheduler, its sweeps (run by the worker role) and their timeline */
+  hygiene: HygieneService;
   close(): Promise<void>;
 }
 
 export function runbookRegistry(extra: RunbookFactory<RunbookDeps>[] = []): RunbookRegistry<RunbookDeps> {
-  return new RunbookRegistry<RunbookDeps>([schemaApplyRunbook as RunbookFactory<RunbookDeps>, modifyRunbook as RunbookFactory<RunbookDeps>, ...extra]);
+  return new RunbookRegistry<RunbookDeps>([
+    schemaApplyRunbook as RunbookFactory<RunbookDeps>,
+    modifyRunbook as RunbookFactory<RunbookDeps>,
+    maintenanceRunbook as RunbookFactory<RunbookDeps>,
+    ...extra,
+  ]);
 }
 
 export function buildRuntime(o: RuntimeOptions): Runtime {
@@ -85,7 +95,18 @@ export function buildRuntime(o: RuntimeOptions): Runtime {
         ...(o.logger ? { logger: o.logger } : {}),
       })
     : undefined;
+  const hygiene = new HygieneService({
+    connection: o.redis,
+    prefix,
+    jobs,
+    warehouse: o.warehouse,
+    registry: () => deps.registry,
+    settings: () => ({ ...DEFAULT_RUNBOOK_SETTINGS, ...(deps.settings ?? {}) }),
+    worker: o.worker !== undefined,
+    ...(o.logger ? { logger: o.logger } : {}),
+  });
   const bot = createBotServices({
+    hygiene,
     registry: o.registry,
     warehouse: o.warehouse,
     jobs,
@@ -105,8 +126,10 @@ export function buildRuntime(o: RuntimeOptions): Runtime {
     runbooks,
     deps,
     ...(worker ? { worker } : {}),
+    hygiene,
     async close() {
       if (worker) await worker.close();
+      await hygiene.close();
       await jobs.close();
     },
   };

@@ -37,6 +37,11 @@ import { warehouseSide } from '../source/warehouse-side.js';
 import { diffWithSource } from '../source/schema-diff.js';
 import type { TableDef } from '../schema/model.js';
 import type { Source } from '../source/port.js';
+import { readHygiene } from '../hygiene/read.js';
+import { findingLine } from '../hygiene/recommend.js';
+import { type HygieneService, dayName, maintenanceParamsOf, utcMinute } from '../hygiene/schedule.js';
+import { formatHygiene, formatHygieneSchedule } from './replies.js';
+import type { TableRef } from '../commands/index.js';
 
 export interface BotDeps {
   registry: Registry;
@@ -50,6 +55,8 @@ export interface BotDeps {
   reporter?: Reporter;
   /** where job progress goes: a Slack thread, or the console */
   front: 'slack' | 'console';
+  /** `hygiene schedule` (the weekly BullMQ job scheduler); without it the schedule commands say it is not available */
+  hygiene?: HygieneService;
   /** re-read schemas/ before each command (jobs rewrite files); default: the registry given is kept */
   reloadRegistry?: () => Promise<Registry>;
   logger?: Logger;
@@ -362,6 +369,69 @@ export function createBotServices(deps: BotDeps): Bot {
     return enqueue(input, reply, cmd, 'modify', params, `${cmd.table.schema}.${cmd.table.name}`, [...plan.warnings, ...checks.warnings, ...pre.warnings]);
   }
 
+  const thresholds = () => settingsOf(deps.runbookDeps).hygiene;
+
+  /** `hygiene`: read svv_table_info + svv_interleaved_columns, recommend, list with one button per table. */
+  async function hygieneList(reply: Replier): Promise<CommandOutcome> {
+    const schema = deps.registry.defaultSchema;
+    const report = await readHygiene(deps.warehouse, deps.registry, schema, thresholds());
+    await send(reply, formatHygiene(report, thresholds()), 'ephemeral');
+    return { ok: true };
+  }
+
+  /**
+   * `hygiene run <table>` and the listing's button: read the table's numbers again now (never trust what a button was
+   * rendered with), and queue the maintenance they call for as a job holding the table's lock.
+   */
+  async function hygieneRun(input: CommandInput, reply: Replier, table: TableRef): Promise<CommandOutcome> {
+    const key = `${table.schema}.${table.name}`;
+    if (!deps.registry.get(table.schema, table.name)) {
+      await say(reply, `Not queued: ${key} is not in schemas/.`);
+      return { ok: false };
+    }
+    const t = thresholds();
+    const report = await readHygiene(deps.warehouse, deps.registry, table.schema, t, [table.name]);
+    const finding = report.findings.find((f) => f.table === table.name);
+    if (!finding) {
+      const h = report.health.find((x) => x.table === table.name);
+      const why = report.problems.length
+        ? `its numbers could not be read (${report.problems.join('; ')})`
+        : h
+          ? `its numbers are within the thresholds (unsorted ${h.unsorted?.toFixed(2) ?? 'n/a'} %, stats off ${h.statsOff?.toFixed(2) ?? 'n/a'}, ${h.rows - (h.visibleRows ?? h.rows)} of ${h.rows} rows marked deleted${h.interleaved ? `, interleaved skew ${h.interleavedSkew?.toFixed(2) ?? 'not shown'}` : ''})`
+          : 'svv_table_info has no row for it (Redshift lists no empty table)';
+      await say(reply, `Nothing queued: ${key} needs no maintenance — ${why}.`);
+      return { ok: false };
+    }
+    const cmd: Command = { kind: 'hygiene-run', table };
+    const out = await enqueue(input, reply, cmd, 'maintenance', maintenanceParamsOf(finding, t), key);
+    if (out.ok) deps.logger?.info({ table: key, what: findingLine(finding), jobId: out.jobId }, 'maintenance queued');
+    return out;
+  }
+
+  async function hygieneSchedule(input: CommandInput, reply: Replier, cmd: CommandOf<'hygiene-schedule'>): Promise<CommandOutcome> {
+    const h = deps.hygiene;
+    if (!h) {
+      await say(reply, 'hygiene schedule is not available in this front end (it needs the Redis-backed queue of `npm start`).');
+      return { ok: false };
+    }
+    if (cmd.action === 'off') {
+      const removed = await h.remove();
+      await say(reply, removed ? 'Hygiene schedule removed: no weekly run is left (jobs it queued are not touched).' : 'Hygiene schedule removed: there was none.');
+      return { ok: true };
+    }
+    if (cmd.action === 'set' && cmd.weekday !== undefined && cmd.time !== undefined) {
+      const s = await h.set(cmd.weekday, cmd.time, { requester: input.userId, ...(slack ? { channel: input.channelId } : {}) });
+      const next = s.next !== undefined ? `; next run: ${utcMinute(s.next)}` : '';
+      await say(
+        reply,
+        `Hygiene runs weekly on ${dayName(s.weekday)} at ${s.time} UTC${next}. Each run queues the maintenance \`/redshift hygiene\` recommends, one job per table${slack ? ', reported in this channel' : ''}.`,
+      );
+      return { ok: true };
+    }
+    await say(reply, formatHygieneSchedule(await h.scheduler(), await h.history(5)));
+    return { ok: true };
+  }
+
   /**
    * Control results (src/queue/approvals.ts) are the bot's words with mentions of validated user ids, sent as they are;
    * the one piece of user text they can quote is a step title (an op as typed, with its default): escaped here.
@@ -443,6 +513,12 @@ export function createBotServices(deps: BotDeps): Bot {
         return schemaApply(input, reply, cmd);
       case 'modify':
         return modify(input, reply, cmd);
+      case 'hygiene':
+        return hygieneList(reply);
+      case 'hygiene-run':
+        return hygieneRun(input, reply, cmd.table);
+      case 'hygiene-schedule':
+        return hygieneSchedule(input, reply, cmd);
       case 'recover':
       case 'setup':
         await say(reply, `Understood: ${commandSummary(cmd)}\nbut ${NOT_BUILT[cmd.kind]}, so nothing was queued.`);
@@ -452,12 +528,26 @@ export function createBotServices(deps: BotDeps): Bot {
 
   async function action(input: ActionInput, reply: Replier): Promise<void> {
     const v = input.value;
+    if (input.actionId === 'rso_maintain') {
+      const [schema = '', name = ''] = (v.table ?? '').split('.');
+      const allowed = await deps.policy.canRun(input.userId, true);
+      if (!allowed.ok) return void (await say(reply, own(`Refused: ${allowed.reason}`)));
+      if (deps.reloadRegistry) {
+        deps.registry = await deps.reloadRegistry();
+        deps.runbookDeps.registry = deps.registry;
+      }
+      const text = `hygiene run ${schema}.${name}`;
+      await hygieneRun({ text, userId: input.userId, channelId: input.channelId }, reply, { schema, name });
+      return;
+    }
+    const jobId = v.jobId;
+    if (!jobId) return void (await say(reply, 'This button carries no job id; use the buttons on the latest job message.'));
     switch (input.actionId) {
       case 'rso_approve':
       case 'rso_reject': {
         if (!v.step || !v.nonce) return void (await say(reply, 'This button is missing its step; use the latest approval message.'));
         const r = await deps.control.decide({
-          jobId: v.jobId,
+          jobId,
           step: v.step,
           nonce: v.nonce,
           userId: input.userId,
@@ -467,13 +557,13 @@ export function createBotServices(deps: BotDeps): Bot {
         return;
       }
       case 'rso_retry':
-        await control(reply, await deps.control.retryJob(v.jobId, input.userId));
+        await control(reply, await deps.control.retryJob(jobId, input.userId));
         return;
       case 'rso_rollback':
-        await rollback(reply, v.jobId, input.userId);
+        await rollback(reply, jobId, input.userId);
         return;
       case 'rso_cancel':
-        await control(reply, await deps.control.cancelJob(v.jobId, input.userId));
+        await control(reply, await deps.control.cancelJob(jobId, input.userId));
         return;
     }
   }

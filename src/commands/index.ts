@@ -12,7 +12,7 @@ import { COMMANDS, findCommand } from './help.js';
 import { tokenize } from './lexer.js';
 import { checkNameChars } from './names.js';
 import { opText } from './ops.js';
-import { type Command, type CommandError, MAX_INPUT_LENGTH, type ParseContext, type ParseResult, type TableRef, commandSchema } from './types.js';
+import { type Command, type CommandError, MAX_INPUT_LENGTH, WEEKDAYS, type ParseContext, type ParseResult, type TableRef, commandSchema } from './types.js';
 
 export { COMMANDS, findCommand, renderHelp } from './help.js';
 export { OP_DEFINITIONS, opText } from './ops.js';
@@ -145,7 +145,11 @@ export function isChanging(cmd: Command): boolean {
     case 'cancel':
     case 'rollback':
     case 'unlock':
+    case 'hygiene-run':
       return true;
+    case 'hygiene-schedule':
+      return cmd.action !== 'show';
+    case 'hygiene':
     case 'help':
     case 'status':
     case 'jobs':
@@ -187,5 +191,11 @@ export function commandSummary(cmd: Command): string {
       return cmd.table ? `compare ${ref(cmd.table)}` : 'compare --all';
     case 'schema-apply':
       return `schema apply ${cmd.all ? '--all' : cmd.tables.map(ref).join(' ')}${cmd.dryRun ? ' --dry-run' : ''}`;
+    case 'hygiene':
+      return 'hygiene';
+    case 'hygiene-run':
+      return `hygiene run ${ref(cmd.table)}`;
+    case 'hygiene-schedule':
+      return cmd.action === 'set' ? `hygiene schedule ${WEEKDAYS[cmd.weekday ?? 0]!.slice(0, 3)} ${cmd.time ?? ''}` : cmd.action === 'off' ? 'hygiene schedule off' : 'hygiene schedule';
   }
 }

@@ -2,6 +2,7 @@
 import type { CommandDefinition } from './definition.js';
 import { cancel } from './cancel.js';
 import { compare } from './compare.js';
+import { hygiene } from './hygiene.js';
 import { job } from './job.js';
 import { jobs } from './jobs.js';
 import { modify } from './modify.js';
@@ -13,4 +14,4 @@ import { setup } from './setup.js';
 import { status } from './status.js';
 import { unlock } from './unlock.js';
 
-export const OTHER_COMMANDS: readonly CommandDefinition[] = [status, modify, plan, recover, setup, compare, jobs, job, cancel, rollback, unlock, schema];
+export const OTHER_COMMANDS: readonly CommandDefinition[] = [status, hygiene, modify, plan, recover, setup, compare, jobs, job, cancel, rollback, unlock, schema];

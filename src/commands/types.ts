@@ -95,6 +95,9 @@ export const modifyCommandSchema = z.strictObject({
   strategy: z.enum(STRATEGIES).optional(),
 });
 
+/** cron's day numbers: 0 = Sunday … 6 = Saturday */
+export const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
+
 const jobId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'a job id is letters, digits, _ . - (at most 100)');
 
 export const commandSchema = z.discriminatedUnion('kind', [
@@ -114,6 +117,18 @@ export const commandSchema = z.discriminatedUnion('kind', [
       if (c.all === (c.table !== undefined)) ctx.addIssue({ code: 'custom', path: ['table'], message: 'give a table or --all (not both)' });
     }),
   z.strictObject({ kind: z.literal('schema-diff'), table: tableRef.optional(), source: z.literal(true).optional() }),
+  z.strictObject({ kind: z.literal('hygiene') }),
+  z.strictObject({ kind: z.literal('hygiene-run'), table: tableRef }),
+  z
+    .strictObject({
+      kind: z.literal('hygiene-schedule'),
+      action: z.enum(['show', 'set', 'off']),
+      weekday: z.number().int().min(0).max(6).optional(),
+      time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/).optional(),
+    })
+    .superRefine((c, ctx) => {
+      if ((c.action === 'set') !== (c.weekday !== undefined && c.time !== undefined)) ctx.addIssue({ code: 'custom', path: ['time'], message: 'a day and a time go with set, and only with set' });
+    }),
   z
     .strictObject({ kind: z.literal('schema-apply'), all: z.boolean(), tables: z.array(tableRef), dryRun: z.boolean() })
     .superRefine((c, ctx) => {

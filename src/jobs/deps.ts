@@ -5,6 +5,7 @@ import type { DmsPort, LogsPort } from '../replication/port.js';
 import type { Registry } from '../schema/registry.js';
 import type { Source } from '../source/port.js';
 import type { Warehouse } from '../warehouse/port.js';
+import { DEFAULT_HYGIENE_THRESHOLDS, type HygieneThresholds } from '../hygiene/recommend.js';
 
 export interface RunbookSettings {
   /** how long the replication-log check reads CloudWatch after the resume (default 10 min) */
@@ -23,6 +24,12 @@ export interface RunbookSettings {
   swapLockTimeoutMs: number;
   /** when set, a rewritten schemas/ file is committed in this git work tree */
   schemaGitDir?: string;
+  /** when `hygiene` recommends VACUUM / ANALYZE (HYGIENE_UNSORTED_PCT, HYGIENE_STATS_OFF_PCT, HYGIENE_DELETED_PCT, HYGIENE_REINDEX_SKEW) */
+  hygiene: HygieneThresholds;
+  /** first wait before a VACUUM is tried again while another VACUUM runs on the cluster; doubles up to 5 min (default 10 s) */
+  vacuumRetryMs: number;
+  /** give up (the job fails, `retry` resumes it) when other VACUUMs kept the cluster busy this long (default 30 min) */
+  vacuumWaitMs: number;
 }
 
 export const DEFAULT_RUNBOOK_SETTINGS: RunbookSettings = {
@@ -30,6 +37,9 @@ export const DEFAULT_RUNBOOK_SETTINGS: RunbookSettings = {
   freshnessMs: 10 * 60_000,
   diskFactor: 2.5,
   swapLockTimeoutMs: 2_000,
+  hygiene: { ...DEFAULT_HYGIENE_THRESHOLDS },
+  vacuumRetryMs: 10_000,
+  vacuumWaitMs: 30 * 60_000,
 };
 
 /** The log check's default lag: CloudWatch ingestion is usually seconds behind, at times minutes. */

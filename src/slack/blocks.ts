@@ -486,6 +486,46 @@ export function keyValueMessage(title: string, pairs: readonly (readonly [string
   };
 }
 
+/** One table of the hygiene listing: what it needs and why, with its "Queue maintenance" button. */
+export interface HygieneItem {
+  /** schema.table (the button's value) */
+  key: string;
+  /** the name shown */
+  table: string;
+  /** "VACUUM SORT ONLY — unsorted 42.00 % > 10 %" */
+  line: string;
+  /** what Redshift does about it by itself */
+  notes: readonly string[];
+}
+
+/**
+ * The hygiene listing: a title, one section per table with a "Queue maintenance" button (action `rso_maintain`, value
+ * `{ table }`, with a confirmation naming the statements), then the footer lines (what was compared, what was not).
+ * `plain` is the whole listing as text, the notification fallback.
+ */
+export function hygieneMessage(title: string, items: readonly HygieneItem[], footer: readonly string[], plain: string): SlackMessage {
+  const blocks: KnownBlock[] = [mrkdwnSection(`*${escapeMrkdwn(title)}*`)];
+  const room = LIMITS.blocks - 1 - Math.min(footer.length, 3);
+  for (const [i, it] of items.entries()) {
+    if (blocks.length >= room) {
+      blocks.push(context(`… and ${items.length - i} more: \`/redshift hygiene run <table>\` queues any of them`));
+      break;
+    }
+    const notes = it.notes.map((n) => `\n_${escapeMrkdwn(n)}_`).join('');
+    const action = it.line.split(' — ')[0] ?? it.line;
+    const accessory: Button = {
+      type: 'button',
+      action_id: ACTION_IDS.maintain,
+      text: { type: 'plain_text', text: 'Queue maintenance', emoji: true },
+      value: encodeActionValue({ table: it.key }),
+      confirm: confirm('Queue maintenance?', `${escapeMrkdwn(action)} on ${escapeMrkdwn(it.key)}, as a job holding the table's lock.`, 'Queue it', 'primary'),
+    };
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(`*${escapeMrkdwn(it.table)}*: ${escapeMrkdwn(it.line)}${notes}`, LIMITS.sectionText) }, accessory });
+  }
+  for (const f of footer) if (blocks.length < LIMITS.blocks) blocks.push(context(escapeMrkdwn(f)));
+  return { text: fallback(plain), blocks };
+}
+
 /** Group lines into chunks of at most `max` characters (a single longer line is cut). */
 function chunkLines(lines: readonly string[], max: number): string[] {
   const out: string[] = [];

@@ -11,6 +11,8 @@ export const ACTION_IDS = {
   rollback: 'rso_rollback',
   retry: 'rso_retry',
   cancel: 'rso_cancel',
+  /** the hygiene listing's "Queue maintenance" button: carries { table } */
+  maintain: 'rso_maintain',
 } as const;
 
 export type ActionId = (typeof ACTION_IDS)[keyof typeof ACTION_IDS];
@@ -27,11 +29,12 @@ const token = (max: number) =>
     .max(max)
     .regex(/^[A-Za-z0-9_.:\-]+$/, 'only letters, digits and _ . : - are allowed');
 
-/** What a button carries (JSON in its `value`). */
+/** What a button carries (JSON in its `value`): a job's buttons its id (+ step and nonce), hygiene's a schema.table. */
 export const actionValueSchema = z.strictObject({
-  jobId: token(200),
+  jobId: token(200).optional(),
   step: token(200).optional(),
   nonce: token(200).optional(),
+  table: z.string().regex(/^[a-z_][a-z0-9_$]{0,126}\.[a-z_][a-z0-9_$]{0,126}$/, 'a table is schema.table in plain names').optional(),
 });
 export type ActionValue = z.infer<typeof actionValueSchema>;
 
@@ -39,7 +42,8 @@ export type ParsedActionValue = { ok: true; value: ActionValue } | { ok: false; 
 
 /**
  * Read a button's value for a given action. Approve/Reject must carry step + nonce (the one-time approval token);
- * the others need at least the job id.
+ * the other job buttons need at least the job id; Queue maintenance needs the table (and the click is re-checked:
+ * the table must be in schemas/, the user an operator, the numbers read again).
  */
 export function parseActionValue(actionId: ActionId, raw: string | undefined): ParsedActionValue {
   if (raw === undefined || raw === '') return { ok: false, error: 'the button carries no value' };
@@ -55,6 +59,11 @@ export function parseActionValue(actionId: ActionId, raw: string | undefined): P
     return { ok: false, error: `the button value is not valid: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}` };
   }
   const value = parsed.data;
+  if (actionId === ACTION_IDS.maintain) {
+    if (!value.table || value.jobId !== undefined) return { ok: false, error: `${actionId} carries a "table" (schema.table) and no job id` };
+    return { ok: true, value };
+  }
+  if (!value.jobId || value.table !== undefined) return { ok: false, error: `${actionId} needs the "jobId" of its job (and no table)` };
   if ((actionId === ACTION_IDS.approve || actionId === ACTION_IDS.reject) && (!value.step || !value.nonce)) {
     return { ok: false, error: `${actionId} needs both "step" and "nonce" in its value` };
   }
