@@ -50,7 +50,7 @@ export interface Config {
   warehouse?: WarehouseConfig;
   aws: AwsConfig;
   schemas: { dir: string };
-  /** runbook settings (LOG_CHECK_MINUTES, LOG_CHECK_LAG_SECONDS, FRESHNESS_MINUTES, DISK_FACTOR, SWAP_LOCK_TIMEOUT_MS, SCHEMA_GIT_DIR) */
+  /** runbook settings (LOG_CHECK_MINUTES, LOG_CHECK_LAG_SECONDS, FRESHNESS_MINUTES, DISK_FACTOR, SWAP_LOCK_TIMEOUT_MS, SCHEMA_GIT_DIR, HYGIENE_*) */
   runbooks: RunbookSettings;
   /** the MySQL read replica (SOURCE_DATABASE_URL); undefined when none is configured (compare then says so) */
   source?: SourceConfig;
@@ -129,6 +129,9 @@ const lockTimeoutMs = z.coerce
   .int('expected whole milliseconds such as 2000')
   .min(1, 'must be at least 1 ms')
   .max(600_000, 'at most 600000 (10 minutes)');
+
+const percent = z.coerce.number({ error: 'expected a percent such as 10 or 2.5' }).min(0, 'cannot be negative').max(100, 'at most 100');
+const skew = z.coerce.number({ error: 'expected a ratio such as 5' }).min(1, 'must be at least 1 (1.00 means no skew)').max(1000, 'at most 1000');
 
 function check<T>(schema: z.ZodType<T>, variable: string, value: string, problems: string[]): T | undefined {
   const r = schema.safeParse(value);
@@ -245,6 +248,28 @@ function runbookSettings(get: (k: string) => string | undefined, problems: strin
   if (lock !== undefined) {
     const ms = check(lockTimeoutMs, 'SWAP_LOCK_TIMEOUT_MS', lock, problems);
     if (ms !== undefined) out.swapLockTimeoutMs = ms;
+  }
+  out.hygiene = { ...out.hygiene };
+  const pcts = [
+    ['HYGIENE_UNSORTED_PCT', 'unsortedPct'],
+    ['HYGIENE_STATS_OFF_PCT', 'statsOffPct'],
+    ['HYGIENE_DELETED_PCT', 'deletedPct'],
+  ] as const;
+  for (const [variable, field] of pcts) {
+    const v = get(variable);
+    if (v === undefined) continue;
+    const n = check(percent, variable, v, problems);
+    if (n !== undefined) out.hygiene[field] = n;
+  }
+  const sk = get('HYGIENE_REINDEX_SKEW');
+  if (sk !== undefined) {
+    const n = check(skew, 'HYGIENE_REINDEX_SKEW', sk, problems);
+    if (n !== undefined) out.hygiene.reindexSkew = n;
+  }
+  const vw = get('HYGIENE_VACUUM_WAIT_MINUTES');
+  if (vw !== undefined) {
+    const m = check(minutes, 'HYGIENE_VACUUM_WAIT_MINUTES', vw, problems);
+    if (m !== undefined) out.vacuumWaitMs = Math.round(m * 60_000);
   }
   const git = get('SCHEMA_GIT_DIR');
   if (git !== undefined) {

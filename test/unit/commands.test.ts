@@ -1038,7 +1038,7 @@ describe('help', () => {
       for (const u of c.usage) expect(text).toContain(u);
       expect(text).toContain(c.summaries?.[0] ?? c.summary);
     }
-    expect(COMMANDS.map((c) => c.name)).toEqual(['help', 'status', 'modify', 'plan', 'recover', 'setup', 'compare', 'jobs', 'job', 'cancel', 'rollback', 'unlock', 'schema']);
+    expect(COMMANDS.map((c) => c.name)).toEqual(['help', 'status', 'hygiene', 'modify', 'plan', 'recover', 'setup', 'compare', 'jobs', 'job', 'cancel', 'rollback', 'unlock', 'schema']);
   });
 
   it('compare <table>|--all: read-only, one table or every table, never both', () => {

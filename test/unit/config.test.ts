@@ -19,7 +19,15 @@ describe('loadConfig', () => {
   it('uses the defaults when nothing is set, and has no warehouse', () => {
     const c = loadConfig({});
     expect(c).toEqual({ aws: { region: 'us-west-2' }, schemas: { dir: 'schemas' }, runbooks: DEFAULT_RUNBOOK_SETTINGS, compare: { lagSeconds: 300 } });
-    expect(c.runbooks).toEqual({ logCheckMs: 600_000, freshnessMs: 600_000, diskFactor: 2.5, swapLockTimeoutMs: 2000 });
+    expect(c.runbooks).toEqual({
+      logCheckMs: 600_000,
+      freshnessMs: 600_000,
+      diskFactor: 2.5,
+      swapLockTimeoutMs: 2000,
+      hygiene: { unsortedPct: 10, statsOffPct: 10, deletedPct: 10, reindexSkew: 5 },
+      vacuumRetryMs: 10_000,
+      vacuumWaitMs: 1_800_000,
+    });
     expect(() => requireWarehouse(c)).toThrow(/REDSHIFT_CLUSTER_ID.*\n.*REDSHIFT_WORKGROUP[\s\S]*npm run sandbox/);
   });
 
@@ -88,13 +96,32 @@ describe('loadConfig', () => {
 
   it('reads the runbook settings, minutes as milliseconds, fractions allowed', () => {
     const c = loadConfig({ LOG_CHECK_MINUTES: '0.5', LOG_CHECK_LAG_SECONDS: '90', FRESHNESS_MINUTES: '15', DISK_FACTOR: '3', SWAP_LOCK_TIMEOUT_MS: '500', SCHEMA_GIT_DIR: '/srv/warehouse' });
-    expect(c.runbooks).toEqual({ logCheckMs: 30_000, logLagMs: 90_000, freshnessMs: 900_000, diskFactor: 3, swapLockTimeoutMs: 500, schemaGitDir: '/srv/warehouse' });
+    expect(c.runbooks).toEqual({
+      logCheckMs: 30_000,
+      logLagMs: 90_000,
+      freshnessMs: 900_000,
+      diskFactor: 3,
+      swapLockTimeoutMs: 500,
+      schemaGitDir: '/srv/warehouse',
+      hygiene: { unsortedPct: 10, statsOffPct: 10, deletedPct: 10, reindexSkew: 5 },
+      vacuumRetryMs: 10_000,
+      vacuumWaitMs: 1_800_000,
+    });
     expect(problems({ LOG_CHECK_LAG_SECONDS: '-1' })[0]).toMatch(/^LOG_CHECK_LAG_SECONDS \(got "-1"\): cannot be negative/);
     expect(loadConfig({ LOG_CHECK_MINUTES: ' ' }).runbooks.logCheckMs).toBe(600_000);
     // the log check's lag: 2 minutes unless set, never longer than the check itself unless set
     expect(logLagMsOf(loadConfig({}).runbooks)).toBe(120_000);
     expect(logLagMsOf(loadConfig({ LOG_CHECK_MINUTES: '0.5' }).runbooks)).toBe(30_000);
     expect(logLagMsOf(c.runbooks)).toBe(90_000);
+  });
+
+  it('reads the hygiene thresholds and the VACUUM wait', () => {
+    const c = loadConfig({ HYGIENE_UNSORTED_PCT: '20', HYGIENE_STATS_OFF_PCT: '5.5', HYGIENE_DELETED_PCT: '0', HYGIENE_REINDEX_SKEW: '2', HYGIENE_VACUUM_WAIT_MINUTES: '90' });
+    expect(c.runbooks.hygiene).toEqual({ unsortedPct: 20, statsOffPct: 5.5, deletedPct: 0, reindexSkew: 2 });
+    expect(c.runbooks.vacuumWaitMs).toBe(5_400_000);
+    const p = problems({ HYGIENE_UNSORTED_PCT: '101', HYGIENE_STATS_OFF_PCT: 'lots', HYGIENE_DELETED_PCT: '-1', HYGIENE_REINDEX_SKEW: '0.5' });
+    expect(p.map((l) => l.split(/[ :(]/)[0])).toEqual(['HYGIENE_UNSORTED_PCT', 'HYGIENE_STATS_OFF_PCT', 'HYGIENE_DELETED_PCT', 'HYGIENE_REINDEX_SKEW']);
+    expect(p[3]).toMatch(/at least 1/);
   });
 
   it('refuses malformed runbook settings, one line per variable', () => {
