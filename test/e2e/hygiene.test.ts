@@ -147,7 +147,30 @@ describe('hygiene listing', () => {
     expect(vacuumStep?.detail).toMatch(/ran on try 3: another VACUUM was running on the cluster for the first 2$/);
   }, 90_000);
 
+  it('holds the table lock while it runs: a modify of the same table (ALTER conflicts with VACUUM) is refused, naming the job', async () => {
+    h.sandbox.faults.tableHealth = { [`${SCHEMA}.core_userfield`]: { unsorted: 33 } };
+    // every statement waits 4 s in STARTED, so the job is still running its VACUUM when the modify arrives
+    h.sandbox.faults.statementDelayMs = 4_000;
+    let id = '';
+    try {
+      const r = await h.slash('hygiene run core_userfield', { userId: USERS.operator });
+      id = queuedId(String((await h.waitForResponse(r.responseId, undefined, 30_000)).body.text));
+      await h.waitJob(id, (j) => j.state === 'running', 'to run');
+      expect((await h.rt.jobs.locks.holder(`${SCHEMA}.core_userfield`))?.jobId).toBe(id);
+      const m = await h.slash('modify core_userfield add column note varchar(20)', { userId: USERS.operator });
+      const refused = String((await h.waitForResponse(m.responseId, undefined, 20_000)).body.text);
+      expect(refused).toMatch(new RegExp(`^Refused, nothing was changed: ${SCHEMA}\\.core_userfield is locked by job ${id} \\(running: hygiene run ${SCHEMA}\\.core_userfield`));
+      expect((await h.rt.jobs.store.get(id))?.state).toBe('running'); // the refusal came while the VACUUM ran
+    } finally {
+      h.sandbox.faults.statementDelayMs = 0;
+    }
+    const done = await h.waitJob(id, (j) => j.state === 'succeeded' || j.state === 'failed', 'to finish', 30_000);
+    expect(done.state, done.error).toBe('succeeded');
+    expect(await h.rt.jobs.locks.holder(`${SCHEMA}.core_userfield`)).toBeUndefined();
+  }, 90_000);
+
   it('a reader may list, but not queue: the click of someone who is not an operator is refused', async () => {
+    h.sandbox.faults.tableHealth = { [`${SCHEMA}.core_page`]: { statsOff: 35 } };
     const listing = await hygiene();
     const button = buttonsOf(listing).find((b) => b.action_id === 'rso_maintain' && b.value.includes('core_page'));
     expect(button).toBeDefined();
