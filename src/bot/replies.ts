@@ -169,7 +169,13 @@ export function thresholdsText(t: HygieneThresholds): string {
 /** The `hygiene` listing: the tables that need maintenance first (with their buttons), then what else was compared. */
 export function formatHygiene(r: HygieneReport, t: HygieneThresholds): Reply {
   const n = r.findings.length;
-  const title = `Hygiene of ${r.schema}: ${n === 0 ? 'no table needs maintenance' : `${n} table${n === 1 ? '' : 's'} need${n === 1 ? 's' : ''} maintenance`} (${thresholdsText(t)})`;
+  const verdict =
+    r.health.length === 0
+      ? 'nothing compared — the catalog showed no table (see below)'
+      : n === 0
+        ? 'no table needs maintenance'
+        : `${n} table${n === 1 ? '' : 's'} need${n === 1 ? 's' : ''} maintenance`;
+  const title = `Hygiene of ${r.schema}: ${verdict} (${thresholdsText(t)})`;
   const lines: string[] = [title];
   for (const f of [...r.findings].sort((a, b) => a.table.localeCompare(b.table))) {
     lines.push(`• ${f.table}: ${findingLine(f)}`);
@@ -177,13 +183,15 @@ export function formatHygiene(r: HygieneReport, t: HygieneThresholds): Reply {
   }
   const footer: string[] = [];
   const within = r.health.length - n;
-  footer.push(
-    `${within} table${within === 1 ? '' : 's'} within the thresholds` +
-      (r.unlisted.length ? `; not in svv_table_info (empty — Redshift lists no empty table — or missing): ${r.unlisted.join(', ')}` : ''),
-  );
+  if (r.health.length > 0) {
+    footer.push(
+      `${within} table${within === 1 ? '' : 's'} within the thresholds` +
+        (r.unlisted.length ? `; not in svv_table_info (empty — Redshift lists no empty table — or missing): ${r.unlisted.join(', ')}` : ''),
+    );
+  }
   if (r.skewNotVisible.length) {
     footer.push(
-      `Interleaved skew not shown for ${r.skewNotVisible.join(', ')}: svv_interleaved_columns shows rows to superusers only${r.superuser === false ? " (the bot's user is not one)" : ''} — GRANT SELECT ON svv_interleaved_columns to the bot's user to check VACUUM REINDEX`,
+      `Interleaved skew not shown for ${r.skewNotVisible.join(', ')}: svv_interleaved_columns shows rows to superusers only — GRANT SELECT ON svv_interleaved_columns TO the bot's user to check whether they need VACUUM REINDEX`,
     );
   }
   for (const p of r.problems) footer.push(`Not compared: ${p}`);

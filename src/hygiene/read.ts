@@ -1,6 +1,6 @@
 /**
  * The catalog reads behind `hygiene`: svv_table_info (unsorted, stats_off, tbl_rows, estimated_visible_rows, sortkey1)
- * and svv_interleaved_columns (interleaved_skew, last_reindex), in parallel, plus whether the bot's user is a superuser.
+ * and svv_interleaved_columns (interleaved_skew, last_reindex), in parallel.
  *
  * Both views show their rows to superusers only (or to users granted SELECT on them). A view that answers with an
  * error degrades to a problem line; an interleaved table with no skew row is reported as "skew not visible" rather
@@ -16,7 +16,6 @@ const num = (v: SqlValue | undefined): number | undefined => {
   const n = typeof v === 'number' ? v : Number(v);
   return Number.isFinite(n) ? n : undefined;
 };
-const bool = (v: SqlValue | undefined): boolean => v === true || v === 1 || (typeof v === 'string' && /^(t|true|1)$/i.test(v.trim()));
 const why = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
 
 export interface HygieneReport {
@@ -28,9 +27,8 @@ export interface HygieneReport {
   unlisted: string[];
   /** interleaved tables whose skew the catalog did not show */
   skewNotVisible: string[];
-  /** degraded parts: what failed and what to do */
+  /** degraded parts: what failed or showed nothing, and what to do */
   problems: string[];
-  superuser?: boolean;
 }
 
 /**
@@ -38,20 +36,18 @@ export interface HygieneReport {
  * result to those names (the click on one table's button reads the same numbers as the listing did).
  */
 export async function readHygiene(wh: Warehouse, registry: Registry, schema: string, thresholds: HygieneThresholds, tables?: readonly string[]): Promise<HygieneReport> {
-  const [info, skew, su] = await Promise.allSettled([
+  const [info, skew] = await Promise.allSettled([
     wh.query(
       `SELECT "table", table_id, tbl_rows, estimated_visible_rows, unsorted, stats_off, sortkey1 FROM svv_table_info WHERE "schema" = :schema ORDER BY "table"`,
       { schema },
     ),
     wh.query('SELECT tbl, max(interleaved_skew) AS skew, max(last_reindex) AS last_reindex FROM svv_interleaved_columns GROUP BY tbl'),
-    wh.query('SELECT usesuper FROM pg_user WHERE usename = current_user'),
   ]);
   const problems: string[] = [];
   if (info.status === 'rejected') {
     problems.push(`svv_table_info could not be read (${why(info.reason)}): it is visible to superusers only — GRANT SELECT ON svv_table_info TO the bot's user`);
   }
   if (skew.status === 'rejected') problems.push(`svv_interleaved_columns could not be read (${why(skew.reason)}); interleaved skew is unknown`);
-  const superuser = su.status === 'fulfilled' && su.value.rows[0] ? bool(su.value.rows[0].usesuper) : undefined;
 
   const skewById = new Map<string, { skew?: number; lastReindex?: string }>();
   if (skew.status === 'fulfilled') {
@@ -91,7 +87,14 @@ export async function readHygiene(wh: Warehouse, registry: Registry, schema: str
   }
   const listed = new Set(health.map((h) => h.table));
   const names = wanted ? [...wanted] : registry.names().filter((n) => registry.get(schema, n) !== undefined);
-  const unlisted = info.status === 'fulfilled' ? names.filter((n) => !listed.has(n)).sort() : [];
+  let unlisted = info.status === 'fulfilled' ? names.filter((n) => !listed.has(n)).sort() : [];
+  if (info.status === 'fulfilled' && health.length === 0 && names.length > 0) {
+    // Redshift answers a user who may not see the view with no rows, not an error: "all empty" and "not allowed" look alike
+    problems.push(
+      `svv_table_info showed no row for ${wanted ? names.join(', ') : `any of the ${names.length} tables of ${schema}`}: it shows rows to superusers only — GRANT SELECT ON svv_table_info TO the bot's user (or the tables are empty: Redshift lists no empty table)`,
+    );
+    unlisted = [];
+  }
   const findings = health.map((h) => recommend(h, thresholds)).filter((f): f is Finding => f !== undefined);
-  return { schema, health, findings, unlisted, skewNotVisible, problems, ...(superuser !== undefined ? { superuser } : {}) };
+  return { schema, health, findings, unlisted, skewNotVisible, problems };
 }

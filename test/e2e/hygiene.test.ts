@@ -181,6 +181,28 @@ describe('hygiene listing', () => {
   }, 60_000);
 });
 
+describe('what the bot cannot see', () => {
+  it('is named, never shown as healthy: both views show rows to superusers only unless granted', async () => {
+    h.sandbox.faults.tableHealth = { [`${SCHEMA}.core_action`]: { interleavedSkew: 9 }, [`${SCHEMA}.core_order`]: { unsorted: 50 } };
+    h.sandbox.faults.catalogUser = 'regular';
+    h.sandbox.faults.catalogGrants = ['svv_table_info'];
+    try {
+      const partial = shown(await hygiene());
+      expect(partial).toMatch(/core_order: VACUUM SORT ONLY — unsorted 50\.00 % > 10 %/);
+      expect(partial).not.toMatch(/core_action:/);
+      expect(partial).toMatch(/Interleaved skew not shown for [^\n]*\bcore_action\b[^\n]*superusers only/);
+      h.sandbox.faults.catalogGrants = [];
+      const blind = shown(await hygiene());
+      expect(blind).toMatch(new RegExp(`^Hygiene of ${SCHEMA}: nothing compared`));
+      expect(blind).not.toMatch(/no table needs maintenance|within the thresholds/);
+      expect(blind).toMatch(/GRANT SELECT ON svv_table_info/);
+    } finally {
+      h.sandbox.faults.catalogUser = 'superuser';
+      h.sandbox.faults.catalogGrants = [];
+    }
+  }, 60_000);
+});
+
 describe('the sandbox follows Redshift', () => {
   it('refuses VACUUM inside a batch (one transaction) with Redshift\'s error text; ANALYZE in a batch is fine', async () => {
     const err = await h.warehouse.executeBatch([`VACUUM DELETE ONLY ${SCHEMA}.core_tag`, 'SELECT 1']).then(
