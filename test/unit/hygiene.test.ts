@@ -9,6 +9,7 @@ import { cronFor } from '../../src/hygiene/schedule.js';
 import { parseCommand } from '../../src/commands/index.js';
 import { loadRegistry } from '../../src/schema/registry.js';
 import { ACTION_IDS, parseActionValue } from '../../src/slack/payloads.js';
+import { applyFaultPatch, defaultFaults, faultPatch } from '../../src/sandbox/faults.js';
 
 const base: TableHealth = { schema: 's', table: 't', rows: 1000, visibleRows: 1000, unsorted: 0, statsOff: 0, interleaved: false };
 const h = (o: Partial<TableHealth>): TableHealth => ({ ...base, ...o });
@@ -116,5 +117,23 @@ describe('hygiene command and button', () => {
     expect(parseActionValue(ACTION_IDS.maintain, '{"table":"ak_sumofus.core_action; drop"}').ok).toBe(false);
     expect(parseActionValue(ACTION_IDS.maintain, '{"jobId":"7"}').ok).toBe(false);
     expect(parseActionValue(ACTION_IDS.cancel, '{"table":"ak_sumofus.core_action"}').ok).toBe(false);
+  });
+});
+
+describe('sandbox knobs (POST /_sandbox/faults)', () => {
+  it('accept a seeded table health and a busy VACUUM, and refuse what Redshift could not show', () => {
+    const f = defaultFaults();
+    const patch = faultPatch.parse({ tableHealth: { 'ak.t': { unsorted: 40, deletedRows: 3, interleavedSkew: 6 } }, vacuumBusy: 2 });
+    applyFaultPatch(f, patch);
+    expect(f.tableHealth).toEqual({ 'ak.t': { unsorted: 40, deletedRows: 3, interleavedSkew: 6 } });
+    expect(f.vacuumBusy).toBe(2);
+    patch.tableHealth!['ak.t']!.unsorted = 1; // the knob keeps its own copy
+    expect(f.tableHealth['ak.t']?.unsorted).toBe(40);
+    for (const bad of [{ tableHealth: { t: {} } }, { tableHealth: { 'a.t': { unsorted: 101 } } }, { tableHealth: { 'a.t': { interleavedSkew: 0.5 } } }, { vacuumBusy: -1 }]) {
+      expect(faultPatch.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
+    }
+    applyFaultPatch(f, { reset: true });
+    expect(f.tableHealth).toEqual({});
+    expect(defaultFaults().tableHealth).not.toBe(defaultFaults().tableHealth);
   });
 });
