@@ -78,7 +78,7 @@ export const SOURCE_ENV_HELP =
 /** A configuration problem: one line per variable, each saying what to set. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`configuration problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(`${problems.length === 1 ? 'a configuration problem' : `${problems.length} configuration problems`} (fix them all, then start again):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
 }

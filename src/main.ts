@@ -16,14 +16,14 @@ import { webApi } from '@slack/bolt';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { buildRuntime } from './bot/runtime.js';
-import { ConfigError, loadConfig, requireWarehouse } from './config.js';
-import { createPolicy, policyFromEnv } from './policy.js';
-import { connectRedis, redisUrlFromEnv } from './queue/connection.js';
+import { ConfigError } from './config.js';
+import { createPolicy } from './policy.js';
+import { connectRedis } from './queue/connection.js';
 import type { JobsStore } from './queue/jobs-store.js';
 import { registryReloader } from './schema/registry-reload.js';
 import { loadRegistry } from './schema/registry.js';
 import { createSlackApp } from './slack/app.js';
-import { slackConfigFromEnv } from './slack/config.js';
+import { loadStartupConfig, type Role } from './startup-config.js';
 import { SlackThreadReporter, type SlackJobOrigin } from './slack/reporter.js';
 import type { ReplayGuard } from './slack/replay-guard.js';
 import { createWarehouse } from './warehouse/redshift-data.js';
@@ -48,30 +48,19 @@ export function redisReplayGuard(redis: Redis, prefix: string): ReplayGuard {
   };
 }
 
-/** A positive whole number from the environment, or `dflt`; a bad value is an error naming the variable. */
-export function positiveIntFromEnv(name: string, dflt: number | undefined, env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name}=${raw}: expected a whole number of 1 or more`);
-  return n;
-}
+/** A mistake on the command line (exit code 2, like a configuration problem). */
+class UsageError extends Error {}
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { role: { type: 'string', default: 'all' } } });
-  const role = values.role ?? 'all';
-  if (!['all', 'bot', 'worker'].includes(role)) throw new Error(`--role ${role}: use bot, worker, or leave it out for both`);
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: ['*.token', '*.secret', '*.signingSecret', '*.botToken'] });
-
-  const config = loadConfig();
-  const warehouseConfig = requireWarehouse(config);
-  const slack = slackConfigFromEnv(process.env, { needSigningSecret: role !== 'worker' });
-  if (!slack) throw new Error('Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (or try `npm run demo`, which needs neither)');
-  const prefix = process.env.REDIS_PREFIX?.trim() || 'rso';
-  const concurrency = positiveIntFromEnv('WORKER_CONCURRENCY', 2);
-  const lockDuration = positiveIntFromEnv('WORKER_LOCK_DURATION_MS', undefined);
-  const stalledInterval = positiveIntFromEnv('WORKER_STALLED_INTERVAL_MS', undefined);
-  const redis = await connectRedis(redisUrlFromEnv());
+  const roleArg = values.role ?? 'all';
+  if (roleArg !== 'all' && roleArg !== 'bot' && roleArg !== 'worker') throw new UsageError(`--role ${roleArg}: use bot, worker, or leave it out for both`);
+  const role: Role = roleArg;
+  // every problem in the environment at once (ConfigError), before anything connects
+  const { config, warehouse: warehouseConfig, slack, policy: policyConfig, redisUrl, prefix, logLevel, worker: workerKnobs } = loadStartupConfig(process.env, role);
+  const logger = pino({ level: logLevel, redact: ['*.token', '*.secret', '*.signingSecret', '*.botToken', '*.password'] });
+  const { concurrency, lockDuration, stalledInterval } = workerKnobs;
+  const redis = await connectRedis(redisUrl);
   const registry = await loadRegistry(config.schemas.dir);
   const warehouse = createWarehouse({ warehouse: warehouseConfig, aws: config.aws });
   // DMS + CloudWatch Logs: the clients are cheap and only called by runbooks on dms-replicated tables
@@ -81,7 +70,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   const source = config.source ? createMysqlSource({ url: config.source.url }) : undefined;
 
   const web = new webApi.WebClient(slack.botToken, slack.apiUrl ? { slackApiUrl: slack.apiUrl.endsWith('/') ? slack.apiUrl : `${slack.apiUrl}/` } : {});
-  const policy = createPolicy(policyFromEnv(), async (group) => {
+  const policy = createPolicy(policyConfig, async (group) => {
     const r = await web.usergroups.users.list({ usergroup: group });
     return r.users ?? [];
   });
@@ -115,7 +104,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     ...(role !== 'bot'
       ? {
           worker: {
-            ...(concurrency !== undefined ? { concurrency } : {}),
+            concurrency,
             ...(lockDuration !== undefined ? { lockDuration } : {}),
             ...(stalledInterval !== undefined ? { stalledInterval } : {}),
             closeOnSignals: false,
@@ -165,7 +154,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {
   main().catch((e: unknown) => {
-    process.stderr.write(`redshift-ops: ${e instanceof ConfigError || e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
+    process.stderr.write(`redshift-ops: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(e instanceof ConfigError || e instanceof UsageError ? 2 : 1);
   });
 }

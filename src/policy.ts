@@ -44,15 +44,24 @@ function parseBool(name: string, v: string | undefined): boolean | undefined {
 }
 
 export class PolicyConfigError extends Error {
-  constructor(message: string) {
+  /** one line per variable (the message joins them) */
+  readonly problems: string[];
+  constructor(message: string, problems: string[] = [message]) {
     super(message);
+    this.problems = problems;
     this.name = 'PolicyConfigError';
   }
 }
 
 /** Read OPERATORS, APPROVERS and ALLOW_SELF_APPROVAL. Throws PolicyConfigError naming the variable and the bad id. */
 export function policyFromEnv(env: NodeJS.ProcessEnv = process.env): PolicyConfig {
-  const allowSelf = parseBool('ALLOW_SELF_APPROVAL', env.ALLOW_SELF_APPROVAL);
+  const problems: string[] = [];
+  let allowSelf: boolean | undefined;
+  try {
+    allowSelf = parseBool('ALLOW_SELF_APPROVAL', env.ALLOW_SELF_APPROVAL);
+  } catch (e) {
+    problems.push(e instanceof Error ? e.message : String(e));
+  }
   const raw = {
     operators: splitIds(env.OPERATORS),
     approvers: splitIds(env.APPROVERS),
@@ -60,15 +69,17 @@ export function policyFromEnv(env: NodeJS.ProcessEnv = process.env): PolicyConfi
   };
   const r = policyConfigSchema.safeParse(raw);
   if (!r.success) {
-    const issues = r.error.issues.map((i) => {
-      const [field, index] = i.path;
-      const envName = field === 'operators' ? 'OPERATORS' : field === 'approvers' ? 'APPROVERS' : String(field);
-      const bad = typeof index === 'number' && (field === 'operators' || field === 'approvers') ? ` ("${raw[field][index]}")` : '';
-      return `${envName}${bad}: ${i.message}`;
-    });
-    throw new PolicyConfigError(`bad policy configuration: ${issues.join('; ')}`);
+    problems.push(
+      ...r.error.issues.map((i) => {
+        const [field, index] = i.path;
+        const envName = field === 'operators' ? 'OPERATORS' : field === 'approvers' ? 'APPROVERS' : String(field);
+        const bad = typeof index === 'number' && (field === 'operators' || field === 'approvers') ? ` ("${raw[field][index]}")` : '';
+        return `${envName}${bad}: ${i.message}`;
+      }),
+    );
   }
-  return r.data;
+  if (r.success && problems.length === 0) return r.data;
+  throw new PolicyConfigError(r.success && problems.length === 1 ? problems[0]! : `bad policy configuration: ${problems.join('; ')}`, problems);
 }
 
 /** A Slack mention of a user (`<@U…>`) or a user group (`<!subteam^S…>`: `<@S…>` does not render as the group). */

@@ -20,7 +20,13 @@ export interface SlackConfig {
   port: number;
 }
 
-export class SlackConfigError extends Error {}
+/** Slack settings that do not validate: `problems` has one line per variable (the message joins them). */
+export class SlackConfigError extends Error {
+  constructor(readonly problems: string[] = []) {
+    super(`Slack configuration: ${problems.join('; ')}`);
+    this.name = 'SlackConfigError';
+  }
+}
 
 /** undefined when Slack is not configured at all (neither secret nor token set). */
 export function slackConfigFromEnv(env: NodeJS.ProcessEnv = process.env, opts: { needSigningSecret?: boolean } = {}): SlackConfig | undefined {
@@ -35,7 +41,7 @@ export function slackConfigFromEnv(env: NodeJS.ProcessEnv = process.env, opts: {
     SLACK_API_URL: blank(env.SLACK_API_URL),
     PORT: blank(env.PORT),
   });
-  if (!r.success) throw new SlackConfigError(`Slack configuration: ${r.error.issues.map((i) => i.message).join('; ')}`);
+  if (!r.success) throw new SlackConfigError(r.error.issues.map((i) => (i.message.startsWith(String(i.path[0])) ? i.message : `${String(i.path[0])}: ${i.message}`)));
   const c = r.data;
   return {
     signingSecret: c.SLACK_SIGNING_SECRET,

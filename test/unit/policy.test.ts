@@ -17,10 +17,19 @@ describe('policyFromEnv', () => {
   });
 
   it('names the variable and the bad id', () => {
-    expect(() => policyFromEnv({ APPROVERS: 'UAPP1,@alice' })).toThrow(
-      new PolicyConfigError('bad policy configuration: APPROVERS ("@alice"): Slack ids look like U012ABCDEF (user), W… (enterprise user) or S… (user group)'),
-    );
+    const bad = 'APPROVERS ("@alice"): Slack ids look like U012ABCDEF (user), W… (enterprise user) or S… (user group)';
+    expect(() => policyFromEnv({ APPROVERS: 'UAPP1,@alice' })).toThrow(new PolicyConfigError(`bad policy configuration: ${bad}`, [bad]));
     expect(() => policyFromEnv({ ALLOW_SELF_APPROVAL: 'maybe' })).toThrow('ALLOW_SELF_APPROVAL=maybe is not a boolean: use true or false');
+  });
+
+  it('reports a bad flag and bad ids together, one problem per variable', () => {
+    try {
+      policyFromEnv({ ALLOW_SELF_APPROVAL: 'maybe', OPERATORS: '@bob' });
+      expect.unreachable('expected a PolicyConfigError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(PolicyConfigError);
+      expect((e as PolicyConfigError).problems.map((p) => p.split(/[ =(]/)[0])).toEqual(['ALLOW_SELF_APPROVAL', 'OPERATORS']);
+    }
   });
 
   it('exports a schema that rejects unknown keys', () => {
