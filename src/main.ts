@@ -27,8 +27,7 @@ import { loadStartupConfig, type Role } from './startup-config.js';
 import { SlackThreadReporter, type SlackJobOrigin } from './slack/reporter.js';
 import type { ReplayGuard } from './slack/replay-guard.js';
 import { createWarehouse } from './warehouse/redshift-data.js';
-import { createDms } from './replication/dms.js';
-import { createLogs } from './replication/logs.js';
+import { lazyDms, lazyLogs } from './replication/lazy.js';
 import { createMysqlSource } from './source/mysql.js';
 
 /**
@@ -63,9 +62,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   const redis = await connectRedis(redisUrl);
   const registry = await loadRegistry(config.schemas.dir);
   const warehouse = createWarehouse({ warehouse: warehouseConfig, aws: config.aws });
-  // DMS + CloudWatch Logs: the clients are cheap and only called by runbooks on dms-replicated tables
-  const dms = createDms(config);
-  const logs = createLogs(config);
+  // DMS + CloudWatch Logs: only runbooks on dms-replicated tables call them, so their SDK clients load on first use
+  const dms = lazyDms(config);
+  const logs = lazyLogs(config);
   // the MySQL read replica, when configured: compare and schema diff --source (read-only session, aggregates only)
   const source = config.source ? createMysqlSource({ url: config.source.url }) : undefined;
 
