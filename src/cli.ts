@@ -6,6 +6,7 @@
  *   schema apply --all | <table…> [--dry-run]   create missing schemas/tables; existing ones are left alone
  *   schema import-mysql [--from-dump f.sql] [--out dir] [table…]   propose schemas/ files from the MySQL source
  *   schema diff --source [table…]         schemas/ vs the MySQL source; exit 1 when they disagree
+ *   slash "/redshift <command>"           send the running bot one signed slash command, print the replies (trials)
  *   help
  *
  * Exit codes: 0 ok, 1 drift / a statement failed / import problems, 2 usage or configuration error.
@@ -23,6 +24,7 @@ import { SourceError } from './source/port.js';
 import { tableKey, type TableDef } from './schema/model.js';
 import { loadRegistry, RegistryError, type Registry } from './schema/registry.js';
 import { suggest } from './schema/types.js';
+import { runSlash, SLASH_USAGE } from './console/slash.js';
 import { createWarehouse, type RedshiftDataWarehouse } from './warehouse/redshift-data.js';
 import { WarehouseError } from './warehouse/port.js';
 
@@ -45,6 +47,7 @@ export const USAGE = `usage: npm run cli -- <command>
         propose schemas/ files from the MySQL source's information_schema (or a SHOW CREATE TABLE dump)
   schema diff --source [table…]
         compare schemas/ with the MySQL source (a column added upstream breaks replication); exit code 1 when they differ
+  ${SLASH_USAGE}
   help
         this text
 
@@ -144,6 +147,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.out(USAGE);
       return 0;
     }
+    if (cmd === 'slash') return await runSlash(argv.slice(1), { out: io.out, err: io.err, env: io.env ?? process.env });
     if (cmd !== 'schema') throw new UsageError(`unknown command "${cmd}"`);
     switch (sub) {
       case 'import':
@@ -193,6 +197,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
 if (invokedDirectly) {
+  // the AWS SDK's notice about Node 22 (releases after Jan 2027) is not for the CLI's user; README: Node 22 is the runtime
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const code = await runCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l) });
   process.exitCode = code;
 }

@@ -21,7 +21,8 @@ import { createPolicy } from './policy.js';
 import { connectRedis } from './queue/connection.js';
 import type { JobsStore } from './queue/jobs-store.js';
 import { registryReloader } from './schema/registry-reload.js';
-import { loadRegistry } from './schema/registry.js';
+import { defaultSchemasDir, loadRegistry } from './schema/registry.js';
+import { schemasForProcess } from './schema/working-copy.js';
 import { createSlackApp } from './slack/app.js';
 import { loadStartupConfig, type Role } from './startup-config.js';
 import { SlackThreadReporter, type SlackJobOrigin } from './slack/reporter.js';
@@ -58,9 +59,21 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   // every problem in the environment at once (ConfigError), before anything connects
   const { config, warehouse: warehouseConfig, slack, policy: policyConfig, redisUrl, prefix, logLevel, worker: workerKnobs } = loadStartupConfig(process.env, role);
   const logger = pino({ level: logLevel, redact: ['*.token', '*.secret', '*.signingSecret', '*.botToken', '*.password'] });
+  // the AWS SDK prints a multi-line banner on Node < 22; say it once as a log line instead (the Docker image runs Node 22)
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  if (Number(process.versions.node.split('.')[0]) < 22)
+    logger.warn({ node: process.version }, 'AWS SDK releases after early 2027 need Node 22; this runs, but plan the upgrade (the Docker image uses Node 22)');
   const { concurrency, lockDuration, stalledInterval } = workerKnobs;
   const redis = await connectRedis(redisUrl);
-  const registry = await loadRegistry(config.schemas.dir);
+  // against the sandbox a job must not rewrite the repository's schemas/: a temporary copy unless SCHEMAS_DIR is set
+  const schemasSet = (process.env.SCHEMAS_DIR ?? '').trim() !== '';
+  const schemas = await schemasForProcess({
+    configured: schemasSet ? config.schemas.dir : defaultSchemasDir(),
+    explicitlySet: schemasSet,
+    ...(config.aws.endpoint !== undefined ? { endpoint: config.aws.endpoint } : {}),
+  });
+  if (schemas.copied) logger.info({ dir: schemas.dir }, 'the warehouse is the sandbox: jobs rewrite a temporary copy of schemas/ (set SCHEMAS_DIR to choose)');
+  const registry = await loadRegistry(schemas.dir);
   const warehouse = createWarehouse({ warehouse: warehouseConfig, aws: config.aws });
   // DMS + CloudWatch Logs: only runbooks on dms-replicated tables call them, so their SDK clients load on first use
   const dms = lazyDms(config);
@@ -144,6 +157,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     await source?.close();
     await reporter.flush(); // then the last thread updates go out
     await redis.quit().catch(() => redis.disconnect());
+    await schemas.remove().catch(() => undefined);
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -5,13 +5,15 @@
 import { Prng, tableGenerator } from '../sandbox/apply-loop.js';
 import type { Sandbox } from '../sandbox/server.js';
 import type { Registry } from '../schema/registry.js';
+import type { TableDef } from '../schema/model.js';
 import { qualified, quoteIdent } from '../schema/identifiers.js';
 
-export async function seedRows(sandbox: Pick<Sandbox, 'sql'>, registry: Registry, rows: number): Promise<number> {
+export async function seedRows(sandbox: Pick<Sandbox, 'sql'>, registry: Registry, rows: number, only: (t: TableDef) => boolean = () => true): Promise<number> {
   let total = 0;
   const rng = new Prng(42);
   const now = Date.now();
   for (const t of registry.tables.values()) {
+    if (!only(t)) continue;
     const key = t.primaryKey?.length === 1 ? t.primaryKey[0] : undefined;
     if (!key) continue;
     const gen = tableGenerator(t.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull })), key);

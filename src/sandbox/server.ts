@@ -9,7 +9,8 @@
  * `sandbox.startReplication(registry)` seeds the registry's DMS tasks and starts apply loops (replication.ts).
  *
  * Admin endpoints (not AWS): `GET /_sandbox/health`, `GET /_sandbox/faults`, `POST /_sandbox/faults` (JSON: any subset of
- * the fault knobs, `{"reset": true}` restores the defaults).
+ * the fault knobs, `{"reset": true}` restores the defaults). `/_sandbox/slack/…` stands in for the Slack Web API and
+ * response URLs (slack.ts), so `npm start` can be tried without a Slack workspace.
  */
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
@@ -23,6 +24,7 @@ import { type MaintenanceRecord, REDSHIFT_DATA_TARGET_PREFIX, RedshiftDataServic
 import { DMS_TARGET_PREFIX, type DmsDelays, DmsSandbox } from './dms.js';
 import { LOGS_TARGET_PREFIX, type LogsSandboxOptions, LogsSandbox } from './logs.js';
 import { type Replication, type ReplicationOptions, startReplication } from './replication.js';
+import { type SlackRecord, SlackSandbox } from './slack.js';
 import type { Registry } from '../schema/registry.js';
 
 export type { FaultKnobs, FailStatementRule, TableHealth } from './faults.js';
@@ -54,6 +56,8 @@ export interface SandboxOptions {
   dmsDelays?: Partial<DmsDelays>;
   /** CloudWatch Logs paging (default: 5 events per FilterLogEvents page, every 3rd page empty with a nextToken) */
   logs?: Pick<LogsSandboxOptions, 'pageSize' | 'scanBudget' | 'emptyPageEvery'>;
+  /** called for every message the bot sends to the Slack stand-in (npm run sandbox prints them) */
+  onSlackMessage?: (m: SlackRecord) => void;
 }
 
 export interface Sandbox {
@@ -73,6 +77,8 @@ export interface Sandbox {
   dms: DmsSandbox;
   /** the CloudWatch Logs sandbox served here (events, append, throttleNext, emptyPagesServed…) */
   logs: LogsSandbox;
+  /** the Slack Web API stand-in served at `<endpoint>/_sandbox/slack/api/` (messages the bot sent) */
+  slack: SlackSandbox;
   /**
    * Seed the registry's DMS tasks (running) and start apply loops: a DmsApplyLoop on each dms table and CdcApplyLoops on
    * the `cdc` tables, writing through this sandbox's database. close() stops them.
@@ -140,6 +146,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     [LOGS_TARGET_PREFIX, logsService],
   ]);
   const replications: Replication[] = [];
+  const slack = new SlackSandbox(opts.onSlackMessage);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
@@ -148,6 +155,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       send(res, 200, { ok: true, backend: db.kind, services: [...services.keys()] }, requestId);
       return;
     }
+    if (url?.startsWith('/_sandbox/slack/') && (await slack.handle(req, res, new URL(req.url ?? '/', 'http://sandbox')))) return;
     if (url === '/_sandbox/faults') {
       if (req.method === 'GET') {
         send(res, 200, faults, requestId);
@@ -246,6 +254,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     sql,
     dms: dmsService,
     logs: logsService,
+    slack,
     async startReplication(registry, ropts) {
       if (closed) throw new Error('the sandbox is closed');
       const r = await startReplication({ dms: dmsService, db: { query: sql } }, registry, ropts);
