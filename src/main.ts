@@ -24,6 +24,8 @@ import { registryReloader } from './schema/registry-reload.js';
 import { defaultSchemasDir, loadRegistry } from './schema/registry.js';
 import { schemasForProcess } from './schema/working-copy.js';
 import { createSlackApp } from './slack/app.js';
+import { healthzRoute, readyzRoute, startOpsServer } from './bot/http-routes.js';
+import { readinessCheck } from './bot/readiness.js';
 import { loadStartupConfig, type Role } from './startup-config.js';
 import { SlackThreadReporter, type SlackJobOrigin } from './slack/reporter.js';
 import type { ReplayGuard } from './slack/replay-guard.js';
@@ -127,7 +129,17 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   });
   saveOrigin = slackOriginSaver(rt.jobs.store);
 
+  // /healthz + /readyz on PORT: on the Slack receiver, or (worker, Socket Mode) on a small server of its own when PORT is set
+  const ready = readinessCheck({ redis, warehouse });
+  const opsRoutes = [readyzRoute(ready)];
+  const httpReceiver = role !== 'worker' && slack.appToken === undefined;
   let stopSlack: (() => Promise<void>) | undefined;
+  let stopOps: (() => Promise<void>) | undefined;
+  if (!httpReceiver && (process.env.PORT ?? '').trim() !== '') {
+    const ops = await startOpsServer(slack.port, [healthzRoute(), ...opsRoutes]);
+    logger.info({ port: ops.port }, 'serving /healthz and /readyz');
+    stopOps = ops.close;
+  }
   if (role !== 'worker') {
     const replayGuard = redisReplayGuard(redis, prefix);
     const app = createSlackApp({
@@ -139,6 +151,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       services: rt.bot,
       logger,
       replayGuard,
+      routes: opsRoutes,
     });
     const { port } = await app.start();
     logger.info({ port, socketMode: slack.appToken !== undefined }, 'slack receiver listening on /slack/events');
@@ -153,6 +166,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     stopping = true;
     logger.info({ signal }, 'shutting down: running steps finish first');
     if (stopSlack) await stopSlack();
+    if (stopOps) await stopOps();
     await rt.close(); // waits for the worker's running steps, which still report
     await source?.close();
     await reporter.flush(); // then the last thread updates go out

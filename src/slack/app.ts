@@ -20,6 +20,7 @@ import {
   HTTPReceiver,
   isValidSlackRequest,
   type BufferedIncomingMessage,
+  type CustomRoute,
   type HTTPReceiverOptions,
   type RespondArguments,
   type RespondFn,
@@ -108,6 +109,8 @@ export interface SlackAppOptions {
   command?: string;
   /** HTTP path for everything Slack sends, default /slack/events */
   endpoint?: string;
+  /** more HTTP routes on the same port (GET /readyz, the queue dashboard: src/bot/http-routes.ts); HTTP mode only */
+  routes?: CustomRoute[];
 }
 
 export interface SlackApp {
@@ -159,6 +162,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
               res.end('ok');
             },
           },
+          ...(opts.routes ?? []),
         ],
       },
       { signingSecret: opts.signingSecret, guard: opts.replayGuard ?? new MemoryReplayGuard(), log },

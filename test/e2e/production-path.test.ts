@@ -56,6 +56,9 @@ describe("README's production path against the sandbox", () => {
     const schemasCopy = String(copy.dir);
     expect(schemasCopy).not.toBe(path.join(ROOT, 'schemas'));
     expect(existsSync(path.join(schemasCopy, 'ak_sumofus', 'core_action.yml'))).toBe(true);
+    // ready: Redis and the sandbox's Data API answer
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status, await ready.clone().text()).toBe(200);
 
     // 3. a signed slash command; the CLI follows the job's thread in the sandbox's Slack stand-in
     const cli = startChild('npm', ['run', '--silent', 'cli', '--', 'slash', '/redshift modify core_action add column trial_note varchar(64)'], { cwd: ROOT, env: { ...env, PORT: port } });
