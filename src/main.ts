@@ -59,7 +59,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   if (roleArg !== 'all' && roleArg !== 'bot' && roleArg !== 'worker') throw new UsageError(`--role ${roleArg}: use bot, worker, or leave it out for both`);
   const role: Role = roleArg;
   // every problem in the environment at once (ConfigError), before anything connects
-  const { config, warehouse: warehouseConfig, slack, policy: policyConfig, redisUrl, prefix, logLevel, worker: workerKnobs } = loadStartupConfig(process.env, role);
+  const { config, warehouse: warehouseConfig, slack, policy: policyConfig, redisUrl, prefix, logLevel, worker: workerKnobs, bullBoard } = loadStartupConfig(process.env, role);
   const logger = pino({ level: logLevel, redact: ['*.token', '*.secret', '*.signingSecret', '*.botToken', '*.password'] });
   // the AWS SDK prints a multi-line banner on Node < 22; say it once as a log line instead (the Docker image runs Node 22)
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -132,12 +132,18 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   // /healthz + /readyz on PORT: on the Slack receiver, or (worker, Socket Mode) on a small server of its own when PORT is set
   const ready = readinessCheck({ redis, warehouse });
   const opsRoutes = [readyzRoute(ready)];
+  // the queue dashboard (read-only, basic auth) when BULL_BOARD_USER/PASSWORD are set; its packages load only then
+  if (bullBoard !== undefined) {
+    const { queueDashboardRoute, DASHBOARD_PATH } = await import('./bot/queue-dashboard.js');
+    opsRoutes.push(await queueDashboardRoute({ queues: [rt.jobs.queue], auth: bullBoard }));
+    logger.info({ path: DASHBOARD_PATH }, 'queue dashboard enabled (basic auth)');
+  }
   const httpReceiver = role !== 'worker' && slack.appToken === undefined;
   let stopSlack: (() => Promise<void>) | undefined;
   let stopOps: (() => Promise<void>) | undefined;
   if (!httpReceiver && (process.env.PORT ?? '').trim() !== '') {
     const ops = await startOpsServer(slack.port, [healthzRoute(), ...opsRoutes]);
-    logger.info({ port: ops.port }, 'serving /healthz and /readyz');
+    logger.info({ port: ops.port }, `serving /healthz and /readyz${bullBoard !== undefined ? ' and /admin/queues' : ''}`);
     stopOps = ops.close;
   }
   if (role !== 'worker') {
