@@ -42,6 +42,8 @@ describe('npm start', () => {
         REDIS_PREFIX: prefix,
         SCHEMAS_DIR: schemas,
         PORT: '0',
+        BULL_BOARD_USER: 'ops',
+        BULL_BOARD_PASSWORD: 'npm-start-board-password',
       },
     });
     children.push(npm);
@@ -54,6 +56,11 @@ describe('npm start', () => {
     expect(await portOpen(port)).toBe(true);
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);
+    // the queue dashboard is on, behind basic auth (BULL_BOARD_USER / BULL_BOARD_PASSWORD)
+    expect((await fetch(`http://127.0.0.1:${port}/admin/queues`)).status).toBe(401);
+    const board = await fetch(`http://127.0.0.1:${port}/admin/queues/api/queues`, { headers: { authorization: `Basic ${Buffer.from('ops:npm-start-board-password').toString('base64')}` } });
+    expect(board.status).toBe(200);
+    expect(JSON.stringify(await board.json())).toContain('"name":"runbooks"');
 
     const sent = Date.now();
     npm.proc.kill('SIGTERM');
@@ -62,6 +69,8 @@ describe('npm start', () => {
     expect(await eventually(() => !pidAlive(pid), 15_000), `node process ${pid} still running after SIGTERM to npm`).toBe(true);
     expect(await portOpen(port)).toBe(false);
     expect(npm.stdout()).toContain('"msg":"shutting down: running steps finish first"');
-    expect(Date.now() - sent).toBeLessThan(20_000);
+    const tookMs = Date.now() - sent;
+    console.log(`npm start: SIGTERM to npm → bot gone and port closed in ${tookMs} ms`);
+    expect(tookMs).toBeLessThan(20_000);
   }, 150_000);
 });
