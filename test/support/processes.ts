@@ -21,11 +21,13 @@ export interface Child {
   /** the first stdout text matching re */
   waitForText(re: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
   exited(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL to the child's whole process group (cleanup) */
   kill(): void;
 }
 
 export function startChild(cmd: string, args: string[], opts: { cwd: string; env: Record<string, string> }): Child {
-  const proc = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // its own process group: kill() ends npm and everything under it (tsx, node), never leaving an orphan listening
+  const proc = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();
@@ -97,7 +99,12 @@ export function startChild(cmd: string, args: string[], opts: { cwd: string; env
         });
       }),
     kill: () => {
-      if (!exit) proc.kill('SIGKILL');
+      if (proc.pid === undefined) return;
+      try {
+        process.kill(-proc.pid, 'SIGKILL'); // the whole group, even after npm itself has exited
+      } catch {
+        /* already gone */
+      }
     },
   };
 }
