@@ -92,5 +92,8 @@ describe("README's production path against the sandbox", () => {
     await sandbox.exited(30_000);
 
     expect(gitStatus()).toBe(before);
+    // no AWS SDK Node-version banner in what the user sees (on Node < 22 the bot logs one line instead)
+    for (const c of [sandbox, bot, cli]) expect(c.stderr() + c.stdout()).not.toMatch(/NodeVersionSupportWarning/);
+    if (Number(process.versions.node.split('.')[0]) < 22) expect(bot.stdout()).toMatch(/AWS SDK releases after early 2027 need Node 22/);
   }, 400_000);
 });

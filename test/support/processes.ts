@@ -8,8 +8,6 @@ import { connect } from 'node:net';
 export const BASE_ENV = (): Record<string, string> => ({
   PATH: process.env.PATH ?? '/usr/bin:/bin',
   HOME: process.env.HOME ?? '/tmp',
-  // the AWS SDK's Node-22 notice would otherwise be on stderr of every child
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 });
 
 export interface Child {
