@@ -3,8 +3,13 @@
  *   npm start                    bot (Slack receiver) + worker in one process
  *   npm start -- --role bot      only the Slack receiver (acks, parses, queues, approvals)
  *   npm start -- --role worker   only a worker (runs runbooks; scale out on the same Redis)
- * Configuration comes from the environment (src/config.ts, src/slack/config.ts, src/policy.ts); each problem is
- * reported as one line naming the variable. Secrets are never logged.
+ * Configuration comes from the environment, checked in one pass before anything connects (src/startup-config.ts over
+ * src/config.ts, src/slack/config.ts, src/policy.ts): every problem is reported at once, one line per variable, exit
+ * code 2. Secrets are never logged. Production runs the compiled build: `npm start` = `npm run build` + `exec node
+ * dist/main.js`, so SIGTERM/SIGINT sent to npm reach this process.
+ *
+ * HTTP on PORT: /slack/events, /healthz, /readyz and (BULL_BOARD_USER/PASSWORD) /admin/queues on the Slack receiver; a
+ * worker or a Socket Mode bot serves /healthz and /readyz on a small server of its own when PORT is set.
  *
  * Process knobs (all optional): REDIS_PREFIX (default `rso`: every key, BullMQ's too, lives under it),
  * WORKER_CONCURRENCY (default 2), WORKER_LOCK_DURATION_MS (default 30000: how long a killed worker's job waits before
@@ -21,7 +26,7 @@ import { createPolicy } from './policy.js';
 import { connectRedis } from './queue/connection.js';
 import type { JobsStore } from './queue/jobs-store.js';
 import { registryReloader } from './schema/registry-reload.js';
-import { defaultSchemasDir, loadRegistry } from './schema/registry.js';
+import { loadRegistry } from './schema/registry.js';
 import { schemasForProcess } from './schema/working-copy.js';
 import { createSlackApp } from './slack/app.js';
 import { healthzRoute, readyzRoute, startOpsServer } from './bot/http-routes.js';
@@ -70,7 +75,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   // against the sandbox a job must not rewrite the repository's schemas/: a temporary copy unless SCHEMAS_DIR is set
   const schemasSet = (process.env.SCHEMAS_DIR ?? '').trim() !== '';
   const schemas = await schemasForProcess({
-    configured: schemasSet ? config.schemas.dir : defaultSchemasDir(),
+    configured: config.schemas.dir,
     explicitlySet: schemasSet,
     ...(config.aws.endpoint !== undefined ? { endpoint: config.aws.endpoint } : {}),
   });
