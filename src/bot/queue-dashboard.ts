@@ -12,7 +12,8 @@ import type { BullBoardAuth } from '../startup-config.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
 
-type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/** an Express app called as a plain Node handler (what `app.use()` would do for it) */
+type ExpressApp = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -35,11 +36,10 @@ export function basicAuthOk(header: string | undefined, auth: BullBoardAuth): bo
 
 export async function queueDashboardRoute(opts: { queues: Queue[]; auth: BullBoardAuth; basePath?: string }): Promise<CustomRoute> {
   const basePath = opts.basePath ?? DASHBOARD_PATH;
-  const [{ createBullBoard }, { BullMQAdapter }, { ExpressAdapter }, { default: express }] = await Promise.all([
+  const [{ createBullBoard }, { BullMQAdapter }, { ExpressAdapter }] = await Promise.all([
     import('@bull-board/api'),
     import('@bull-board/api/bullMQAdapter'),
     import('@bull-board/express'),
-    import('express'),
   ]);
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(basePath);
@@ -48,10 +48,8 @@ export async function queueDashboardRoute(opts: { queues: Queue[]; auth: BullBoa
     serverAdapter,
     options: { uiConfig: { boardTitle: 'redshift-ops' } },
   });
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(basePath, serverAdapter.getRouter() as NodeHandler);
-  const handle = app as unknown as NodeHandler;
+  // the adapter's app serves paths relative to basePath (its pages link to basePath itself)
+  const board = serverAdapter.getRouter() as ExpressApp;
   return {
     path: `${basePath}{/*rest}`,
     method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
@@ -61,7 +59,14 @@ export async function queueDashboardRoute(opts: { queues: Queue[]; auth: BullBoa
         res.end('authentication required (BULL_BOARD_USER / BULL_BOARD_PASSWORD)');
         return;
       }
-      handle(req, res);
+      const url = req.url ?? '/';
+      req.url = url.slice(basePath.length) || '/';
+      if (!req.url.startsWith('/')) req.url = `/${req.url}`;
+      board(req, res, (err?: unknown) => {
+        if (res.headersSent) return res.end();
+        res.writeHead(err === undefined ? 404 : 500, { 'content-type': 'text/plain' });
+        res.end(err === undefined ? 'not found' : 'queue dashboard error');
+      });
     },
   };
 }

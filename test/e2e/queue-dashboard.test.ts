@@ -87,6 +87,7 @@ describe('queue dashboard (Bull Board)', () => {
       expect(text).toContain(DEFAULT_QUEUE_NAME);
       expect(text).toContain('modify');
       expect(text).toContain('modify-42-a1');
+      await new Promise((r) => setTimeout(r, 500)); // let the sidebar's slide-in transition finish before the picture
       const jobShot = path.join(shots, 'queue-with-job.png');
       await page.screenshot({ path: jobShot, fullPage: true });
       for (const f of [overview, jobShot]) expect(statSync(f).size).toBeGreaterThan(10_000);

@@ -4,7 +4,7 @@
  * docker-compose.yml with `.env.example` copied to `.env`, with and without the `sandbox` profile.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,29 @@ describe('Dockerfile', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
     expect(Object.keys(pkg.dependencies)).not.toContain('tsx');
     expect(Object.keys(pkg.devDependencies)).toContain('tsx');
+  });
+
+  it('the production dependencies cover every package src/ loads at run time (the image has no others)', () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+    const used = new Map<string, string>();
+    for (const f of files(path.join(ROOT, 'src'))) {
+      const text = readFileSync(f, 'utf8');
+      // value imports (not `import type`), re-exports and dynamic import() of bare specifiers
+      const specs = [
+        ...[...text.matchAll(/^\s*(?:import|export)\s+(?!type\b)(?:[^;'"]*?\sfrom\s+)?['"]([^'"./][^'"]*)['"]/gm)].map((m) => m[1]!),
+        ...[...text.matchAll(/\bimport\(\s*['"]([^'"./][^'"]*)['"]\s*\)/g)].map((m) => m[1]!),
+      ];
+      for (const spec of specs) {
+        if (spec.startsWith('node:')) continue;
+        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+        used.set(name, path.relative(ROOT, f));
+      }
+    }
+    expect(used.size).toBeGreaterThan(8);
+    const missing = [...used].filter(([n]) => !(n in pkg.dependencies)).map(([n, f]) => `${n} (${f})`);
+    expect(missing, 'add to "dependencies" (npm ci --omit=dev leaves out everything else)').toEqual([]);
   });
 
   it('runs as a non-root user with a HEALTHCHECK that uses node against /healthz', () => {
