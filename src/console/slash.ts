@@ -30,6 +30,12 @@ export function signSlackBody(secret: string, timestampSec: number, body: string
   return `v0=${createHmac('sha256', secret).update(`v0:${timestampSec}:${body}`).digest('hex')}`;
 }
 
+/** fetch's "fetch failed" hides the reason (ECONNREFUSED…) in `cause` */
+function errorText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  return e.cause instanceof Error ? e.cause.message : e.message;
+}
+
 /** the sandbox's message log, when SLACK_API_URL is its Slack stand-in */
 function sandboxMessagesUrl(apiUrl: string | undefined): string | undefined {
   if (apiUrl === undefined) return undefined;
@@ -111,7 +117,14 @@ export async function runSlash(argv: readonly string[], io: SlashIo): Promise<nu
   });
   try {
     let after = 0;
-    if (messagesUrl) after = (await fetchMessages(messagesUrl, 0)).reduce((n, r) => Math.max(n, r.seq), 0);
+    if (messagesUrl) {
+      try {
+        after = (await fetchMessages(messagesUrl, 0)).reduce((n, r) => Math.max(n, r.seq), 0);
+      } catch (e) {
+        io.err(`error: cannot reach the sandbox's Slack stand-in at ${messagesUrl} (${errorText(e)}): is \`npm run sandbox\` running, and SLACK_API_URL its URL?`);
+        return 1;
+      }
+    }
     const port = (server.address() as AddressInfo).port;
     const body = new URLSearchParams({
       token: 'unused-by-signed-requests',
@@ -138,7 +151,7 @@ export async function runSlash(argv: readonly string[], io: SlashIo): Promise<nu
         signal: AbortSignal.timeout(10_000),
       });
     } catch (e) {
-      io.err(`error: could not reach the bot at ${url} (${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}). Is \`npm start\` running, on this PORT?`);
+      io.err(`error: could not reach the bot at ${url} (${errorText(e)}). Is \`npm start\` running, on this PORT?`);
       return 1;
     }
     io.out(`→ ${command} ${text}  (signed POST ${url}: HTTP ${res.status} in ${Date.now() - started} ms)`);
@@ -154,7 +167,14 @@ export async function runSlash(argv: readonly string[], io: SlashIo): Promise<nu
     let firstReplyAt: number | undefined;
     while (Date.now() < deadline) {
       if (messagesUrl) {
-        for (const r of await fetchMessages(messagesUrl, after)) {
+        let fresh: SlackRecord[];
+        try {
+          fresh = await fetchMessages(messagesUrl, after);
+        } catch (e) {
+          io.err(`error: lost the sandbox's Slack stand-in at ${messagesUrl} (${errorText(e)})`);
+          return 1;
+        }
+        for (const r of fresh) {
           after = Math.max(after, r.seq);
           lines.push(formatSlackRecord(r));
         }

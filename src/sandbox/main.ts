@@ -44,9 +44,10 @@ function sandboxExports(endpoint: string): [string, string][] {
 }
 
 
-async function seed(sandbox: Sandbox, rows: number, replicate: boolean, out: (line: string) => void): Promise<void> {
+/** `endpoint`: where to call the sandbox from this process (127.0.0.1 when it listens on 0.0.0.0, e.g. in a container) */
+async function seed(sandbox: Sandbox, endpoint: string, rows: number, replicate: boolean, out: (line: string) => void): Promise<void> {
   const registry = await loadRegistry(); // the repository's schemas/, read only
-  const wh = createWarehouse({ warehouse: { target: { kind: 'provisioned', clusterId: 'sandbox', dbUser: 'sandbox' }, database: 'dev' }, aws: { region: 'us-west-2', endpoint: sandbox.endpoint } }, { env: {} });
+  const wh = createWarehouse({ warehouse: { target: { kind: 'provisioned', clusterId: 'sandbox', dbUser: 'sandbox' }, database: 'dev' }, aws: { region: 'us-west-2', endpoint } }, { env: {} });
   try {
     const applied = await applySchema(wh, registry, {}, () => undefined);
     // rows only in the tables created now: a second --seed on the same DATABASE_URL adds no duplicates
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
   const endpoint = sandbox.endpoint.replace('//0.0.0.0:', '//127.0.0.1:');
   out(`Sandbox endpoint: ${endpoint}`);
   out(`Backend: ${sandbox.backend}${databaseUrl ? ` (${redactUrl(databaseUrl)})` : ' (in memory; set DATABASE_URL to keep data)'}`);
-  if (values.seed) await seed(sandbox, rows, !values.static, out);
+  if (values.seed) await seed(sandbox, endpoint, rows, !values.static, out);
   out('');
   out('# Paste into the shell where you run `npm start` and `npm run cli` (the bot then uses this sandbox):');
   for (const [k, v] of sandboxExports(endpoint)) out(`export ${k}=${v}`);
