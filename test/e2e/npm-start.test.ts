@@ -73,4 +73,36 @@ describe('npm start', () => {
     console.log(`npm start: SIGTERM to npm → bot gone and port closed in ${tookMs} ms`);
     expect(tookMs).toBeLessThan(20_000);
   }, 150_000);
+
+  it('a worker (`--role worker`) serves /healthz and /readyz on PORT for container health checks, and stops on SIGTERM', async () => {
+    const npm = startChild('npm', ['start', '--silent', '--', '--role', 'worker'], {
+      cwd: ROOT,
+      env: {
+        ...BASE_ENV(),
+        REDSHIFT_CLUSTER_ID: 'sandbox',
+        REDSHIFT_DB_USER: 'sandbox',
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:9', // nothing listens: /readyz must say the warehouse is unreachable
+        SLACK_BOT_TOKEN: 'xoxb-npm-start',
+        REDIS_URL,
+        REDIS_PREFIX: prefix,
+        SCHEMAS_DIR: schemas!,
+        PORT: '0',
+      },
+    });
+    children.push(npm);
+    const serving = await npm.waitForLog('serving /healthz and /readyz', 90_000);
+    const started = await npm.waitForLog('redshift-ops started', 30_000);
+    const port = Number(serving.port);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(503);
+    const body = (await ready.json()) as { checks: { redis: { ok: boolean }; warehouse: { ok: boolean; error?: string } } };
+    expect(body.checks.redis.ok).toBe(true);
+    expect(body.checks.warehouse.ok).toBe(false);
+    expect(body.checks.warehouse.error).toMatch(/ECONNREFUSED|select 1/);
+    npm.proc.kill('SIGTERM');
+    await npm.exited(20_000);
+    expect(await eventually(() => !pidAlive(Number(started.pid)), 15_000)).toBe(true);
+    expect(await portOpen(port)).toBe(false);
+  }, 150_000);
 });
