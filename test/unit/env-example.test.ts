@@ -1,7 +1,8 @@
 /**
  * `.env.example` names every environment variable the code reads, and nothing the code does not read; README.md
  * documents each one. The variables are found by scanning src/ for the ways the code reads the environment
- * (`process.env.X`, `env.X`, `env['X']`, `get('X')`, and the helpers that take a variable name).
+ * (`process.env.X`, `env.X`, `env['X']`, `get('X')`, the helpers that take a variable name, and in the configuration
+ * modules every string literal shaped like a variable name, since some are read through a table of names).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,11 +27,15 @@ const READS: RegExp[] = [
   /\b(?:positiveInt|positiveIntFromEnv|parseBool|check)\([^)'"]*?['"]([A-Z][A-Z0-9_]+)['"]/g,
 ];
 
+/** the configuration modules: there every string literal shaped like a variable name is one (some are read from tables) */
+const CONFIG_MODULES = new Set(['src/config.ts', 'src/startup-config.ts', 'src/slack/config.ts', 'src/policy.ts']);
+const NAME_LITERAL = /['"]([A-Z][A-Z0-9]*_[A-Z0-9_]+)['"]/g;
+
 export function variablesReadBy(files: string[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const f of files) {
     const text = readFileSync(f, 'utf8');
-    for (const re of READS) {
+    for (const re of [...READS, ...(CONFIG_MODULES.has(path.relative(ROOT, f)) ? [NAME_LITERAL] : [])]) {
       for (const m of text.matchAll(re)) {
         const name = m[1]!;
         const where = path.relative(ROOT, f);
