@@ -140,7 +140,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   // the queue dashboard (read-only, basic auth) when BULL_BOARD_USER/PASSWORD are set; its packages load only then
   if (bullBoard !== undefined) {
     const { queueDashboardRoute, DASHBOARD_PATH } = await import('./bot/queue-dashboard.js');
-    opsRoutes.push(await queueDashboardRoute({ queues: [rt.jobs.queue], auth: bullBoard }));
+    opsRoutes.push(await queueDashboardRoute({ queues: [rt.jobs.queue, rt.hygiene.queue], auth: bullBoard }));
     logger.info({ path: DASHBOARD_PATH }, 'queue dashboard enabled (basic auth)');
   }
   const httpReceiver = role !== 'worker' && slack.appToken === undefined;
