@@ -2,7 +2,15 @@
  * Running SQL from a step so that a resumed step never runs it twice (invariant 4): the statement id is recorded in the
  * job's handles BEFORE waiting; a resumed step finds the id, and waits for it (still running), takes its result
  * (finished), or submits again only when it FAILED/ABORTED or the warehouse no longer knows it.
+ *
+ * A worker can die after the Data API accepted a statement and before its id was recorded. The submit therefore carries
+ * a ClientToken derived from (job, handle, attempt) — not a random one — so the resumed step's submit gets the SAME
+ * statement back instead of running it again (the Data API keeps a token for hours; the sandbox for 8 h). A statement
+ * that FAILED or was ABORTED is submitted again on purpose with the next attempt number, hence a new token (the same
+ * token would only return the failed statement). The failed ids are recorded (`<handle>:failed`) before the new submit,
+ * so a crash between that submit and recording its id resubmits the same attempt, not a third one.
  */
+import { createHash } from 'node:crypto';
 import type { StatementInfo } from '../warehouse/port.js';
 import type { StepContext } from './runbook.js';
 import type { RunbookDeps } from './deps.js';
@@ -23,16 +31,38 @@ export async function finishedBefore(ctx: StepContext<RunbookDeps>, handle: stri
   return info?.status === 'FINISHED';
 }
 
+
+
+
+/**
+ * The ClientToken of a job's statement: the same (job, handle, attempt) always gives the same token, anything else a
+ * different one. The job's creation time is in it, so jobs of two deployments (or a Redis that was reset) that share a
+ * job id never share tokens. 4 + 48 hex characters, within the Data API's 64.
+ */
+export function statementToken(job: { id: string; createdAt: number }, handle: string, attempt: number): string {
+  const digest = createHash('sha256').update(`${job.id}\n${job.createdAt}\n${handle}\n${attempt}`).digest('hex');
+  return `rso-${digest.slice(0, 48)}`;
+}
+
 /** Submit (once) and wait; returns the finished statement. Audits the id and outcome. */
 export async function runOnce(ctx: StepContext<RunbookDeps>, handle: string, what: Sql, name: string): Promise<StatementInfo> {
   const wh = ctx.deps.warehouse;
+  const failedKey = `${handle}:failed`;
+  const failed = (ctx.handles[failedKey] ?? '').split(',').filter((x) => x !== '');
   let id: string | undefined = ctx.handles[handle];
+  if (id !== undefined && failed.includes(id)) id = undefined;
   if (id !== undefined) {
     const info = await wh.describe(id).catch(() => undefined);
-    if (!info || info.status === 'FAILED' || info.status === 'ABORTED') id = undefined;
+    if (info?.status === 'FAILED' || info?.status === 'ABORTED') {
+      // deliberately run it again: the next attempt, with its own token; recorded before the submit
+      failed.push(id);
+      await ctx.setHandle(failedKey, failed.join(','));
+      id = undefined;
+    } else if (!info) id = undefined; // unknown to the warehouse: submit again — the same token returns it if the Data API still knows it
   }
   if (id === undefined) {
-    id = 'sql' in what ? await wh.submit(what.sql, undefined, { name }) : await wh.submitBatch(what.batch, { name });
+    const opts = { name, clientToken: statementToken(ctx.job, handle, failed.length + 1) };
+    id = 'sql' in what ? await wh.submit(what.sql, undefined, opts) : await wh.submitBatch(what.batch, opts);
     await ctx.setHandle(handle, id);
   }
   try {

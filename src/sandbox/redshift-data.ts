@@ -54,6 +54,18 @@ interface Part {
   queryId: number;
 }
 
+/** One ExecuteStatement / BatchExecuteStatement request the service accepted (tests: how often was a statement sent?). */
+export interface Submission {
+  at: number;
+  id: string;
+  name?: string;
+  clientToken?: string;
+  /** answered with the statement an earlier request with the same ClientToken created: nothing new ran */
+  deduplicated: boolean;
+}
+
+const MAX_SUBMISSIONS = 10_000;
+
 interface StatementRecord extends Part {
   id: string;
   batch: boolean;
@@ -244,6 +256,7 @@ export class RedshiftDataService {
   readonly targetPrefix = REDSHIFT_DATA_TARGET_PREFIX;
   private readonly statements = new Map<string, StatementRecord>();
   private readonly tokens = new Map<string, { id: string; at: number }>();
+  private readonly submitted: Submission[] = [];
   private readonly running = new Set<Promise<void>>();
   private readonly typeNames = new Map<number, string>();
   private readonly db: Db;
@@ -357,13 +370,33 @@ export class RedshiftDataService {
     return this.statements.get(t.id);
   }
 
+  /** Every submit request accepted so far (the newest MAX_SUBMISSIONS), oldest first. */
+  submissions(): readonly Submission[] {
+    return [...this.submitted];
+  }
+
+  private logSubmit(r: StatementRecord, deduplicated: boolean): void {
+    this.submitted.push({
+      at: Date.now(),
+      id: r.id,
+      deduplicated,
+      ...(r.name !== undefined ? { name: r.name } : {}),
+      ...(r.clientToken !== undefined ? { clientToken: r.clientToken } : {}),
+    });
+    if (this.submitted.length > MAX_SUBMISSIONS) this.submitted.splice(0, this.submitted.length - MAX_SUBMISSIONS);
+  }
+
   private execute(i: z.infer<typeof executeInput>): Record<string, unknown> {
     const existing = this.fromToken(i.ClientToken);
-    if (existing) return this.executeOutput(existing);
+    if (existing) {
+      this.logSubmit(existing, true);
+      return this.executeOutput(existing);
+    }
     this.checkConnection(i);
     this.checkParams(i.Parameters);
     this.checkSql(i.Sql, i.Parameters, 'ExecuteStatement');
     const rec = this.newRecord(i, [i.Sql], false);
+    this.logSubmit(rec, false);
     this.start(rec);
     return this.executeOutput(rec);
   }
@@ -378,11 +411,15 @@ export class RedshiftDataService {
       );
     }
     const existing = this.fromToken(i.ClientToken);
-    if (existing) return this.executeOutput(existing);
+    if (existing) {
+      this.logSubmit(existing, true);
+      return this.executeOutput(existing);
+    }
     this.checkConnection(i);
     this.checkParams(i.Parameters);
     i.Sqls.forEach((sql, k) => this.checkSql(sql, i.Parameters, `BatchExecuteStatement Sqls[${k}]`));
     const rec = this.newRecord(i, i.Sqls, true);
+    this.logSubmit(rec, false);
     this.start(rec);
     return this.executeOutput(rec);
   }

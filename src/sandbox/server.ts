@@ -20,7 +20,7 @@ import type { AwsJsonResponse } from './aws-fault.js';
 import { bootstrapCatalog, resetSession } from './catalog.js';
 import { type Db, openDb, redactUrl, toObjects } from './db.js';
 import { type FaultKnobs, applyFaultPatch, defaultFaults, faultPatch, takeThrottle } from './faults.js';
-import { type MaintenanceRecord, REDSHIFT_DATA_TARGET_PREFIX, RedshiftDataService } from './redshift-data.js';
+import { type MaintenanceRecord, REDSHIFT_DATA_TARGET_PREFIX, RedshiftDataService, type Submission } from './redshift-data.js';
 import { DMS_TARGET_PREFIX, type DmsDelays, DmsSandbox } from './dms.js';
 import { LOGS_TARGET_PREFIX, type LogsSandboxOptions, LogsSandbox } from './logs.js';
 import { type Replication, type ReplicationOptions, startReplication } from './replication.js';
@@ -73,6 +73,8 @@ export interface Sandbox {
   mount(targetPrefix: string, service: AwsJsonService): void;
   /** every VACUUM / ANALYZE the Data API ran, oldest first: mode, table, and whether it ran inside a transaction */
   maintenanceLog: MaintenanceRecord[];
+  /** every ExecuteStatement / BatchExecuteStatement the Data API accepted, oldest first (deduplicated by ClientToken or not) */
+  submissions(): readonly Submission[];
   /** the DMS sandbox served here (seedTask, failNextResume, injectLogErrorsOnResume, throttleNext, getTask…) */
   dms: DmsSandbox;
   /** the CloudWatch Logs sandbox served here (events, append, throttleNext, emptyPagesServed…) */
@@ -252,6 +254,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     maintenanceLog,
     backend: db.kind,
     sql,
+    submissions: () => data.submissions(),
     dms: dmsService,
     logs: logsService,
     slack,

@@ -8,8 +8,8 @@
  * - Every AWS call is retried on throttling (ThrottlingException, HTTP 429), 5xx / InternalServerException and connection
  *   resets, with full-jitter exponential backoff. createWarehouse() turns the SDK's own retries OFF (maxAttempts 1) so
  *   this one policy applies and every retry is counted in `stats`; if you hand in your own client, its retries stack on
- *   top of these. Submits carry a ClientToken (generated when the caller gives none), so a retried submit is deduplicated
- *   by the Data API instead of running twice.
+ *   top of these. Submits carry a ClientToken (the caller's — runbooks derive it from job, step and attempt — or a random
+ *   one), so a retried submit is deduplicated by the Data API instead of running twice.
  * - Bound parameters: the Data API's SqlParameter is only {name, value: string (min length 1)}. There is no way to bind a
  *   NULL or an empty string, so both are rejected before anything is sent (write NULL / '' in the SQL text instead);
  *   numbers and booleans travel as their text and Redshift converts them implicitly.
@@ -125,7 +125,8 @@ export const DEFAULT_POLL: PollOptions = { initialMs: 5, factor: 1.6, maxMs: 100
 export const DEFAULT_RETRY: RetryOptions = { maxRetries: 8, baseMs: 50, maxMs: 5000 };
 
 /** The Data API's documented limits. */
-export const DATA_API_LIMITS = { sqlBytes: 100_000, batchStatements: 40, statementNameChars: 500 } as const;
+export const DATA_API_LIMITS = { sqlBytes: 100_000, batchStatements: 40, statementNameChars: 500, clientTokenChars: 64 } as const;
+const CLIENT_TOKEN_CHARS = DATA_API_LIMITS.clientTokenChars;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Response shapes we depend on (zod). Only the fields the adapter reads; anything else passes through untouched.
@@ -349,10 +350,14 @@ export class RedshiftDataWarehouse implements Warehouse {
 
   private submitOptions(opts: SubmitOptions | undefined): { StatementName?: string; ClientToken: string } {
     const name = opts?.name;
+    const token = opts?.clientToken;
+    if (token !== undefined && (token.length < 1 || token.length > CLIENT_TOKEN_CHARS))
+      throw new WarehouseError(`a ClientToken is 1 to ${CLIENT_TOKEN_CHARS} characters (got ${token.length})`, undefined, 'ERROR');
     return {
       ...(name !== undefined ? { StatementName: name.slice(0, DATA_API_LIMITS.statementNameChars) } : {}),
-      // one token per logical submit: our retries reuse it, so the Data API runs the statement once
-      ClientToken: opts?.clientToken ?? randomUUID(),
+      // one token per logical submit: our retries reuse it, so the Data API runs the statement once. Runbook steps pass
+      // a token derived from (job, step, attempt) (src/jobs/statements.ts), so a resumed job reuses it too
+      ClientToken: token ?? randomUUID(),
     };
   }
 

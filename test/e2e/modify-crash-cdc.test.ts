@@ -23,14 +23,14 @@ afterAll(async () => {
 
 describe('modify crash: cdc live copy', () => {
   it('a worker killed at every step boundary and mid-copy: the job finishes, no change lost, the name never missing', async () => {
-    const run = await h.runWithKills('modify core_action alter column link type bigint', { submitted: ['copy:submitted', 'swap:submitted'] });
+    const run = await h.runWithKills('modify core_action alter column link type bigint', { submitted: ['copy:sent', 'copy:submitted', 'swap:sent', 'swap:submitted'] });
     const { job } = run;
     const steps = job.steps.map((s) => s.name);
     expect(steps).toEqual(['preflight', 'read-grants', 'create', 'mark', 'copy', 'pre-sync', 'verify', 'swap', 'post-sync', 'late-writes', 'freshness', 'approve-drop', 'drop', 'schema-file']);
     expect(job.state, run.outputs()).toBe('succeeded');
 
     // every kill point was reached, in order: each by a different worker process
-    const expected = steps.flatMap((s) => [`${s}:before`, ...(s === 'copy' || s === 'swap' ? [`${s}:submitted`] : []), `${s}:after`]);
+    const expected = steps.flatMap((s) => [`${s}:before`, ...(s === 'copy' || s === 'swap' ? [`${s}:sent`, `${s}:submitted`] : []), `${s}:after`]);
     expect(run.killed).toEqual(expected);
     expect(run.skipped).toEqual([]);
     expect(run.workers).toBeGreaterThan(expected.length);
@@ -45,6 +45,15 @@ describe('modify crash: cdc live copy', () => {
     for (const s of stmts) byName.set(s.name, [...(byName.get(s.name) ?? []), s.status]);
     for (const step of ['create', 'copy', 'pre-sync', 'swap', 'post-sync', 'drop'])
       expect(byName.get(`job ${job.id} ${step} ${SCHEMA}.core_action`), `statements of step ${step}`).toEqual(['FINISHED']);
+    // killed after the Data API accepted the copy / swap but before the id was recorded: the next worker sent it again
+    // with the same ClientToken and got the same statement back — two submits, one statement
+    for (const step of ['copy', 'swap']) {
+      const sent = h.submissions(`job ${job.id} ${step} ${SCHEMA}.core_action`);
+      expect(sent.length, `submits of step ${step}`).toBeGreaterThanOrEqual(2);
+      expect(sent.filter((x) => !x.deduplicated), `statements created by step ${step}`).toHaveLength(1);
+      expect(new Set(sent.map((x) => x.id)).size).toBe(1);
+      expect(new Set(sent.map((x) => x.clientToken)).size).toBe(1);
+    }
 
     // invariant 2: the name was never missing (the swap renames both tables in one transaction)
     const gaps = await h.watcher.stop();

@@ -24,13 +24,13 @@ afterAll(async () => {
 describe('modify crash: dms', () => {
   it('a worker killed at every step boundary and mid-copy: the job finishes, the task runs, no change lost, the name never missing', async () => {
     const task = h.sandbox.dms.getTask('flydata-core-usermailing');
-    const run = await h.runWithKills('modify core_usermailing alter column subject_id type bigint', { submitted: ['copy:submitted', 'swap:submitted'] });
+    const run = await h.runWithKills('modify core_usermailing alter column subject_id type bigint', { submitted: ['copy:sent', 'copy:submitted', 'swap:submitted'] });
     const { job } = run;
     const steps = job.steps.map((s) => s.name);
     expect(steps).toEqual(['preflight', 'read-grants', 'stop-task', 'create', 'copy', 'verify', 'swap', 'resume-task', 'log-check', 'approve-drop', 'drop', 'schema-file']);
     expect(job.state, run.outputs()).toBe('succeeded');
 
-    const expected = steps.flatMap((s) => [`${s}:before`, ...(s === 'copy' || s === 'swap' ? [`${s}:submitted`] : []), `${s}:after`]);
+    const expected = steps.flatMap((s) => [`${s}:before`, ...(s === 'copy' ? ['copy:sent'] : []), ...(s === 'copy' || s === 'swap' ? [`${s}:submitted`] : []), `${s}:after`]);
     // killed at swap:submitted: the one-transaction swap finishes on its own, so the next worker finds it done (isDone)
     // and skips the step — swap:after can then not be reached; every other point killed a worker
     expect(run.skipped.filter((p) => p !== 'swap:after')).toEqual([]);
@@ -45,6 +45,11 @@ describe('modify crash: dms', () => {
     for (const s of stmts) byName.set(s.name, [...(byName.get(s.name) ?? []), s.status]);
     for (const step of ['create', 'copy', 'swap', 'drop'])
       expect(byName.get(`job ${job.id} ${step} ${SCHEMA}.core_usermailing`), `statements of step ${step}`).toEqual(['FINISHED']);
+    // killed after the Data API accepted the copy but before its id was recorded: resent with the same ClientToken
+    const sent = h.submissions(`job ${job.id} copy ${SCHEMA}.core_usermailing`);
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+    expect(sent.filter((x) => !x.deduplicated)).toHaveLength(1);
+    expect(new Set(sent.map((x) => x.id)).size).toBe(1);
 
     // invariant 2: the name was never missing
     const gaps = await h.watcher.stop();

@@ -122,7 +122,7 @@ export interface KillRun {
 }
 
 export interface RunWithKillsOptions {
-  /** extra kill points to insert right after `<step>:before`, e.g. ['copy:submitted'] */
+  /** extra kill points to insert right after `<step>:before`, e.g. ['copy:sent', 'copy:submitted'] (in that order) */
   submitted?: string[];
   /** keep this many worker processes alive (one runs the job, the others wait to take it over); default 2 */
   pool?: number;
@@ -146,6 +146,8 @@ export interface ModifyCrashHarness {
   readonly loopErrors: string[];
   /** the statements the sandbox ran whose StatementName starts with `namePrefix` */
   statements(namePrefix: string): Promise<Array<{ id: string; name: string; status: string; sql: string }>>;
+  /** the submit requests the sandbox's Data API accepted whose StatementName starts with `namePrefix` (deduplicated ones too) */
+  submissions(namePrefix: string): Array<{ name: string; id: string; clientToken?: string; deduplicated: boolean }>;
   /** queue a command as the operator; returns the job id */
   submit(text: string): Promise<string>;
   runWithKills(text: string, opts?: RunWithKillsOptions): Promise<KillRun>;
@@ -303,6 +305,12 @@ export async function startModifyCrashHarness(o: ModifyCrashOptions): Promise<Mo
         } while (token);
         return out;
       },
+      submissions(namePrefix) {
+        return sandbox
+          .submissions()
+          .filter((x) => (x.name ?? '').startsWith(namePrefix))
+          .map((x) => ({ name: x.name ?? '', id: x.id, deduplicated: x.deduplicated, ...(x.clientToken !== undefined ? { clientToken: x.clientToken } : {}) }));
+      },
       async submit(text) {
         const said: string[] = [];
         const reply = {
@@ -321,7 +329,7 @@ export async function startModifyCrashHarness(o: ModifyCrashOptions): Promise<Mo
         if (!factory) throw new Error(`no runbook ${queued.kind}`);
         const stepNames = factory.build(factory.paramsSchema.parse(queued.params), rt.deps).steps.map((s) => s.name);
         const submitted = new Set(ro.submitted ?? []);
-        const points = stepNames.flatMap((s) => [`${s}:before`, ...(submitted.has(`${s}:submitted`) ? [`${s}:submitted`] : []), `${s}:after`]);
+        const points = stepNames.flatMap((s) => [`${s}:before`, ...[`${s}:sent`, `${s}:submitted`].filter((p) => submitted.has(p)), `${s}:after`]);
         const killKey = `${prefix}:test:kill:${jobId}`;
         await redis.del(killKey, `${killKey}:killed`, `${killKey}:skipped`);
         await redis.rpush(killKey, ...points);
@@ -374,9 +382,10 @@ export async function startModifyCrashHarness(o: ModifyCrashOptions): Promise<Mo
               }
             }
             if (copyLock && copyStatusAtKill !== undefined) {
-              // let the copy run once a worker has resumed the step and waits on the statement (3rd start of the step)
+              // let the copy run once a worker has resumed the step and waits on the statement: the start after the
+              // ones killed at copy:before, copy:sent (when asked) and copy:submitted
               const starts = (await rt.jobs.audit.readAudit(jobId)).filter((e) => e.event === 'step-start' && e.step === 'copy').length;
-              if (starts >= 3) {
+              if (starts >= (submitted.has('copy:sent') ? 4 : 3)) {
                 await copyLock.query('ROLLBACK');
                 await copyLock.end();
                 copyLock = undefined;

@@ -5,8 +5,9 @@
  * every step of the modify runbook is wrapped so the process SIGKILLs itself at a chosen point.
  *
  * Kill points are `<step>:before` (the engine marked the step running, nothing done yet), `<step>:after` (the step's
- * change is made, the engine has not recorded it) and `<step>:submitted` (the step's statement was submitted and its id
- * recorded — the statement is still in the warehouse when the worker dies). They come from
+ * change is made, the engine has not recorded it), `<step>:sent` (the Data API accepted the step's statement, but its id
+ * is NOT recorded yet: the window a ClientToken must cover) and `<step>:submitted` (the step's statement was submitted
+ * and its id recorded — the statement is still in the warehouse when the worker dies). They come from
  *   - RSO_TEST_KILL_AT=<point>: this process dies at that point (once), and/or
  *   - RSO_TEST_KILL_LIST=<redis key>: a list of points shared by every child worker; whichever worker reaches the
  *     point at the head of the list pops it, appends `<point> <pid>` to `<key>:killed` and dies. The list is walked in
@@ -46,6 +47,21 @@ const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { max
 const registry = await loadRegistry(env('SCHEMAS_DIR'));
 const aws = { region: 'us-west-2', endpoint };
 const warehouse = createWarehouse({ warehouse: { target: { kind: 'provisioned', clusterId: 'sandbox-cluster', dbUser: 'awsuser' }, database: 'dev' }, aws }, { env: {} });
+/** the step whose run() is on the stack (one job at a time: concurrency 1) */
+let runningStep: string | undefined;
+// `<step>:sent`: the submit reached the Data API and returned its id; the runbook has not recorded it yet
+const submit = warehouse.submit.bind(warehouse);
+const submitBatch = warehouse.submitBatch.bind(warehouse);
+warehouse.submit = async (...args: Parameters<typeof submit>) => {
+  const id = await submit(...args);
+  if (runningStep !== undefined) await maybeKill(`${runningStep}:sent`);
+  return id;
+};
+warehouse.submitBatch = async (...args: Parameters<typeof submitBatch>) => {
+  const id = await submitBatch(...args);
+  if (runningStep !== undefined) await maybeKill(`${runningStep}:sent`);
+  return id;
+};
 const deps: RunbookDeps = {
   warehouse,
   registry,
@@ -98,7 +114,13 @@ function wrap(step: Step<RunbookDeps>): Step<RunbookDeps> {
           if (key === `stmt:${step.name}`) await maybeKill(`${step.name}:submitted`);
         },
       };
-      const detail = await step.run(watched);
+      runningStep = step.name;
+      let detail;
+      try {
+        detail = await step.run(watched);
+      } finally {
+        runningStep = undefined;
+      }
       await maybeKill(`${step.name}:after`);
       return detail;
     },

@@ -364,10 +364,11 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         isDone: async (ctx) => {
           if (dropped(ctx)) return true;
           if (!(await swapped(ctx))) return false;
-          // swapped, but a worker died between the statement finishing and reading its swap mark: run again — runOnce
-          // finds the finished statement by its recorded id (nothing is submitted twice) and the mark is read from it
+          // swapped, but a worker died before reading its swap mark (even before recording the statement id): run again —
+          // runOnce finds the finished statement by its recorded id, or resubmits with the same ClientToken and gets the
+          // same statement back (nothing runs twice), and the mark is read from it
           const needsMark = live && plan.delta !== undefined && plan.delta.kind !== 'full' && ctx.handles['swapMark'] === undefined;
-          return !(needsMark && ctx.handles['stmt:swap'] !== undefined);
+          return !needsMark;
         },
         run: async (ctx) => {
           const wh = ctx.deps.warehouse;
