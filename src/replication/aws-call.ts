@@ -1,13 +1,11 @@
 /**
- * What the DMS and CloudWatch Logs adapters share: one retry policy for AWS calls (throttling, 5xx, connection resets;
- * full-jitter exponential backoff, abortable), response validation with zod, readable errors, and the SDK client
- * settings (region, endpoint, maxAttempts 1 so this policy is the only one, placeholder credentials for the loopback
- * sandbox) — the same rules as the Data API adapter (src/warehouse/redshift-data.ts).
+ * What the DMS and CloudWatch Logs adapters share: the AWS retry policy (src/util/retry.ts — the same rules as the Data
+ * API adapter's), response validation with zod, readable errors, and the SDK client settings (src/util/aws-sdk.ts).
  */
 import { abortError, sleep } from '../util/sleep.js';
 import { withRetries } from '../util/retry.js';
 import type { z } from 'zod';
-import type { AwsConfig, Env } from '../config.js';
+import type { AwsConfig } from '../config.js';
 import { ReplicationError } from './port.js';
 
 export interface RetryOptions {
@@ -35,33 +33,6 @@ export interface AwsCallStats {
 export interface AwsClientLike<C> {
   send(command: C, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
   destroy?(): void;
-}
-
-const THROTTLE_NAMES = new Set([
-  'ThrottlingException',
-  'ThrottlingFault',
-  'Throttling',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-]);
-const TRANSIENT_NAMES = new Set(['InternalServerException', 'InternalFailure', 'InternalServerError', 'ServiceUnavailable', 'ServiceUnavailableException', 'TimeoutError']);
-const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ECONNREFUSED', 'EAI_AGAIN']);
-
-/** Throttling (ThrottlingException / ThrottlingFault / 429), 5xx and connection trouble are worth another attempt. */
-export function classifyAwsRetryable(err: unknown): 'throttle' | 'transient' | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const e = err as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown }; $retryable?: { throttling?: unknown } };
-  const name = typeof e.name === 'string' ? e.name : '';
-  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
-  if (THROTTLE_NAMES.has(name) || status === 429 || e.$retryable?.throttling === true) return 'throttle';
-  if (TRANSIENT_NAMES.has(name) || (status !== undefined && status >= 500)) return 'transient';
-  const code = typeof e.code === 'string' ? e.code : '';
-  if (NETWORK_CODES.has(code)) return 'transient';
-  return undefined;
 }
 
 /** The AWS error code of an SDK error (its `name`, e.g. `InvalidResourceStateFault`). */
@@ -108,7 +79,6 @@ export class AwsCaller<C> {
     return withRetries(() => this.client.send(command, ctx.signal !== undefined ? { abortSignal: ctx.signal } : undefined), {
       policy: this.retry,
       stats: this.stats,
-      classify: classifyAwsRetryable,
       signal: ctx.signal,
       sleep: this.doSleep,
       random: this.random,
@@ -139,34 +109,6 @@ export function parseResponse<T>(schema: z.ZodType<T>, value: unknown, service: 
   if (r.success) return r.data;
   const where = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
   throw new ReplicationError(`${service} answered ${op} with an unexpected response (${where})`, 'bad-response', { operation: op });
-}
-
-export function isLoopback(url: string): boolean {
-  try {
-    const h = new URL(url).hostname;
-    return h === 'localhost' || h === '::1' || h === '[::1]' || /^127\./.test(h);
-  } catch {
-    return false;
-  }
-}
-
-/**
- * SDK client settings: region, endpoint (when set), maxAttempts 1 (the adapter retries). Against a loopback endpoint
- * (the sandbox) with no AWS credentials in the environment, placeholder credentials: the sandbox does not check
- * signatures, and a first-time user needs no AWS account.
- */
-export function sdkClientConfig(
-  region: string,
-  endpoint: string | undefined,
-  env: Env,
-): { region: string; maxAttempts: number; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } {
-  const needsPlaceholder = endpoint !== undefined && isLoopback(endpoint) && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE;
-  return {
-    region,
-    maxAttempts: 1,
-    ...(endpoint !== undefined ? { endpoint } : {}),
-    ...(needsPlaceholder ? { credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' } } : {}),
-  };
 }
 
 /** The endpoint a service's client uses: its own setting, else AWS_ENDPOINT_URL, else the SDK default (undefined). */

@@ -22,7 +22,8 @@ import {
 } from '@aws-sdk/client-database-migration-service';
 import { z } from 'zod';
 import type { AwsConfig, Env } from '../config.js';
-import { AwsCaller, type AwsCallStats, type AwsClientLike, type RetryOptions, abortError, awsCode, errorText, parseResponse, sdkClientConfig, serviceEndpoint } from './aws-call.js';
+import { sdkClientConfig } from '../util/aws-sdk.js';
+import { AwsCaller, type AwsCallStats, type AwsClientLike, type RetryOptions, abortError, awsCode, errorText, parseResponse, serviceEndpoint } from './aws-call.js';
 import { type DmsPort, type DmsTableStat, type DmsTask, ReplicationError } from './port.js';
 
 export type DmsCommand = DescribeReplicationTasksCommand | DescribeTableStatisticsCommand | ReloadTablesCommand | StartReplicationTaskCommand | StopReplicationTaskCommand;

@@ -12,7 +12,8 @@
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { z } from 'zod';
 import type { AwsConfig, Env } from '../config.js';
-import { AwsCaller, type AwsCallStats, type AwsClientLike, type RetryOptions, abortError, awsCode, errorText, parseResponse, sdkClientConfig, serviceEndpoint } from './aws-call.js';
+import { sdkClientConfig } from '../util/aws-sdk.js';
+import { AwsCaller, type AwsCallStats, type AwsClientLike, type RetryOptions, abortError, awsCode, errorText, parseResponse, serviceEndpoint } from './aws-call.js';
 import { type DmsLogLine, type LogsPort, ReplicationError, parseDmsLogLine } from './port.js';
 
 export type LogsCommand = FilterLogEventsCommand;

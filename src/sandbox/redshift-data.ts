@@ -386,19 +386,26 @@ export class RedshiftDataService {
     if (this.submitted.length > MAX_SUBMISSIONS) this.submitted.splice(0, this.submitted.length - MAX_SUBMISSIONS);
   }
 
-  private execute(i: z.infer<typeof executeInput>): Record<string, unknown> {
-    const existing = this.fromToken(i.ClientToken);
+  /** A submit: the statement an unexpired ClientToken already names, or a new one checked and started by `create`. */
+  private submit(token: string | undefined, create: () => StatementRecord): Record<string, unknown> {
+    const existing = this.fromToken(token);
     if (existing) {
       this.logSubmit(existing, true);
       return this.executeOutput(existing);
     }
-    this.checkConnection(i);
-    this.checkParams(i.Parameters);
-    this.checkSql(i.Sql, i.Parameters, 'ExecuteStatement');
-    const rec = this.newRecord(i, [i.Sql], false);
+    const rec = create();
     this.logSubmit(rec, false);
     this.start(rec);
     return this.executeOutput(rec);
+  }
+
+  private execute(i: z.infer<typeof executeInput>): Record<string, unknown> {
+    return this.submit(i.ClientToken, () => {
+      this.checkConnection(i);
+      this.checkParams(i.Parameters);
+      this.checkSql(i.Sql, i.Parameters, 'ExecuteStatement');
+      return this.newRecord(i, [i.Sql], false);
+    });
   }
 
   private executeBatch(i: z.infer<typeof batchInput>): Record<string, unknown> {
@@ -410,18 +417,12 @@ export class RedshiftDataService {
         `1 validation error detected: Value '[${shown.join(', ')}, …]' at 'sqls' failed to satisfy constraint: Member must have length less than or equal to ${MAX_BATCH_STATEMENTS}`,
       );
     }
-    const existing = this.fromToken(i.ClientToken);
-    if (existing) {
-      this.logSubmit(existing, true);
-      return this.executeOutput(existing);
-    }
-    this.checkConnection(i);
-    this.checkParams(i.Parameters);
-    i.Sqls.forEach((sql, k) => this.checkSql(sql, i.Parameters, `BatchExecuteStatement Sqls[${k}]`));
-    const rec = this.newRecord(i, i.Sqls, true);
-    this.logSubmit(rec, false);
-    this.start(rec);
-    return this.executeOutput(rec);
+    return this.submit(i.ClientToken, () => {
+      this.checkConnection(i);
+      this.checkParams(i.Parameters);
+      i.Sqls.forEach((sql, k) => this.checkSql(sql, i.Parameters, `BatchExecuteStatement Sqls[${k}]`));
+      return this.newRecord(i, i.Sqls, true);
+    });
   }
 
   private newRecord(i: ConnectionInput | z.infer<typeof batchInput>, sqls: string[], batch: boolean): StatementRecord {

@@ -1,11 +1,43 @@
 /**
- * The one retry policy of the AWS adapters (Data API, DMS, CloudWatch Logs): throttling and transient failures are
- * retried with full-jitter exponential backoff, abortable; anything else (or running out of tries) becomes the
- * adapter's own readable error via `fail`.
+ * The one retry policy of the AWS adapters (Data API, DMS, CloudWatch Logs): throttling and transient failures (one rule
+ * set, `classifyAwsError`) are retried with full-jitter exponential backoff, abortable; anything else (or running out of
+ * tries) becomes the adapter's own readable error via `fail`.
  */
 import { abortError, sleep as defaultSleep } from './sleep.js';
 
 export type Retryable = 'throttle' | 'transient';
+
+const THROTTLE_NAMES = new Set([
+  'ThrottlingException',
+  'ThrottlingFault',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  // the Data API's "too many statements running at once": wait and try again
+  'ActiveStatementsExceededException',
+]);
+const TRANSIENT_NAMES = new Set(['InternalServerException', 'InternalFailure', 'InternalServerError', 'ServiceUnavailable', 'ServiceUnavailableException', 'TimeoutError']);
+const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ECONNREFUSED', 'EAI_AGAIN']);
+
+/**
+ * The errors of any AWS call worth another attempt: throttling (every service's spelling, HTTP 429, the SDK's throttling
+ * flag), 5xx and connection trouble (refused, reset, timed out, DNS try-again). Everything else is the caller's to report.
+ */
+export function classifyAwsError(err: unknown): Retryable | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown }; $retryable?: { throttling?: unknown } };
+  const name = typeof e.name === 'string' ? e.name : '';
+  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
+  if (THROTTLE_NAMES.has(name) || status === 429 || e.$retryable?.throttling === true) return 'throttle';
+  if (TRANSIENT_NAMES.has(name) || (status !== undefined && status >= 500)) return 'transient';
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (NETWORK_CODES.has(code)) return 'transient';
+  return undefined;
+}
 
 export interface RetryPolicy {
   maxRetries: number;
@@ -22,7 +54,8 @@ export interface RetryCounters {
 export interface RetryOptions {
   policy: RetryPolicy;
   stats: RetryCounters;
-  classify: (err: unknown) => Retryable | undefined;
+  /** default classifyAwsError */
+  classify?: (err: unknown) => Retryable | undefined;
   /** the error to throw: `kind` is set when the retries ran out, undefined for an error that is not retried */
   fail: (err: unknown, kind: Retryable | undefined, attempts: number) => Error;
   signal?: AbortSignal | undefined;
@@ -40,7 +73,7 @@ export async function withRetries<T>(call: () => Promise<T>, o: RetryOptions): P
       return await call();
     } catch (err) {
       if (o.signal?.aborted) throw abortError(o.signal);
-      const kind = o.classify(err);
+      const kind = (o.classify ?? classifyAwsError)(err);
       if (kind === undefined || attempt >= o.policy.maxRetries) throw o.fail(err, kind, attempt + 1);
       o.stats.retries++;
       if (kind === 'throttle') o.stats.throttled++;

@@ -5,8 +5,8 @@
  * - wait polls DescribeStatement with exponential backoff (default: first poll at once, then 5 ms × 1.6 per poll, capped at
  *   1 s) that is also kept below a fraction of the time already waited (`maxOverhead`, default 10 %), so noticing that a
  *   statement finished costs at most ~10 % (≈ 5 % on average) of the statement's own run time. No fixed sleeps; abortable.
- * - Every AWS call is retried on throttling (ThrottlingException, HTTP 429), 5xx / InternalServerException and connection
- *   resets, with full-jitter exponential backoff. createWarehouse() turns the SDK's own retries OFF (maxAttempts 1) so
+ * - Every AWS call is retried on throttling (ThrottlingException, HTTP 429, ActiveStatementsExceeded), 5xx and connection
+ *   trouble — the one rule set of src/util/retry.ts that the DMS and Logs adapters use too — with full-jitter backoff. createWarehouse() turns the SDK's own retries OFF (maxAttempts 1) so
  *   this one policy applies and every retry is counted in `stats`; if you hand in your own client, its retries stack on
  *   top of these. Submits carry a ClientToken (the caller's — runbooks derive it from job, step and attempt — or a random
  *   one), so a retried submit is deduplicated by the Data API instead of running twice.
@@ -17,6 +17,7 @@
  */
 import { abortError, sleep } from '../util/sleep.js';
 import { withRetries } from '../util/retry.js';
+import { sdkClientConfig } from '../util/aws-sdk.js';
 import { randomUUID } from 'node:crypto';
 import {
   BatchExecuteStatementCommand,
@@ -219,29 +220,6 @@ export function toSqlParameters(params: SqlParams, sql?: string): SqlParameter[]
   });
 }
 
-/** The errors worth another attempt: throttling, 5xx, connection trouble. */
-export function classifyRetryable(err: unknown): 'throttle' | 'transient' | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const e = err as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown }; $retryable?: { throttling?: unknown } };
-  const name = typeof e.name === 'string' ? e.name : '';
-  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
-  if (
-    name === 'ThrottlingException' ||
-    name === 'TooManyRequestsException' ||
-    name === 'RequestLimitExceeded' ||
-    name === 'ActiveStatementsExceededException' ||
-    status === 429 ||
-    e.$retryable?.throttling === true
-  )
-    return 'throttle';
-  if (name === 'InternalServerException' || name === 'ServiceUnavailableException' || (status !== undefined && status >= 500)) return 'transient';
-  const code = typeof e.code === 'string' ? e.code : '';
-  if (['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED'].includes(code) || name === 'TimeoutError') return 'transient';
-  return undefined;
-}
-
-
-
 function awsErrorText(err: unknown): string {
   if (err instanceof Error) return `${err.name}: ${err.message}`;
   return String(err);
@@ -299,7 +277,6 @@ export class RedshiftDataWarehouse implements Warehouse {
     return withRetries(() => this.client.send(command, ctx.signal !== undefined ? { abortSignal: ctx.signal } : undefined), {
       policy: this.retry,
       stats: this.stats,
-      classify: classifyRetryable,
       signal: ctx.signal,
       sleep: this.doSleep,
       random: this.random,
@@ -501,32 +478,15 @@ export interface CreateWarehouseOptions {
   env?: Env;
 }
 
-function isLoopback(url: string): boolean {
-  try {
-    const h = new URL(url).hostname;
-    return h === 'localhost' || h === '::1' || h === '[::1]' || /^127\./.test(h);
-  } catch {
-    return false;
-  }
-}
-
 /**
- * Build the adapter from configuration. The SDK client gets the region and AWS_ENDPOINT_URL explicitly and maxAttempts 1
- * (the adapter does the retrying). Against a loopback endpoint (the sandbox) with no AWS credentials in the environment,
- * placeholder credentials are used: the sandbox does not check signatures, and a first-time user needs no AWS account.
+ * Build the adapter from configuration: the SDK client gets the settings every AWS client of the bot gets
+ * (src/util/aws-sdk.ts: region, AWS_ENDPOINT_URL, maxAttempts 1, placeholder credentials for the loopback sandbox).
  */
 export function createWarehouse(config: { warehouse: WarehouseConfig; aws: AwsConfig }, opts: CreateWarehouseOptions = {}): RedshiftDataWarehouse {
   const env = opts.env ?? process.env;
   let client = opts.client;
   if (client === undefined) {
-    const endpoint = config.aws.endpoint;
-    const needsPlaceholder = endpoint !== undefined && isLoopback(endpoint) && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE;
-    client = new RedshiftDataClient({
-      region: config.aws.region,
-      maxAttempts: 1,
-      ...(endpoint !== undefined ? { endpoint } : {}),
-      ...(needsPlaceholder ? { credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' } } : {}),
-    });
+    client = new RedshiftDataClient(sdkClientConfig(config.aws.region, config.aws.endpoint, env));
   }
   return new RedshiftDataWarehouse({
     client,

@@ -3,7 +3,6 @@
  * (fake port, fake clock), and the retry classification.
  */
 import { describe, expect, it } from 'vitest';
-import { classifyAwsRetryable } from '../../src/replication/aws-call.js';
 import { watchLogs } from '../../src/replication/logs.js';
 import { type DmsLogLine, type LogsPort, groupLogLines, parseDmsLogLine } from '../../src/replication/port.js';
 import { dmsLogLine } from '../../src/sandbox/dms.js';
@@ -165,18 +164,5 @@ describe('watchLogs', () => {
     const p = watchLogs(new FakeLog(), { group: 'g', startMs: Date.now() }, { untilMs: Date.now() + 60_000, pollMs: 5_000, signal: ac.signal });
     setTimeout(() => ac.abort(new Error('job cancelled')), 20);
     await expect(p).rejects.toThrow('job cancelled');
-  });
-});
-
-describe('classifyAwsRetryable', () => {
-  it('retries throttling (both DMS and CloudWatch spellings), 5xx and resets; not client errors', () => {
-    expect(classifyAwsRetryable({ name: 'ThrottlingException' })).toBe('throttle');
-    expect(classifyAwsRetryable({ name: 'ThrottlingFault' })).toBe('throttle');
-    expect(classifyAwsRetryable({ name: 'X', $metadata: { httpStatusCode: 429 } })).toBe('throttle');
-    expect(classifyAwsRetryable({ name: 'X', $metadata: { httpStatusCode: 503 } })).toBe('transient');
-    expect(classifyAwsRetryable({ name: 'Error', code: 'ECONNRESET' })).toBe('transient');
-    expect(classifyAwsRetryable({ name: 'InvalidResourceStateFault', $metadata: { httpStatusCode: 400 } })).toBeUndefined();
-    expect(classifyAwsRetryable({ name: 'ResourceNotFoundFault' })).toBeUndefined();
-    expect(classifyAwsRetryable('nope')).toBeUndefined();
   });
 });
