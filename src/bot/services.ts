@@ -13,7 +13,7 @@ import {
   type Command,
   type CommandOf,
 } from '../commands/index.js';
-import { logLagMsOf, type RunbookDeps } from '../jobs/deps.js';
+import type { RunbookDeps } from '../jobs/deps.js';
 import { planJob } from '../jobs/engine.js';
 import type { RunbookRegistry } from '../jobs/runbook.js';
 import type { JobOrigin, JobRecord, Reporter } from '../jobs/types.js';
@@ -27,8 +27,8 @@ import { formatJob, formatJobList, formatPlan, formatStatus, formatTableStatus, 
 import { readTableInfo, readTables, tableStats, type CatalogTable, type TableStats } from '../schema/catalog.js';
 import { diffTable, formatDrift } from '../schema/diff.js';
 import { referencingTables } from '../schema/registry.js';
-import { formatPlan as formatModifyPlan, planModify, type PlanInput } from '../modify/planner.js';
-import { narrowingProblems, preflightChecks, readTableGrants, settingsOf } from '../jobs/runbooks/modify.js';
+import { formatPlan as formatModifyPlan } from '../modify/planner.js';
+import { narrowingProblems, planModifyJob, preflightChecks, readTableGrants, settingsOf } from '../jobs/runbooks/modify.js';
 import type { Warehouse } from '../warehouse/port.js';
 import { SOURCE_ENV_HELP } from '../config.js';
 import { compareTable, formatComparison, formatSummary, type TableComparison } from '../source/compare.js';
@@ -321,19 +321,9 @@ export function createBotServices(deps: BotDeps): Bot {
     const drift = diffTable(current, info.table, { unknown: info.unknown });
     const referencing = referencingTables(deps.registry, current.schema, current.name);
     const settings = settingsOf(deps.runbookDeps);
-    const input0: PlanInput = {
-      current,
-      ops: cmd.ops,
-      deepCopy: cmd.deepCopy,
-      ...(cmd.strategy ? { strategy: cmd.strategy } : {}),
-      referencing,
-      drift,
-      forceDrift: cmd.forceDrift,
-      logCheckMinutes: settings.logCheckMs / 60_000,
-      logLagMs: logLagMsOf(settings),
-      marginSeconds: settings.marginSeconds,
-    };
-    const plan = planModify(input0);
+    const params = { command: cmd, current, referencing: referencing.map(({ table, fk }) => ({ table, fk })) };
+    // the job's own plan (same call, same settings): what --dry-run prints is what the job runs
+    const plan = planModifyJob(params, deps.runbookDeps, { drift, forceDrift: cmd.forceDrift });
     if (!plan.ok) {
       await say(reply, `Refused: ${plan.error}`);
       return { ok: false };
@@ -352,7 +342,7 @@ export function createBotServices(deps: BotDeps): Bot {
     if (plan.mode === 'deep-copy') {
       // the swap re-grants what the table has, in ONE batch of at most 40 statements: refuse now if it cannot fit
       const g = await readTableGrants(deps.warehouse, current.schema, current.name);
-      const sized = planModify({ ...input0, grants: g.grants, skipGrantees: [g.botUser] });
+      const sized = planModifyJob(params, deps.runbookDeps, { drift, forceDrift: cmd.forceDrift, grants: g.grants, skipGrantees: [g.botUser] });
       if (!sized.ok) {
         await say(reply, `Refused, nothing was changed: ${sized.error}`);
         return { ok: false };
@@ -365,7 +355,6 @@ export function createBotServices(deps: BotDeps): Bot {
       await say(reply, `Refused, nothing was changed:\n${problems.map((p) => `• ${p}`).join('\n')}`);
       return { ok: false };
     }
-    const params = { command: cmd, current, referencing: referencing.map(({ table, fk }) => ({ table, fk })) };
     return enqueue(input, reply, cmd, 'modify', params, `${cmd.table.schema}.${cmd.table.name}`, [...plan.warnings, ...checks.warnings, ...pre.warnings]);
   }
 

@@ -30,6 +30,7 @@ import { applyOps, describeOp } from './apply-ops.js';
 import { castRule } from './casts.js';
 import { DEFAULT_MARGIN_SECONDS, deltaPlan, freshnessQuery, lateWritesToOld, lockedSwapBatch, postSwapDeleteSync, preSwapDeleteSync, reverseDelta, reverseFull } from './delta.js';
 import { ACL_QUERY } from './grants.js';
+import { REGRANTS, placeholder } from './run-values.js';
 import {
   DEPENDENT_VIEWS_QUERY,
   LOCK_WAIT_STATEMENTS,
@@ -71,6 +72,8 @@ export interface PlanInput {
   marginSeconds?: number;
   /** verify a sample (every Nth key) instead of the whole table */
   sampleEvery?: number;
+  /** cdc live copy: the swap batch waits at most this long for its table lock (SET statement_timeout around the LOCK) */
+  swapLockTimeoutMs?: number;
   /** dms: minutes of CloudWatch logs to read after the resume (default 10) */
   logCheckMinutes?: number;
   /** how far each log search re-reads, and how long the check searches past its window (ms; default min(2 min, the check)) */
@@ -477,11 +480,13 @@ function deepCopyPlan(
   }
 
   const grantOpts: SwapOptions = input.grants ? { grants: input.grants, ...(input.skipGrantees ? { skip: input.skipGrantees } : {}) } : {};
+  // grants not known yet: the batch ends with the {{regrants}} placeholder, filled from step read-grants at run time
+  const regrants = input.grants ? [] : [REGRANTS];
   const grantNote = input.grants
     ? input.grants.length
       ? `re-grants what ${name} had (${input.grants.length} grantee${input.grants.length === 1 ? '' : 's'}) in the same transaction`
       : `${name} has no grants beyond its owner's`
-    : `+ the GRANT statements for what ${name} had (read in step read-grants), in the same transaction`;
+    : `${REGRANTS}: the owner and GRANT statements for what ${name} had (read in step read-grants), in the same transaction`;
 
   const steps: PlanStep[] = [];
   const params = { schema, table: name };
@@ -518,7 +523,13 @@ function deepCopyPlan(
     actions: [{ kind: 'sql', sql: createNewTable(next, newName) }],
     notes: [`skipped when ${newName} already exists with the new definition (a resumed job)`],
   };
-  const verify = (spec: VerifySpec, when: string): PlanStep => ({
+  let verifySpec: VerifySpec | undefined;
+  let swapMarkIndex: number | undefined;
+  const verify = (spec: VerifySpec, when: string): PlanStep => {
+    verifySpec = spec;
+    return verifyStep(spec, when);
+  };
+  const verifyStep = (spec: VerifySpec, when: string): PlanStep => ({
     name: 'verify',
     title: `Verify the copy (${spec.sampled ? `a sample: every ${input.sampleEvery}th key` : 'whole table'})`,
     actions: [
@@ -570,7 +581,7 @@ function deepCopyPlan(
       {
         name: 'swap',
         title: `Swap: ${name} → ${oldName}, ${newName} → ${name} (one transaction)`,
-        actions: [{ kind: 'batch', sql: swapBatch(schema, name, grantOpts) }],
+        actions: [{ kind: 'batch', sql: [...swapBatch(schema, name, grantOpts), ...regrants] }],
         notes: [grantNote],
       },
       {
@@ -596,6 +607,7 @@ function deepCopyPlan(
         title: `Swap back: ${name} → ${newName}, ${oldName} → ${name}`,
         actions: [{ kind: 'batch', sql: swapBackBatch(schema, name, revFull.ok ? revFull.sql : []) }],
         notes: [revFull.ok ? `the rows DMS changed in the new table since the swap go back into ${oldName} first (compared by primary key; the task is stopped)` : `changes DMS applied to the new table since the swap are not carried back: ${revFull.reason}`],
+        ...(revFull.ok ? {} : { warnings: [`changes made to the new ${name} since the swap are not carried back: ${revFull.reason}`] }),
       },
       { name: 'resume-task', title: `Resume DMS task ${rep?.taskId}`, actions: [{ kind: 'aws', text: `DMS StartReplicationTask resume-processing; wait for running` }], notes: [] },
     );
@@ -613,7 +625,7 @@ function deepCopyPlan(
       {
         name: 'rename-in',
         title: `Rename ${newName} → ${name}`,
-        actions: [{ kind: 'batch', sql: renameInBatch(schema, name, grantOpts) }],
+        actions: [{ kind: 'batch', sql: [...renameInBatch(schema, name, grantOpts), ...regrants] }],
         notes: [grantNote],
       },
       ...freshness(next),
@@ -621,15 +633,23 @@ function deepCopyPlan(
       drop,
       b.schemaFile,
     );
-    rollback.push({
-      name: 'swap-back',
-      title: `Swap back: ${name} → ${newName}, ${oldName} → ${name}`,
-      actions: [{ kind: 'batch', sql: [`LOCK TABLE ${t}`, ...swapBackBatch(schema, name, revFull.ok ? revFull.sql : [])] }],
-      notes: [
-        'before rename-in: only the second rename is needed (ALTER TABLE old → name)',
-        revFull.ok ? `after rename-in: the rows the CDC service changed in the new table go back into ${oldName} first (compared by primary key, under the lock)` : `changes applied to the new table after rename-in are not carried back: ${revFull.reason}`,
-      ],
-    });
+    rollback.push(
+      {
+        name: 'rename-back',
+        title: `Before rename-in: rename ${oldName} → ${name}`,
+        actions: [{ kind: 'sql', sql: `ALTER TABLE ${qualified(schema, oldName)} RENAME TO ${quoteIdent(name)}` }],
+        notes: [],
+      },
+      {
+        name: 'swap-back',
+        title: `After rename-in: swap back: ${name} → ${newName}, ${oldName} → ${name}`,
+        actions: [{ kind: 'batch', sql: [`LOCK TABLE ${t}`, ...swapBackBatch(schema, name, revFull.ok ? revFull.sql : [])] }],
+        notes: [
+          revFull.ok ? `the rows the CDC service changed in the new table go back into ${oldName} first (compared by primary key, under the lock)` : `changes applied to the new table after rename-in are not carried back: ${revFull.reason}`,
+        ],
+        ...(revFull.ok ? {} : { warnings: [`changes the CDC service applied to the new ${name} since it took the name are not carried back: ${revFull.reason}`] }),
+      },
+    );
   } else {
     const d = deltaPlan(current, next, mapping, {
       ...(input.appendOnly ? { appendOnly: true } : {}),
@@ -637,14 +657,14 @@ function deepCopyPlan(
     });
     delta = d;
     if (d.kind === 'full') warnings.push(...d.notes);
-    const mark = { placeholder: 'copy_mark' };
-    const swapMark = { placeholder: 'swap_mark' };
+    const mark = placeholder('copy_mark');
+    const swapMark = placeholder('swap_mark');
     steps.push(create);
     if (d.kind !== 'full')
       steps.push({
         name: 'mark',
         title: `Read the copy mark (max ${d.column}${d.kind === 'updated_at' ? ` − ${d.marginSeconds} s` : ''})`,
-        actions: [{ kind: 'query', sql: d.markQuery, expect: `mark: kept in the job as :copy_mark` }],
+        actions: [{ kind: 'query', sql: d.markQuery, expect: `mark: kept in the job as {{copy_mark}}` }],
         notes: ['read just before the copy, so every row changed after it is in the delta'],
       });
     steps.push(copy(name));
@@ -664,13 +684,18 @@ function deepCopyPlan(
     });
     steps.push(verify(spec, d.kind === 'full' ? ' — except rows changed during the copy, which the locked swap reconciles' : ''));
     const locked = lockedSwapBatch(current, next, mapping, d, { mark, ...grantOpts });
+    // bound the wait for the ACCESS EXCLUSIVE lock (readers queue behind a waiting lock), then lift the bound
+    const timeout = input.swapLockTimeoutMs === undefined ? undefined : Math.max(1, Math.round(input.swapLockTimeoutMs));
+    const lockSql = timeout === undefined ? locked.sql : [`SET statement_timeout TO ${timeout}`, locked.sql[0]!, 'SET statement_timeout TO 0', ...locked.sql.slice(1)];
+    if (locked.swapMarkIndex !== undefined) swapMarkIndex = locked.swapMarkIndex + (timeout === undefined ? 0 : 2);
     steps.push({
       name: 'swap',
       title: `Lock ${name}, apply the changes made during the copy, swap the names (one transaction)`,
-      actions: [{ kind: 'batch', sql: locked.sql }],
+      actions: [{ kind: 'batch', sql: [...lockSql, ...regrants] }],
       notes: [
         grantNote,
-        ...(locked.swapMarkIndex !== undefined ? [`statement ${locked.swapMarkIndex + 1} returns swap_mark, kept in the job as :swap_mark`] : []),
+        ...(swapMarkIndex !== undefined ? [`statement ${swapMarkIndex + 1} returns swap_mark, kept in the job as {{swap_mark}}`] : []),
+        ...(timeout !== undefined ? [`the lock waits at most ${timeout} ms behind other sessions; the step retries the batch when it times out`] : []),
         `${name} is unreadable only while this transaction holds the lock`,
         ...(d.kind === 'full' ? [] : d.notes),
       ],
@@ -701,6 +726,7 @@ function deepCopyPlan(
       title: `Swap back: ${name} → ${newName}, ${oldName} → ${name} (one transaction)`,
       actions: [{ kind: 'batch', sql: [`LOCK TABLE ${t}`, ...swapBackBatch(schema, name, rev.ok ? rev.sql : [])] }],
       notes: [rev.ok ? `rows the new table got since the swap go back into ${oldName} first${d.kind === 'updated_at' ? '' : ' (compared by primary key)'}` : rev.reason],
+      ...(rev.ok ? {} : { warnings: [`changes made to the new ${name} since the swap are not carried back: ${rev.reason}`] }),
     });
   }
   if (input.grants) {
@@ -729,6 +755,8 @@ function deepCopyPlan(
     warnings,
     narrowingChecks: checks,
     ...(delta ? { delta } : {}),
+    ...(verifySpec ? { verify: verifySpec } : {}),
+    ...(swapMarkIndex !== undefined ? { swapMarkIndex } : {}),
     foreignKeys: b.fks,
   } as ModifyPlan;
 }

@@ -38,7 +38,8 @@ const TS = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$/;
 const INT = /^-?\d{1,20}$/;
 const PLACEHOLDER = /^[a-z_][a-z0-9_]*$/;
 
-/** A run-time value as SQL: a timestamp literal, a whole number, or `:name` for a plan that does not know it yet. */
+/** A run-time value as SQL: a timestamp literal, a whole number, or `{{name}}` for a plan that does not know it yet
+ *  (run-values.ts fills it at run time). */
 export function renderMark(m: SqlMark): string {
   if ('ts' in m) {
     if (!TS.test(m.ts)) throw new Error(`"${m.ts}" is not a timestamp the bot wrote (YYYY-MM-DD HH:MM:SS[.ffffff])`);
@@ -49,7 +50,7 @@ export function renderMark(m: SqlMark): string {
     return m.int;
   }
   if (!PLACEHOLDER.test(m.placeholder)) throw new Error(`"${m.placeholder}" is not a placeholder name`);
-  return `:${m.placeholder}`;
+  return `{{${m.placeholder}}}`;
 }
 
 /** A column's default as SQL (validated again, as the renderer does), or NULL. */

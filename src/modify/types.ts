@@ -5,6 +5,7 @@
  */
 import type { Encoding } from '../schema/types.js';
 import type { TableDef } from '../schema/model.js';
+import type { VerifySpec } from './sql.js';
 
 /**
  * Where one column of the new table gets its values from, in the new table's column order:
@@ -24,7 +25,7 @@ export type SqlMark =
   | { ts: string }
   /** a whole number (an id), as a decimal string so bigint values keep every digit */
   | { int: string }
-  /** not known yet (a plan): printed as `:name` */
+  /** not known yet (a plan): printed as `{{name}}`, filled at run time (run-values.ts) */
   | { placeholder: string };
 
 /** One thing a plan step does. */
@@ -67,6 +68,8 @@ export interface PlanStep {
   notes: string[];
   /** in-place steps: how to tell the step already ran */
   done?: DoneCheck;
+  /** said to the user (a warning line) when the step runs, e.g. a rollback that cannot carry every change back */
+  warnings?: string[];
 }
 
 /** A narrowing conversion checked on the data before the copy (sql.ts narrowingChecks). */
@@ -163,6 +166,10 @@ export interface ModifyPlan {
   warnings: string[];
   narrowingChecks: NarrowingCheck[];
   delta?: DeltaPlan;
+  /** deep copy: the verify step's queries (as printed) and what they compare */
+  verify?: VerifySpec;
+  /** cdc live copy with a change column: the sub-statement of the swap batch (0-based) that returns swap_mark */
+  swapMarkIndex?: number;
   foreignKeys: RecreatedForeignKey[];
   /** other tables whose schemas/ files change with this one (their foreign keys name a renamed column) */
   referencingUpdates: TableDef[];

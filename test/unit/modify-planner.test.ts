@@ -525,7 +525,8 @@ describe('planModify: deep copy', () => {
     expect(names.slice(0, 6)).toEqual(['preflight', 'read-grants', 'rename-away', 'create', 'copy', 'verify']);
     expect(sqlOf(step(p, 'rename-away'))).toEqual(['ALTER TABLE ak_sumofus.core_userfield RENAME TO old_core_userfield']);
     expect(sqlOf(step(p, 'copy'))[1]).toMatch(/\nFROM ak_sumofus\.old_core_userfield\n/);
-    expect(sqlOf(step(p, 'rename-in'))).toEqual(['ALTER TABLE ak_sumofus.new_core_userfield RENAME TO core_userfield']);
+    // the re-grants read at run time stand at the end of the batch as a placeholder (run-values.ts fills it)
+    expect(sqlOf(step(p, 'rename-in'))).toEqual(['ALTER TABLE ak_sumofus.new_core_userfield RENAME TO core_userfield', '{{regrants}}']);
   });
 
   it('live copy of core_action: mark before copy, locked swap with the delta, syncs, late writes, rollback', () => {
@@ -537,15 +538,22 @@ describe('planModify: deep copy', () => {
     ]);
     const swap = sqlOf(step(p, 'swap'));
     expect(swap[0]).toBe('LOCK TABLE ak_sumofus.core_action');
-    expect(swap.at(-2)).toBe('ALTER TABLE ak_sumofus.core_action RENAME TO old_core_action');
-    expect(swap.at(-1)).toBe('ALTER TABLE ak_sumofus.new_core_action RENAME TO core_action');
+    expect(swap.at(-3)).toBe('ALTER TABLE ak_sumofus.core_action RENAME TO old_core_action');
+    expect(swap.at(-2)).toBe('ALTER TABLE ak_sumofus.new_core_action RENAME TO core_action');
+    expect(swap.at(-1)).toBe('{{regrants}}');
     // one scan of core_action under the lock: the delta (and the current version of rows whose copy changed) into a temp table
     expect(swap[1]).toMatch(
-      /^CREATE TEMP TABLE rso_swap_delta AS SELECT o\.id, o\.created_at, o\.updated_at, .* FROM ak_sumofus\.core_action AS o LEFT JOIN \(SELECT DISTINCT 1 AS rso_hit, id FROM ak_sumofus\.new_core_action WHERE updated_at >= :copy_mark\) AS n ON n\.id = o\.id WHERE o\.updated_at >= :copy_mark OR n\.rso_hit IS NOT NULL$/,
+      /^CREATE TEMP TABLE rso_swap_delta AS SELECT o\.id, o\.created_at, o\.updated_at, .* FROM ak_sumofus\.core_action AS o LEFT JOIN \(SELECT DISTINCT 1 AS rso_hit, id FROM ak_sumofus\.new_core_action WHERE updated_at >= \{\{copy_mark\}\}\) AS n ON n\.id = o\.id WHERE o\.updated_at >= \{\{copy_mark\}\} OR n\.rso_hit IS NOT NULL$/,
     );
     // Redshift: no NOT IN (a NULL key makes it match nothing) and no IN (subquery) on keys anywhere in the plan
     const all = [...p.steps, ...p.rollback].flatMap((s) => s.actions.flatMap((a) => (a.kind === 'sql' || a.kind === 'query' ? [a.sql] : a.kind === 'batch' ? a.sql : [])));
     expect(all.filter((q) => /\bIN \(SELECT/i.test(q))).toEqual([]);
+    expect(swap[p.swapMarkIndex!]).toMatch(/AS swap_mark FROM rso_swap_delta$/);
+    // with the worker's lock timeout: the wait for the lock is bounded, then the bound lifted, and the mark index follows
+    const bounded = plan('modify core_action alter column link type bigint', { swapLockTimeoutMs: 2_000 });
+    const b = sqlOf(step(bounded, 'swap'));
+    expect(b.slice(0, 3)).toEqual(['SET statement_timeout TO 2000', 'LOCK TABLE ak_sumofus.core_action', 'SET statement_timeout TO 0']);
+    expect(b[bounded.swapMarkIndex!]).toMatch(/AS swap_mark FROM rso_swap_delta$/);
     expect(swap.filter((q) => q.includes('FROM ak_sumofus.core_action ') || q.endsWith('FROM ak_sumofus.core_action'))).toHaveLength(1);
     expect(p.rollback.map((s) => s.name)).toEqual(['swap-back', 'drop-new']);
     expect(sqlOf(p.rollback[0]!).slice(-2)).toEqual([

@@ -20,29 +20,17 @@ import { promisify } from 'node:util';
 import { z } from 'zod';
 import { modifyCommandSchema } from '../../commands/types.js';
 import { planModify, isStepDone, unmetExpectations, type PlanInput } from '../../modify/planner.js';
-import { lockedSwapBatch, lateWritesToOld, postSwapDeleteSync, reverseDelta, reverseFull } from '../../modify/delta.js';
-import { parseAcl, ACL_QUERY } from '../../modify/grants.js';
-import {
-  compareChecksums,
-  copyRows,
-  clearNewTable,
-  dropNewTable,
-  dropOldAndRecreateFks,
-  narrowingMessage,
-  swapBackBatch,
-  swapBatch,
-  renameAwayBatch,
-  renameInBatch,
-  verifyQueries,
-  DEPENDENT_VIEWS_QUERY,
-} from '../../modify/sql.js';
+import { reverseFull } from '../../modify/delta.js';
+import { parseAcl, regrantStatements, ACL_QUERY } from '../../modify/grants.js';
+import { fillBatch, fillStatement, type RunValues } from '../../modify/run-values.js';
+import { compareChecksums, narrowingMessage, swapBackBatch, DEPENDENT_VIEWS_QUERY } from '../../modify/sql.js';
 import { DEFAULT_MARGIN_SECONDS } from '../../modify/delta.js';
-import type { AclGrant, ModifyPlan, PlanError, PlanStep, SqlMark } from '../../modify/types.js';
+import type { AclGrant, ModifyPlan, PlanAction, PlanError, PlanStep, SqlMark } from '../../modify/types.js';
 import { groupLogLines } from '../../replication/port.js';
 import { watchLogs } from '../../replication/watch-logs.js';
 import { readTable } from '../../schema/catalog.js';
 import { foreignKeyDef, tableDef, type TableDef } from '../../schema/model.js';
-import { qualified, quoteIdent } from '../../schema/identifiers.js';
+import { qualified } from '../../schema/identifiers.js';
 import { tableToYaml, writeTableFile } from '../../schema/registry.js';
 import { DEFAULT_RUNBOOK_SETTINGS, logLagMsOf, type RunbookDeps, type RunbookSettings } from '../deps.js';
 import type { Warehouse } from '../../warehouse/port.js';
@@ -67,18 +55,18 @@ export function settingsOf(deps: D): RunbookSettings & { marginSeconds: number }
   return { ...DEFAULT_RUNBOOK_SETTINGS, marginSeconds: DEFAULT_MARGIN_SECONDS, ...(deps.settings ?? {}) } as RunbookSettings & { marginSeconds: number };
 }
 
-/** Rebuild the plan deterministically from the job's params (the same plan every time the job is resumed). */
-export function buildPlan(params: ModifyParams, deps: D): ModifyPlan;
-/** … with the grants read from the catalog: may refuse (the swap would not fit one batch) */
-export function buildPlan(params: ModifyParams, deps: D, grants: Pick<PlanInput, 'grants' | 'skipGrantees'>): ModifyPlan | PlanError;
-export function buildPlan(params: ModifyParams, deps: D, grants?: Pick<PlanInput, 'grants' | 'skipGrantees'>): ModifyPlan | PlanError {
+/**
+ * The plan of a modify job: what `modify … --dry-run` prints and — the same call with the same settings — what the job
+ * runs (its steps execute the plan's statements, filling only the run-time placeholders of run-values.ts).
+ */
+export function planModifyJob(params: ModifyParams, deps: D, check: Pick<PlanInput, 'drift' | 'forceDrift' | 'grants' | 'skipGrantees'> = {}): ModifyPlan | PlanError {
   // JSON round trips break object identity; the planner pairs each fk with its table's own array entry
   const referencing = params.referencing.map(({ table, fk }) => ({
     table,
     fk: table.foreignKeys.find((f) => JSON.stringify(f) === JSON.stringify(fk)) ?? fk,
   }));
   const s = settingsOf(deps);
-  const plan = planModify({
+  return planModify({
     current: params.current,
     ops: params.command.ops,
     deepCopy: params.command.deepCopy,
@@ -87,9 +75,14 @@ export function buildPlan(params: ModifyParams, deps: D, grants?: Pick<PlanInput
     logCheckMinutes: Math.max(0, s.logCheckMs / 60_000),
     logLagMs: logLagMsOf(s),
     marginSeconds: s.marginSeconds,
-    ...(grants ?? {}),
+    swapLockTimeoutMs: s.swapLockTimeoutMs,
+    ...check,
   });
-  if (grants) return plan;
+}
+
+/** Rebuild the plan deterministically from the job's params (the same plan every time the job is resumed). */
+export function buildPlan(params: ModifyParams, deps: D): ModifyPlan {
+  const plan = planModifyJob(params, deps);
   if (!plan.ok) throw new Error(plan.error);
   return plan;
 }
@@ -103,6 +96,36 @@ export async function readTableGrants(wh: Warehouse, schema: string, table: stri
   if (!parsed.ok) throw new Error(parsed.error);
   return { grants: parsed.grants, owner: String(r.rows[0]?.owner ?? ''), botUser: String(v.rows[0]?.u ?? '') };
 }
+
+/** The statements of a plan step's `n`-th action of the given kind (the plan is the one source of the SQL). */
+function planned(step: PlanStep, kind: 'sql' | 'batch' | 'query', n = 0): PlanAction {
+  const a = step.actions.filter((x) => x.kind === kind)[n];
+  if (!a) throw new Error(`plan step ${step.name} has no ${kind} action #${n + 1}`);
+  return a;
+}
+const sqlOf = (step: PlanStep, n = 0): string => {
+  const a = planned(step, 'sql', n);
+  return a.kind === 'sql' ? a.sql : '';
+};
+const batchOf = (step: PlanStep, n = 0): string[] => {
+  const a = planned(step, 'batch', n);
+  return a.kind === 'batch' ? a.sql : [];
+};
+const queryOf = (step: PlanStep, n = 0): string => {
+  const a = planned(step, 'query', n);
+  return a.kind === 'query' ? a.sql : '';
+};
+
+/** grants recorded by read-grants (JSON in the job's handles), checked before they become GRANT statements */
+const aclGrants = z.array(
+  z.strictObject({
+    grantee: z.string(),
+    granteeKind: z.enum(['user', 'group', 'public']),
+    privileges: z.array(z.string().regex(/^[A-Z]+$/)),
+    grantable: z.array(z.string().regex(/^[A-Z]+$/)),
+    grantor: z.string(),
+  }),
+);
 
 function actionsOf(step: PlanStep): PlannedAction[] {
   return step.actions.map((a): PlannedAction => {
@@ -136,7 +159,6 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
     const settings = settingsOf(deps);
     const rep = current.replication;
     const live = plan.strategy === 'live-copy';
-    const renameFirst = plan.strategy === 'rename-first';
 
     const exists = (ctx: Ctx, n: string) => tableExists(ctx, schema, n);
     /** the names as they stand: which of t, new_t, old_t exist */
@@ -151,20 +173,29 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
     };
     const dropped = (ctx: Ctx) => ctx.handles['dropped'] === '1';
 
-    const grantsOf = (ctx: Ctx): AclGrant[] => {
+    const grantsOf = (ctx: Ctx): AclGrant[] | undefined => {
       const g = ctx.handles['grants'];
-      return g ? (JSON.parse(g) as AclGrant[]) : [];
+      if (g === undefined) return undefined;
+      const parsed = aclGrants.safeParse(JSON.parse(g));
+      if (!parsed.success) throw new Error(`the grants recorded by step read-grants are not valid (${parsed.error.issues[0]?.message ?? ''}); retry read-grants`);
+      return parsed.data;
     };
-    const swapOpts = (ctx: Ctx) => {
+    /** the re-grants (and owner) the {{regrants}} placeholder stands for, from step read-grants */
+    const regrantsOf = (ctx: Ctx): string[] | undefined => {
+      const grants = grantsOf(ctx);
+      if (grants === undefined) return undefined;
       const owner = ctx.handles['owner'];
       const bot = ctx.handles['botUser'];
-      return { grants: grantsOf(ctx), ...(bot ? { skip: [bot] } : {}), ...(owner && owner !== bot ? { owner } : {}) };
+      return regrantStatements(grants, schema, name, { ...(bot ? { skip: [bot] } : {}), ...(owner && owner !== bot ? { owner } : {}) });
     };
-    const mark = (ctx: Ctx, key: 'copyMark' | 'swapMark'): SqlMark => {
-      const v = ctx.handles[key];
-      if (v === undefined) throw new Error(`the ${key === 'copyMark' ? 'copy' : 'swap'} mark was not recorded; retry the step that reads it`);
-      const isInt = plan.delta?.kind === 'append-id';
-      return isInt ? { int: v } : { ts: v };
+    /** a recorded mark, typed by the delta's change column (renderMark checks its format before it becomes SQL) */
+    const markOf = (v: string | undefined): SqlMark | undefined => (v === undefined ? undefined : plan.delta?.kind === 'append-id' ? { int: v } : { ts: v });
+    /** everything the plan's placeholders stand for, from the job's handles */
+    const values = (ctx: Ctx): RunValues => {
+      const copy = markOf(ctx.handles['copyMark']);
+      const swap = markOf(ctx.handles['swapMark']);
+      const regrants = regrantsOf(ctx);
+      return { ...(copy ? { copy_mark: copy } : {}), ...(swap ? { swap_mark: swap } : {}), ...(regrants ? { regrants } : {}) };
     };
     const stmtName = (ctx: Ctx, step: string) => `job ${ctx.job.id} ${step} ${schema}.${name}`;
     const dms = (ctx: Ctx) => {
@@ -195,10 +226,9 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
       return `task is ${t.status}`;
     };
 
-    const byName = new Map(plan.steps.map((s) => [s.name, s]));
-    const stepOf = (n: string): PlanStep => {
-      const s = byName.get(n);
-      if (!s) throw new Error(`plan has no step ${n}`);
+    const rollbackOf = (n: string): PlanStep => {
+      const s = plan.rollback.find((r) => r.name === n);
+      if (!s) throw new Error(`plan has no rollback step ${n}`);
       return s;
     };
     const base = (s: PlanStep): Pick<Step<D>, 'name' | 'title' | 'plan'> => ({ name: s.name, title: s.title, plan: () => actionsOf(s) });
@@ -230,7 +260,7 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         run: async (ctx) => {
           const g = await readTableGrants(ctx.deps.warehouse, schema, name);
           // the swap must fit ONE batch with these grants (checked before queueing too; grants may have changed since)
-          const withGrants = buildPlan(params, deps, { grants: g.grants, skipGrantees: [g.botUser] });
+          const withGrants = planModifyJob(params, deps, { grants: g.grants, skipGrantees: [g.botUser] });
           if (!withGrants.ok) throw new Error(`${withGrants.error}\nNothing was changed.`);
           await ctx.setHandle('botUser', g.botUser);
           await ctx.setHandle('owner', g.owner);
@@ -258,14 +288,14 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         run: async (ctx) => {
           const n = await names(ctx);
           if (!n.t) throw new Error(`${name} is missing and ${oldTable} does not exist: look at the table by hand (recover) before retrying`);
-          const info = await runOnce(ctx, 'stmt:rename-away', { batch: renameAwayBatch(schema, name) }, stmtName(ctx, 'rename-away'));
+          const info = await runOnce(ctx, 'stmt:rename-away', { batch: batchOf(s) }, stmtName(ctx, 'rename-away'));
           await ctx.setHandle('renamedAwayAt', String(Date.now()));
           return `statement ${info.id}: ${name} is now ${oldTable}; the CDC service buffers its changes`;
         },
         undo: async (ctx) => {
           const n = await names(ctx);
           if (n.ot && !n.t) {
-            await runOnce(ctx, 'stmt:undo-rename-away', { sql: `ALTER TABLE ${qualified(schema, oldTable)} RENAME TO ${quoteIdent(name)}` }, stmtName(ctx, 'undo rename-away'));
+            await runOnce(ctx, 'stmt:undo-rename-away', { sql: sqlOf(rollbackOf('rename-back')) }, stmtName(ctx, 'undo rename-away'));
             await ctx.note(`${oldTable} renamed back to ${name}`);
           }
         },
@@ -283,14 +313,14 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
           return (n.t && n.ot) || dropped(ctx);
         },
         run: async (ctx) => {
-          const info = await runOnce(ctx, 'stmt:create', { sql: stepOf('create').actions[0]?.kind === 'sql' ? (stepOf('create').actions[0] as { sql: string }).sql : '' }, stmtName(ctx, 'create'));
+          const info = await runOnce(ctx, 'stmt:create', { sql: sqlOf(s) }, stmtName(ctx, 'create'));
           return `statement ${info.id}`;
         },
         undo: async (ctx) => {
           const n = await names(ctx);
           // new_<t> is never the only copy of the data: drop it only while <t> or old_<t> exists
           if (n.nt && (n.t || n.ot)) {
-            await runOnce(ctx, 'stmt:drop-new', { sql: dropNewTable(schema, name) }, stmtName(ctx, 'drop new'));
+            await runOnce(ctx, 'stmt:drop-new', { sql: sqlOf(rollbackOf('drop-new')) }, stmtName(ctx, 'drop new'));
             await ctx.note(`dropped ${newTable}`);
           }
         },
@@ -301,7 +331,7 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         run: async (ctx) => {
           const d = plan.delta;
           if (!d || d.kind === 'full') return 'no mark needed';
-          const r = await ctx.deps.warehouse.query(d.markQuery);
+          const r = await ctx.deps.warehouse.query(queryOf(s), undefined, { name: stmtName(ctx, 'mark') });
           const v = r.rows[0]?.mark;
           const markValue = v === null || v === undefined ? (d.kind === 'append-id' ? '0' : '1900-01-01 00:00:00') : String(v);
           await ctx.setHandle('copyMark', markValue);
@@ -312,9 +342,7 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         ...base(s),
         isDone: async (ctx) => (await finishedBefore(ctx, 'stmt:copy')) || (await swapped(ctx)) || dropped(ctx),
         run: async (ctx) => {
-          const from = renameFirst ? oldTable : name;
-          const batch = [clearNewTable(schema, name), copyRows(current, next, mapping, { from, to: newTable })];
-          const info = await runOnce(ctx, 'stmt:copy', { batch }, stmtName(ctx, 'copy'));
+          const info = await runOnce(ctx, 'stmt:copy', { batch: batchOf(s) }, stmtName(ctx, 'copy'));
           const rows = info.subStatements?.[1]?.resultRows ?? -1;
           return `${rows >= 0 ? `${rows.toLocaleString('en-US')} rows` : 'rows'} copied (statement ${info.id})`;
         },
@@ -323,9 +351,7 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         ...base(s),
         isDone: async (ctx) => (await finishedBefore(ctx, 'stmt:pre-sync')) || (await swapped(ctx)),
         run: async (ctx) => {
-          const a = s.actions[0];
-          if (!a || a.kind !== 'sql') return 'nothing to do';
-          const info = await runOnce(ctx, 'stmt:pre-sync', { sql: a.sql }, stmtName(ctx, 'pre-sync'));
+          const info = await runOnce(ctx, 'stmt:pre-sync', { sql: sqlOf(s) }, stmtName(ctx, 'pre-sync'));
           return `${Math.max(0, info.resultRows)} row(s) deleted at the source during the copy removed`;
         },
       }),
@@ -334,22 +360,19 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         isDone: async (ctx) => (await swapped(ctx)) || dropped(ctx),
         run: async (ctx) => {
           const d = plan.delta;
-          const stable =
-            live && d && d.kind === 'updated_at'
-              ? { stable: { column: d.column, op: '<' as const, mark: mark(ctx, 'copyMark') } }
-              : live && d && d.kind === 'append-id'
-                ? { stable: { column: d.column, op: '<=' as const, mark: mark(ctx, 'copyMark') } }
-                : {};
-          const spec = verifyQueries(current, next, mapping, { oldTable: renameFirst ? oldTable : name, newTable, ...stable });
+          const spec = plan.verify;
+          if (!spec) throw new Error('the plan has no verify queries');
           const wh = ctx.deps.warehouse;
-          const sums = await wh.query(spec.checksums);
+          const v = values(ctx);
+          const opts = { name: stmtName(ctx, 'verify') };
+          const sums = await wh.query(fillStatement(spec.checksums, v), undefined, opts);
           const problems = compareChecksums(spec, sums.rows);
           if (live && d?.kind === 'full') {
             // rows changed during the copy are reconciled under the lock; only duplicates are checked here
           } else if (problems.length) throw new Error(`the copy does not match ${name}; nothing was swapped:\n${problems.join('\n')}`);
           if (spec.duplicatesNew) {
-            const dupNew = await wh.query(spec.duplicatesNew);
-            const dupOld = spec.duplicatesOld ? await wh.query(spec.duplicatesOld) : { rows: [] };
+            const dupNew = await wh.query(fillStatement(spec.duplicatesNew, v), undefined, opts);
+            const dupOld = spec.duplicatesOld ? await wh.query(fillStatement(spec.duplicatesOld, v), undefined, opts) : { rows: [] };
             const oldKeys = new Set(dupOld.rows.map((r) => JSON.stringify(Object.values(r).slice(0, -1))));
             const fresh = dupNew.rows.filter((r) => !oldKeys.has(JSON.stringify(Object.values(r).slice(0, -1))));
             if (fresh.length) throw new Error(`the copy has duplicate primary keys the old table does not have: ${fresh.map((r) => JSON.stringify(r)).join(', ')}`);
@@ -372,17 +395,13 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         },
         run: async (ctx) => {
           const wh = ctx.deps.warehouse;
+          const batch = fillBatch(batchOf(s), values(ctx));
           if (!live) {
-            const info = await runOnce(ctx, 'stmt:swap', { batch: swapBatch(schema, name, swapOpts(ctx)) }, stmtName(ctx, 'swap'));
+            const info = await runOnce(ctx, 'stmt:swap', { batch }, stmtName(ctx, 'swap'));
             await ctx.setHandle('swappedAt', String(Date.now()));
             return `swapped in one transaction (statement ${info.id})`;
           }
-          const d = plan.delta;
-          if (!d) throw new Error('live copy without a delta plan');
-          const locked = lockedSwapBatch(current, next, mapping, d, { mark: d.kind === 'full' ? { int: '0' } : mark(ctx, 'copyMark'), ...swapOpts(ctx) });
-          // bound the wait for the ACCESS EXCLUSIVE lock (readers queue behind a waiting lock), then lift the bound
-          const batch = [`SET statement_timeout TO ${settings.swapLockTimeoutMs}`, locked.sql[0]!, 'SET statement_timeout TO 0', ...locked.sql.slice(1)];
-          const markIndex = locked.swapMarkIndex === undefined ? undefined : locked.swapMarkIndex + 2;
+          const markIndex = plan.swapMarkIndex;
           let info;
           for (let attempt = 1; ; attempt++) {
             try {
@@ -412,17 +431,22 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
           const n = await names(ctx);
           if (dropped(ctx) || (!n.ot && n.t && !n.nt && ctx.handles['swappedAt'])) throw new Error(`${oldTable} was dropped: the old data is gone and there is nothing to swap back to`);
           if (!(n.t && n.ot && !n.nt)) return; // not swapped (or already swapped back)
-          // the changes replication applied to the new table since the swap go back into old_<t> first, in the same
-          // transaction: by updated_at when the live copy has it, else by comparing the tables on the primary key (a DMS
-          // task is stopped by now — resume-task was undone — and a live cdc table is locked by the batch)
-          let before: string[] = [];
-          const rev =
-            live && plan.delta?.kind === 'updated_at' && ctx.handles['swapMark']
-              ? reverseDelta(current, next, mapping, plan.delta, mark(ctx, 'swapMark'))
-              : reverseFull(current, next, mapping);
-          if (rev.ok) before = rev.sql;
-          else await ctx.note(`warning: changes made to the new ${name} since the swap are not carried back: ${rev.reason}`);
-          const batch = live ? [`LOCK TABLE ${qualified(schema, name)}`, ...swapBackBatch(schema, name, before)] : swapBackBatch(schema, name, before);
+          // the plan's swap-back: the changes replication applied to the new table since the swap go back into old_<t>
+          // first, in the same transaction — by updated_at since the swap mark when the live copy has it, else by
+          // comparing the tables on the primary key (a DMS task is stopped by now — resume-task was undone — and a live
+          // cdc table is locked by the batch)
+          const back = rollbackOf('swap-back');
+          let batch: string[];
+          if (live && plan.delta?.kind === 'updated_at' && ctx.handles['swapMark'] === undefined) {
+            // swapped, but the worker died before recording the swap mark: not the printed statements — compare instead
+            const rev = reverseFull(current, next, mapping);
+            if (!rev.ok) await ctx.note(`warning: changes made to the new ${name} since the swap are not carried back: ${rev.reason}`);
+            else await ctx.note(`the swap mark was not recorded: changes made since the swap are found by comparing the tables`);
+            batch = [`LOCK TABLE ${qualified(schema, name)}`, ...swapBackBatch(schema, name, rev.ok ? rev.sql : [])];
+          } else {
+            for (const w of back.warnings ?? []) await ctx.note(`warning: ${w}`);
+            batch = fillBatch(batchOf(back), values(ctx));
+          }
           const info = await runOnce(ctx, 'stmt:swap-back', { batch }, stmtName(ctx, 'swap back'));
           await ctx.note(`swapped back: ${name} is the old table again (statement ${info.id})`);
         },
@@ -431,7 +455,7 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         ...base(s),
         isDone: async (ctx) => (await swapped(ctx)) || dropped(ctx),
         run: async (ctx) => {
-          const info = await runOnce(ctx, 'stmt:rename-in', { batch: renameInBatch(schema, name, swapOpts(ctx)) }, stmtName(ctx, 'rename-in'));
+          const info = await runOnce(ctx, 'stmt:rename-in', { batch: fillBatch(batchOf(s), values(ctx)) }, stmtName(ctx, 'rename-in'));
           await ctx.setHandle('swappedAt', String(Date.now()));
           const away = Number(ctx.handles['renamedAwayAt'] ?? Date.now());
           return `${name} is back (statement ${info.id}); it was missing for ${((Date.now() - away) / 1000).toFixed(1)} s`;
@@ -441,10 +465,9 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
           if (dropped(ctx)) throw new Error(`${oldTable} was dropped: the old data is gone and there is nothing to swap back to`);
           if (!(n.t && n.ot && !n.nt)) return;
           // the CDC service keeps writing the new table: lock it, carry its changes since rename-in back, swap back
-          const rev = reverseFull(current, next, mapping);
-          if (!rev.ok) await ctx.note(`warning: changes the CDC service applied to the new ${name} since it took the name are not carried back: ${rev.reason}`);
-          const batch = [`LOCK TABLE ${qualified(schema, name)}`, ...swapBackBatch(schema, name, rev.ok ? rev.sql : [])];
-          const info = await runOnce(ctx, 'stmt:swap-back', { batch }, stmtName(ctx, 'swap back'));
+          const back = rollbackOf('swap-back');
+          for (const w of back.warnings ?? []) await ctx.note(`warning: ${w}`);
+          const info = await runOnce(ctx, 'stmt:swap-back', { batch: fillBatch(batchOf(back), values(ctx)) }, stmtName(ctx, 'swap back'));
           await ctx.note(`swapped back: ${name} is the old table again (statement ${info.id})`);
         },
       }),
@@ -502,11 +525,7 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         ...base(s),
         isDone: async (ctx) => (await finishedBefore(ctx, 'stmt:post-sync')) || dropped(ctx),
         run: async (ctx) => {
-          const d = plan.delta;
-          if (!d) return 'nothing to do';
-          const sql = postSwapDeleteSync(current, next, d, mark(ctx, 'copyMark'));
-          if (!sql) return 'nothing to do';
-          const info = await runOnce(ctx, 'stmt:post-sync', { sql }, stmtName(ctx, 'post-sync'));
+          const info = await runOnce(ctx, 'stmt:post-sync', { sql: fillStatement(sqlOf(s), values(ctx)) }, stmtName(ctx, 'post-sync'));
           return `${Math.max(0, info.resultRows)} row(s) deleted at the source just before the lock removed`;
         },
       }),
@@ -514,14 +533,11 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         ...base(s),
         isDone: async (ctx) => dropped(ctx),
         run: async (ctx) => {
-          const d = plan.delta;
-          if (!d) return 'nothing to do';
-          const late = lateWritesToOld(current, next, mapping, d, mark(ctx, 'swapMark'));
-          if (!late) return 'not checkable without updated_at/id';
-          const r = await ctx.deps.warehouse.query(late.check);
+          const v = values(ctx);
+          const r = await ctx.deps.warehouse.query(fillStatement(queryOf(s), v), undefined, { name: stmtName(ctx, 'late-writes') });
           const n = num(r.rows[0]?.late_rows);
           if (n === 0) return `${oldTable} got no write after the swap`;
-          const info = await ctx.deps.warehouse.executeBatch(late.move, { name: stmtName(ctx, 'late-writes') });
+          const info = await ctx.deps.warehouse.executeBatch(fillBatch(batchOf(s), v), { name: stmtName(ctx, 'late-writes') });
           await ctx.audit({ kind: 'statement', ref: info.id, outcome: info.status, text: 'move late writes' });
           return `${n} row(s) written to ${oldTable} after the swap moved into ${name}`;
         },
@@ -568,7 +584,7 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         isDone: async (ctx) => dropped(ctx) || (!(await exists(ctx, oldTable)) && (await exists(ctx, name))),
         run: async (ctx) => {
           if (!(await exists(ctx, name))) throw new Error(`${name} is missing; refusing to drop ${oldTable}, the only copy of the data`);
-          const info = await runOnce(ctx, 'stmt:drop', { batch: dropOldAndRecreateFks(schema, name, plan.foreignKeys) }, stmtName(ctx, 'drop'));
+          const info = await runOnce(ctx, 'stmt:drop', { batch: batchOf(s) }, stmtName(ctx, 'drop'));
           await ctx.setHandle('dropped', '1');
           return `dropped ${oldTable}${plan.foreignKeys.length ? ` and re-created ${plan.foreignKeys.length} foreign key(s) on ${name}` : ''} (statement ${info.id})`;
         },
