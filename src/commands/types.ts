@@ -80,7 +80,6 @@ export const opSchema = z.discriminatedUnion('op', [
     }),
 ]);
 export type Op = z.output<typeof opSchema>;
-export type OpKind = Op['op'];
 
 export const modifyCommandSchema = z.strictObject({
   kind: z.literal('modify'),

@@ -838,4 +838,3 @@ export function formatPlan(plan: ModifyPlan): string {
   return `${out.join('\n')}\n`;
 }
 
-export type { ColumnSource };

@@ -16,7 +16,6 @@ import { castRule, type CastRule } from './casts.js';
 import type { AclGrant, ColumnSource, NarrowingCheck, RecreatedForeignKey, SqlMark } from './types.js';
 import { regrantStatements, type RegrantOptions } from './grants.js';
 
-export { ACL_QUERY, parseAcl, regrantStatements, type AclDialect, type AclParse, type RegrantOptions } from './grants.js';
 
 // ─── names ───────────────────────────────────────────────────────────────────────────────────────────────────────────
 

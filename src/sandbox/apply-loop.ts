@@ -218,15 +218,6 @@ export function tableGenerator(columns: readonly GeneratorColumn[], keyColumn = 
   };
 }
 
-/** The columns of ak_sumofus.core_usermailing (the DMS-replicated table). */
-export const CORE_USERMAILING_COLUMNS: readonly GeneratorColumn[] = [
-  { name: 'id', type: 'bigint', notNull: true },
-  { name: 'mailing_id', type: 'integer', notNull: true },
-  { name: 'user_id', type: 'integer', notNull: true },
-  { name: 'subject_id', type: 'integer' },
-  { name: 'created_at', type: 'datetime', notNull: true },
-];
-
 // ───────────────────────────── options ─────────────────────────────
 
 export interface ChangeMix {

@@ -420,20 +420,6 @@ export function errorMessage(what: string, hint?: string): SlackMessage {
   return { text: fallback(hint ? `${what} — ${hint}` : what), blocks };
 }
 
-export interface HelpEntry {
-  /** e.g. "/redshift status <schema.table>" */
-  usage: string;
-  description: string;
-}
-
-/** Help: one line per command, usage in code. */
-export function helpMessage(entries: readonly HelpEntry[], intro = 'redshift-ops commands'): SlackMessage {
-  const lines = entries.map((e) => `\`${userMrkdwn(e.usage)}\` — ${escapeMrkdwn(e.description)}`);
-  const blocks: KnownBlock[] = [mrkdwnSection(`*${escapeMrkdwn(intro)}*`)];
-  for (const chunk of chunkLines(lines, LIMITS.sectionText)) if (chunk) blocks.push(mrkdwnSection(chunk));
-  return { text: fallback(`${intro}: ${entries.map((e) => e.usage).join(', ')}`), blocks: blocks.slice(0, LIMITS.blocks) };
-}
-
 /**
  * A fixed-width table as text (no fences): columns padded to the widest cell (cells cut at `maxCell`), header underlined.
  * Escape is left to the caller (tableMessage does it).

@@ -86,7 +86,6 @@ export const slashCommandSchema = z.object({
   trigger_id: z.string().optional(),
   response_url: z.url().optional(),
 });
-export type SlashCommandBody = z.infer<typeof slashCommandSchema>;
 
 /** One element of block_actions.actions (we only render buttons). */
 export const blockActionSchema = z.object({
@@ -110,7 +109,6 @@ export const blockActionsSchema = z.object({
   trigger_id: z.string().optional(),
   actions: z.array(blockActionSchema).min(1),
 });
-export type BlockActionsBody = z.infer<typeof blockActionsSchema>;
 
 /** Short, single-line description of a zod error for logs and user replies. */
 export function describeZodError(error: z.ZodError): string {

@@ -497,4 +497,3 @@ export function createWarehouse(config: { warehouse: WarehouseConfig; aws: AwsCo
   });
 }
 
-export { abortError, sleep };

@@ -14,15 +14,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/commands/index.js';
 import { deltaPlan, lateWritesToOld, lockedSwapBatch, postSwapDeleteSync, preSwapDeleteSync, reverseDelta } from '../../src/modify/delta.js';
 import { planModify } from '../../src/modify/planner.js';
+import { ACL_QUERY, parseAcl } from '../../src/modify/grants.js';
 import {
-  ACL_QUERY,
   compareChecksums,
   copyRows,
   createNewTable,
   dropOldAndRecreateFks,
   narrowingChecks,
   narrowingMessage,
-  parseAcl,
   swapBackBatch,
   verifyQueries,
 } from '../../src/modify/sql.js';

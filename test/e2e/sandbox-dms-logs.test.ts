@@ -30,7 +30,16 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { DmsSandbox, DMS_TARGET_PREFIX } from '../../src/sandbox/dms.js';
 import { LogsSandbox, LOGS_TARGET_PREFIX } from '../../src/sandbox/logs.js';
-import { CORE_USERMAILING_COLUMNS, CdcApplyLoop, DmsApplyLoop, tableGenerator } from '../../src/sandbox/apply-loop.js';
+import { CdcApplyLoop, DmsApplyLoop, tableGenerator, type GeneratorColumn } from '../../src/sandbox/apply-loop.js';
+
+/** The columns of ak_sumofus.core_usermailing (the DMS-replicated table), for loops on a table of the test's own. */
+const CORE_USERMAILING_COLUMNS: readonly GeneratorColumn[] = [
+  { name: 'id', type: 'bigint', notNull: true },
+  { name: 'mailing_id', type: 'integer', notNull: true },
+  { name: 'user_id', type: 'integer', notNull: true },
+  { name: 'subject_id', type: 'integer' },
+  { name: 'created_at', type: 'datetime', notNull: true },
+];
 
 const logs = new LogsSandbox({ pageSize: 4, emptyPageEvery: 3 });
 const dms = new DmsSandbox({ logs, delays: { createMs: 20, startMs: 40, stopMs: 40, fullLoadMs: 40 } });

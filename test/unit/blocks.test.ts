@@ -7,7 +7,6 @@ import {
   escapeMrkdwn,
   formatDuration,
   formatTable,
-  helpMessage,
   errorMessage,
   jobFinishedMessage,
   keyValueMessage,
@@ -234,17 +233,7 @@ describe('approval', () => {
   });
 });
 
-describe('help and status tables', () => {
-  it('help lists each usage in code', () => {
-    const m = helpMessage([
-      { usage: '/redshift status <schema.table>', description: 'size, rows, replication state' },
-      { usage: '/redshift help', description: 'this text' },
-    ]);
-    expect(allText(m.blocks)).toContain('`/redshift status &lt;schema.table&gt;` — size, rows, replication state');
-    expect(m.text).toContain('/redshift help');
-    expectWithinLimits(m);
-  });
-
+describe('status tables', () => {
   it('a long table is split into code blocks under the section limit, each repeating the header', () => {
     const rows = Array.from({ length: 400 }, (_, i) => [`ak.table_${i}`, String(i * 1000), 'running']);
     const m = tableMessage('Tables', ['table', 'rows', 'replication'], rows, { footer: 'as of now' });

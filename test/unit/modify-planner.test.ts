@@ -9,14 +9,13 @@ import { opSchema } from '../../src/commands/types.js';
 import { applyOps } from '../../src/modify/apply-ops.js';
 import { castRule } from '../../src/modify/casts.js';
 import { deltaPlan, lateWritesToOld, lockedSwapBatch, postSwapDeleteSync, preSwapDeleteSync, reverseDelta } from '../../src/modify/delta.js';
+import { parseAcl, regrantStatements } from '../../src/modify/grants.js';
 import { formatPlan, isStepDone, planModify, type PlanInput } from '../../src/modify/planner.js';
 import {
   compareChecksums,
   copyRows,
   narrowingChecks,
   narrowingMessage,
-  parseAcl,
-  regrantStatements,
   renderMark,
   swapBackBatch,
   swapBatch,

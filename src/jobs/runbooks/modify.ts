@@ -29,9 +29,9 @@ import type { AclGrant, ModifyPlan, PlanAction, PlanError, PlanStep, SqlMark } f
 import { groupLogLines } from '../../replication/port.js';
 import { watchLogs } from '../../replication/watch-logs.js';
 import { readTable } from '../../schema/catalog.js';
-import { foreignKeyDef, tableDef, type TableDef } from '../../schema/model.js';
+import { foreignKeyDef, tableDef } from '../../schema/model.js';
 import { qualified } from '../../schema/identifiers.js';
-import { tableToYaml, writeTableFile } from '../../schema/registry.js';
+import { writeTableFile } from '../../schema/registry.js';
 import { DEFAULT_RUNBOOK_SETTINGS, logLagMsOf, type RunbookDeps, type RunbookSettings } from '../deps.js';
 import type { Warehouse } from '../../warehouse/port.js';
 import { currentUser, readFreeDisk, readTableSize } from '../../warehouse/free-disk.js';
@@ -732,9 +732,4 @@ export async function narrowingProblems(wh: Warehouse, plan: ModifyPlan): Promis
     (c.severity === 'block' ? problems : warnings).push(msg);
   }
   return { problems, warnings };
-}
-
-/** What the schemas/ file will say after the job (for tests and the plan output). */
-export function nextSchemaYaml(params: ModifyParams, deps: D): string {
-  return tableToYaml(buildPlan(params, deps).next as TableDef);
 }
