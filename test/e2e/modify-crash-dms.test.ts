@@ -59,7 +59,7 @@ describe('modify crash: dms', () => {
     // the task runs again and applied every change the source made: the whole table compared with the source
     expect(h.sandbox.dms.getTask(task.arn).status).toBe('running');
     h.loop.stopGenerating();
-    await h.loop.idle(20_000);
+    await h.loop.idle(60_000);
     const v = await h.loop.verify();
     expect(v.summary).toMatch(/matches the source/);
     expect(v).toMatchObject({ ok: true, missingCount: 0, extraCount: 0, duplicateCount: 0, mismatchedCount: 0 });
@@ -77,5 +77,5 @@ describe('modify crash: dms', () => {
     const yml = await readFile(path.join(h.schemasDir, SCHEMA, 'core_usermailing.yml'), 'utf8');
     expect(yml).toMatch(/name: subject_id, type: bigint/);
     expect(await h.rt.jobs.locks.holder(`${SCHEMA}.core_usermailing`)).toBeUndefined();
-  }, 420_000);
+  }, 600_000);
 });
