@@ -5,40 +5,20 @@
  * the printed plan lists under that step — equal text, bar the placeholders for values known only at run time
  * ({{copy_mark}}, {{swap_mark}} filled from the job's recorded marks, {{regrants}} from the table's grants).
  */
-import { randomBytes } from 'node:crypto';
 import { ListStatementsCommand } from '@aws-sdk/client-redshift-data';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../src/jobs/types.js';
 import type { Replication } from '../../src/sandbox/replication.js';
 import { type BotHarness, SCHEMA, startBotHarness } from '../support/bot-harness.js';
 import { approveAs, modifyReply, queueModify, succeeded } from '../support/modify-flow.js';
-import { ADMIN_URL, dataClient } from '../support/sandbox.js';
+import { dataClient, temporaryRole } from '../support/sandbox.js';
 
-const role = `rso_readers_${process.pid}_${randomBytes(3).toString('hex')}`;
-
-// registered first: after-hooks run in reverse order, so the role is dropped after the harness's database
-afterAll(async () => {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`drop role if exists ${role}`);
-  } finally {
-    await admin.end();
-  }
-});
+const role = temporaryRole('rso_readers');
 
 let h: BotHarness;
 let replication: Replication | undefined;
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`create role ${role} nologin`);
-  } finally {
-    await admin.end();
-  }
   h = await startBotHarness({ name: 'mplan', inProcessWorker: true, copySchemas: true, aws: true, settings: { logCheckMs: 300, freshnessMs: 300 }, rowsPerTable: 30 });
   for (const t of ['core_action', 'core_usermailing']) await h.sandbox.sql(`grant select on ${SCHEMA}.${t} to ${role}`);
   // the DMS tasks exist and write core_usermailing; the CDC service writes core_action

@@ -8,8 +8,6 @@
  * FNV_HASH: Redshift's is a 64-bit FNV-1a of the value's binary form; the sandbox does not provide one (yet), so this
  * file installs a type-aware stand-in (md5 of type + text → bigint) in the test database.
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/commands/index.js';
 import { deltaPlan, lateWritesToOld, lockedSwapBatch, postSwapDeleteSync, preSwapDeleteSync, reverseDelta } from '../../src/modify/delta.js';
@@ -28,33 +26,15 @@ import {
 import type { ModifyPlan } from '../../src/modify/types.js';
 import { renderCreateTable } from '../../src/schema/render.js';
 import { loadRegistry, referencingTables, type Registry } from '../../src/schema/registry.js';
-import { ADMIN_URL, withSandbox } from '../support/sandbox.js';
+import { temporaryRole, withSandbox } from '../support/sandbox.js';
 
-const role = `rso_analysts_${process.pid}_${randomBytes(3).toString('hex')}`;
-
-// registered before withSandbox: after-hooks run in reverse order, so the role is dropped after the database
-afterAll(async () => {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`drop role if exists ${role}`);
-  } finally {
-    await admin.end();
-  }
-});
+const role = temporaryRole('rso_analysts');
 
 const sb = withSandbox('postgres', { purpose: 'modify_sql' });
 let reg: Registry;
 
 beforeAll(async () => {
   reg = await loadRegistry();
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`create role ${role} nologin`);
-  } finally {
-    await admin.end();
-  }
   await sb.sandbox.sql(`
     create or replace function public.fnv_hash(v anyelement) returns bigint language sql immutable as $$
       select ('x' || substr(md5(pg_typeof(v)::text || ':' || v::text), 1, 16))::bit(64)::bigint

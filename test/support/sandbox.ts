@@ -6,7 +6,7 @@
  *   it('…', async () => { const rows = await sb.query('select 1 as one'); });
  *
  * PostgreSQL: TEST_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres) is used only to create and drop
- * the test's own database `rso_<purpose>_<pid>_<random>`.
+ * the test's own database `rso_<purpose>_<pid>_<random>` and roles (temporaryRole).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -121,6 +121,28 @@ export interface SandboxHandle {
   query(sql: string, params?: Record<string, string>): Promise<Record<string, unknown>[]>;
   /** All pages of a finished statement's (or sub-statement's) result. */
   rows(id: string): Promise<{ rows: Record<string, unknown>[]; pages: number; columns: string[] }>;
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+}
+
+/**
+ * A PostgreSQL role (NOLOGIN) of the file's own, e.g. to grant a table to: created in a beforeAll, dropped in an
+ * afterAll. Call it before withSandbox / the harness: after-hooks run in reverse order, so the role is dropped after
+ * the database whose grants name it.
+ */
+export function temporaryRole(prefix: string): string {
+  const role = `${prefix}_${process.pid}_${randomBytes(3).toString('hex')}`;
+  beforeAll(() => adminQuery(`create role ${role} nologin`));
+  afterAll(() => adminQuery(`drop role if exists ${role}`));
+  return role;
 }
 
 export function toParams(params: Record<string, string> | undefined): SqlParameter[] | undefined {
