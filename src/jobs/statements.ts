@@ -9,6 +9,11 @@
  * that FAILED or was ABORTED is submitted again on purpose with the next attempt number, hence a new token (the same
  * token would only return the failed statement). The failed ids are recorded (`<handle>:failed`) before the new submit,
  * so a crash between that submit and recording its id resubmits the same attempt, not a third one.
+ *
+ * A token names one logical statement (job, handle, attempt), and a resumed step builds that statement again from the
+ * same plan and the same recorded values, so the same token never comes with other SQL — except when workers of one
+ * job run with different settings (e.g. SWAP_LOCK_TIMEOUT_MS) or code. The Data API documents no check of that case;
+ * the sandbox answers with the statement the token first named, which is also the safe answer (it ran already).
  */
 import { createHash } from 'node:crypto';
 import type { StatementInfo } from '../warehouse/port.js';
@@ -30,9 +35,6 @@ export async function finishedBefore(ctx: StepContext<RunbookDeps>, handle: stri
   const info = await ctx.deps.warehouse.describe(id).catch(() => undefined);
   return info?.status === 'FINISHED';
 }
-
-
-
 
 /**
  * The ClientToken of a job's statement: the same (job, handle, attempt) always gives the same token, anything else a

@@ -75,6 +75,16 @@ describe('RedshiftDataWarehouse', () => {
     expect(calls[0]!.input.ClientToken).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('sends the caller’s ClientToken as given, and refuses one the Data API would reject (over 64 characters)', async () => {
+    const { client, calls } = fake(() => ({ Id: 'st-1' }));
+    const wh = new RedshiftDataWarehouse({ client, target, database: 'dev' });
+    await wh.submitBatch(['SELECT 1'], { clientToken: 'rso-abc' });
+    expect(calls[0]?.input.ClientToken).toBe('rso-abc');
+    await expect(wh.submit('SELECT 1', undefined, { clientToken: 'x'.repeat(65) })).rejects.toThrow(/ClientToken is 1 to 64 characters \(got 65\)/);
+    await expect(wh.submit('SELECT 1', undefined, { clientToken: '' })).rejects.toThrow(/1 to 64/);
+    expect(calls).toHaveLength(1);
+  });
+
   it('serverless targets send WorkgroupName; batches send Sqls', async () => {
     const { client, calls } = fake(() => ({ Id: 'b-1' }));
     const wh = new RedshiftDataWarehouse({ client, target: { kind: 'serverless', workgroup: 'wg' }, database: 'ak' });
