@@ -9,7 +9,8 @@
 export function isLoopback(url: string): boolean {
   try {
     const h = new URL(url).hostname;
-    return h === 'localhost' || h === '::1' || h === '[::1]' || /^127\./.test(h);
+    // 127.0.0.0/8 as an IPv4 literal only: a DNS name like 127.0.0.1.example.com can point anywhere
+    return h === 'localhost' || h === '::1' || h === '[::1]' || /^127(\.\d{1,3}){3}$/.test(h);
   } catch {
     return false;
   }

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AwsCaller } from '../../src/replication/aws-call.js';
+import { isLoopback, sdkClientConfig } from '../../src/util/aws-sdk.js';
 import { classifyAwsError } from '../../src/util/retry.js';
 import { RedshiftDataWarehouse, type DataApiClient } from '../../src/warehouse/redshift-data.js';
 
@@ -78,5 +79,18 @@ describe('one AWS retry classifier', () => {
     const caller = new AwsCaller<string>(dms.client, { service: 'DMS', sleep: noSleep });
     await expect(caller.send('DescribeReplicationTasks', 'DescribeReplicationTasks')).rejects.toThrow(/DMS DescribeReplicationTasks failed/);
     expect(dms.calls()).toBe(1);
+  });
+});
+
+describe('one SDK client setup', () => {
+  it('placeholder credentials only against a loopback endpoint and only when the environment has none; the adapters retry (maxAttempts 1)', () => {
+    for (const endpoint of ['http://localhost:4599', 'http://127.0.0.1:4599', 'http://127.8.9.10', 'http://[::1]:4599'])
+      expect(sdkClientConfig('us-west-2', endpoint, {})).toEqual({ region: 'us-west-2', maxAttempts: 1, endpoint, credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' } });
+    expect(sdkClientConfig('us-west-2', 'http://127.0.0.1:4599', { AWS_PROFILE: 'dev' }).credentials).toBeUndefined();
+    expect(sdkClientConfig('us-west-2', 'http://127.0.0.1:4599', { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE' }).credentials).toBeUndefined();
+    expect(sdkClientConfig('us-west-2', 'https://vpce-1.redshift-data.us-west-2.vpce.amazonaws.com', {})).toEqual({ region: 'us-west-2', maxAttempts: 1, endpoint: 'https://vpce-1.redshift-data.us-west-2.vpce.amazonaws.com' });
+    expect(sdkClientConfig('eu-west-1', undefined, {})).toEqual({ region: 'eu-west-1', maxAttempts: 1 });
+    expect(isLoopback('http://127.0.0.1.example.com')).toBe(false);
+    expect(isLoopback('not a url')).toBe(false);
   });
 });
