@@ -29,7 +29,7 @@ import { parseRedshiftType } from '../schema/types.js';
 import { applyOps, describeOp } from './apply-ops.js';
 import { castRule } from './casts.js';
 import { DEFAULT_MARGIN_SECONDS, deltaPlan, freshnessQuery, lateWritesToOld, lockedSwapBatch, postSwapDeleteSync, preSwapDeleteSync, reverseDelta, reverseFull } from './delta.js';
-import { ACL_QUERY } from './grants.js';
+import { ACL_QUERY, SESSION_QUERY } from './grants.js';
 import { REGRANTS, placeholder } from './run-values.js';
 import {
   DEPENDENT_VIEWS_QUERY,
@@ -514,7 +514,10 @@ function deepCopyPlan(
   steps.push({
     name: 'read-grants',
     title: `Read the grants of ${name}`,
-    actions: [{ kind: 'query', sql: ACL_QUERY, params, expect: 'acl (aclitems) and owner: re-granted on the new table at the swap' }],
+    actions: [
+      { kind: 'query', sql: SESSION_QUERY, expect: 'v: Redshift or PostgreSQL (how to read the ACL letters); u: the bot’s user, which owns new_<t> and needs no GRANT' },
+      { kind: 'query', sql: ACL_QUERY, params, expect: 'acl (aclitems) and owner: re-granted on the new table at the swap' },
+    ],
     notes: ['grants to Redshift roles are not in relacl and are not re-granted'],
   });
   const create: PlanStep = {

@@ -127,11 +127,11 @@ async function runAndCompare(table: string, command: string, mustRun: string[]):
 }
 
 describe('the printed plan is what runs', () => {
-  it('cdc live copy: create, mark, copy, pre-sync, verify, the locked swap with its re-grants, post-sync, late-writes, drop', async () => {
-    await runAndCompare('core_action', 'core_action alter column link type bigint', ['create', 'mark', 'copy', 'pre-sync', 'verify', 'swap', 'post-sync', 'drop']);
+  it('cdc live copy: read-grants, create, mark, copy, pre-sync, verify, the locked swap with its re-grants, post-sync, late-writes, drop', async () => {
+    await runAndCompare('core_action', 'core_action alter column link type bigint', ['read-grants', 'create', 'mark', 'copy', 'pre-sync', 'verify', 'swap', 'post-sync', 'drop']);
   }, 120_000);
 
-  it('dms: create, copy, verify, the swap with its re-grants, drop', async () => {
-    await runAndCompare('core_usermailing', 'core_usermailing alter column subject_id type bigint', ['create', 'copy', 'verify', 'swap', 'drop']);
+  it('dms: read-grants, create, copy, verify, the swap with its re-grants, drop', async () => {
+    await runAndCompare('core_usermailing', 'core_usermailing alter column subject_id type bigint', ['read-grants', 'create', 'copy', 'verify', 'swap', 'drop']);
   }, 120_000);
 });

@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { modifyCommandSchema } from '../../commands/types.js';
 import { planModify, isStepDone, unmetExpectations, type PlanInput } from '../../modify/planner.js';
 import { reverseFull } from '../../modify/delta.js';
-import { parseAcl, regrantStatements, ACL_QUERY } from '../../modify/grants.js';
+import { parseAcl, regrantStatements, ACL_QUERY, SESSION_QUERY } from '../../modify/grants.js';
 import { fillBatch, fillStatement, type RunValues } from '../../modify/run-values.js';
 import { compareChecksums, narrowingMessage, swapBackBatch, DEPENDENT_VIEWS_QUERY } from '../../modify/sql.js';
 import { DEFAULT_MARGIN_SECONDS } from '../../modify/delta.js';
@@ -33,7 +33,7 @@ import { foreignKeyDef, tableDef } from '../../schema/model.js';
 import { qualified } from '../../schema/identifiers.js';
 import { writeTableFile } from '../../schema/registry.js';
 import { DEFAULT_RUNBOOK_SETTINGS, logLagMsOf, type RunbookDeps, type RunbookSettings } from '../deps.js';
-import type { Warehouse } from '../../warehouse/port.js';
+import type { SubmitOptions, Warehouse } from '../../warehouse/port.js';
 import { currentUser, readFreeDisk, readTableSize } from '../../warehouse/free-disk.js';
 import { defineRunbook, type PlanContext, type PlannedAction, type Step, type StepContext } from '../runbook.js';
 import { lockWaitTimedOut } from '../lock-timeout.js';
@@ -88,10 +88,10 @@ export function buildPlan(params: ModifyParams, deps: D): ModifyPlan {
 }
 
 /** A table's grants, owner, and the bot's own user (ACL_QUERY), parsed in the dialect the warehouse speaks. */
-export async function readTableGrants(wh: Warehouse, schema: string, table: string): Promise<{ grants: AclGrant[]; owner: string; botUser: string }> {
-  const v = await wh.query('SELECT version() AS v, current_user AS u');
+export async function readTableGrants(wh: Warehouse, schema: string, table: string, opts: SubmitOptions = {}): Promise<{ grants: AclGrant[]; owner: string; botUser: string }> {
+  const v = await wh.query(SESSION_QUERY, undefined, opts);
   const dialect = /redshift/i.test(String(v.rows[0]?.v ?? '')) ? 'redshift' : 'postgres';
-  const r = await wh.query(ACL_QUERY, { schema, table });
+  const r = await wh.query(ACL_QUERY, { schema, table }, opts);
   const parsed = parseAcl(r.rows[0]?.acl === null || r.rows[0]?.acl === undefined ? null : String(r.rows[0].acl), dialect);
   if (!parsed.ok) throw new Error(parsed.error);
   return { grants: parsed.grants, owner: String(r.rows[0]?.owner ?? ''), botUser: String(v.rows[0]?.u ?? '') };
@@ -258,7 +258,8 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         ...base(s),
         isDone: async (ctx) => ctx.handles['grants'] !== undefined,
         run: async (ctx) => {
-          const g = await readTableGrants(ctx.deps.warehouse, schema, name);
+          // the plan's two queries (SESSION_QUERY, ACL_QUERY), under the job's statement name
+          const g = await readTableGrants(ctx.deps.warehouse, schema, name, { name: stmtName(ctx, 'read-grants') });
           // the swap must fit ONE batch with these grants (checked before queueing too; grants may have changed since)
           const withGrants = planModifyJob(params, deps, { grants: g.grants, skipGrantees: [g.botUser] });
           if (!withGrants.ok) throw new Error(`${withGrants.error}\nNothing was changed.`);
