@@ -134,13 +134,13 @@ export function parseAcl(text: string | null | undefined, dialect: AclDialect = 
   return { ok: true, grants };
 }
 
+/** Which warehouse (version(): Redshift or PostgreSQL, whose ACL letters differ) and the bot's own user. */
+export const SESSION_QUERY = 'SELECT version() AS v, current_user AS u';
+
 /**
  * The catalog query for a table's ACL and owner (bound parameters :schema, :table). Works on Redshift and PostgreSQL;
  * returns one row: `acl` (`~`-joined aclitems or NULL), `owner`.
  */
-export const SESSION_QUERY = 'SELECT version() AS v, current_user AS u';
-
-/** The old table's ACL and owner (bound parameters :schema, :table). */
 export const ACL_QUERY =
   "SELECT array_to_string(c.relacl, '~') AS acl, pg_get_userbyid(c.relowner) AS owner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema AND c.relname = :table";
 
