@@ -14,9 +14,8 @@ import { checkNameChars } from './names.js';
 import { opText } from './ops.js';
 import { type Command, type CommandError, MAX_INPUT_LENGTH, WEEKDAYS, type ParseContext, type ParseResult, type TableRef, commandSchema } from './types.js';
 
-export { COMMANDS, findCommand, renderHelp } from './help.js';
-export { OP_DEFINITIONS, opText } from './ops.js';
-export type { CommandDefinition, FlagDef } from './definition.js';
+export { COMMANDS, renderHelp } from './help.js';
+export { OP_DEFINITIONS } from './ops.js';
 export * from './types.js';
 
 /** `/redshift` (any case) at the very start: the console passes it, Slack does not. */

@@ -116,4 +116,4 @@ export function serviceEndpoint(aws: AwsConfig, service: 'dms' | 'logs'): string
   return (service === 'dms' ? aws.dmsEndpoint : aws.logsEndpoint) ?? aws.endpoint;
 }
 
-export { abortError, sleep };
+export { abortError };

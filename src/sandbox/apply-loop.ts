@@ -1063,6 +1063,3 @@ export class CdcApplyLoop extends ApplyLoopBase {
     }
   }
 }
-
-/** A DMS-style log line, re-exported for tests that build expected lines. */
-export { dmsLogLine };

@@ -23,7 +23,6 @@
 import { type DbSession, DbError } from './db.js';
 import { DEFAULT_SEARCH_PATH, SANDBOX_SCHEMA as S } from './translate.js';
 
-export { SANDBOX_SCHEMA } from './translate.js';
 
 /** Capacity stv_partitions reports when no fault knob says otherwise: 1 TB in 1 MB blocks. */
 export const DEFAULT_DISK_CAPACITY_MB = 1_000_000;

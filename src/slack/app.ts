@@ -42,8 +42,6 @@ import {
 import { slackLogger } from './log.js';
 import { MemoryReplayGuard, SLACK_REQUEST_MAX_AGE_MS, replayKey, replayTtlMs, type ReplayGuard } from './replay-guard.js';
 
-export type { ActionId, ActionValue } from './payloads.js';
-export { ACTION_IDS } from './payloads.js';
 
 type WebClient = webApi.WebClient;
 
