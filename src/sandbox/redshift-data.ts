@@ -359,6 +359,11 @@ export class RedshiftDataService {
     }
   }
 
+  /**
+   * The statement an earlier submit with this ClientToken created, while the token lives (8 h, as AWS idempotency
+   * tokens do). The Data API documents the token as 1–64 characters and says nothing of a repeated token with other
+   * SQL; the sandbox then answers with the first statement, as for an identical retry (nothing new runs).
+   */
   private fromToken(token: string | undefined): StatementRecord | undefined {
     if (token === undefined) return undefined;
     const t = this.tokens.get(token);
