@@ -79,5 +79,5 @@ describe('modify crash: cdc live copy', () => {
     const yml = await readFile(path.join(h.schemasDir, SCHEMA, 'core_action.yml'), 'utf8');
     expect(yml).toMatch(/name: link, type: bigint/);
     expect(await h.rt.jobs.locks.holder(`${SCHEMA}.core_action`)).toBeUndefined();
-  }, 600_000);
+  }, 900_000);
 });

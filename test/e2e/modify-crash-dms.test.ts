@@ -77,5 +77,5 @@ describe('modify crash: dms', () => {
     const yml = await readFile(path.join(h.schemasDir, SCHEMA, 'core_usermailing.yml'), 'utf8');
     expect(yml).toMatch(/name: subject_id, type: bigint/);
     expect(await h.rt.jobs.locks.holder(`${SCHEMA}.core_usermailing`)).toBeUndefined();
-  }, 600_000);
+  }, 900_000);
 });

@@ -126,7 +126,7 @@ export interface RunWithKillsOptions {
   submitted?: string[];
   /** keep this many worker processes alive (one runs the job, the others wait to take it over); default 2 */
   pool?: number;
-  /** give up after this long (default 60 s + 14 s per kill point: ≥ 3× what a kill costs on a loaded 2-core machine, ~4.4 s) */
+  /** give up after this long (default 60 s + 24 s per kill point: ≥ 3× what a kill cost on a loaded 2-core machine with both crash files running, ~6.5 s) */
   timeoutMs?: number;
 }
 
@@ -351,7 +351,7 @@ export async function startModifyCrashHarness(o: ModifyCrashOptions): Promise<Mo
         let copyLock: pg.Client | undefined;
         let seenKills = 0;
         // each kill costs BullMQ's lock expiry + a stalled check (~2 s) and a new worker process; much more on a busy machine
-        const timeoutMs = ro.timeoutMs ?? 60_000 + points.length * 14_000;
+        const timeoutMs = ro.timeoutMs ?? 60_000 + points.length * 24_000;
         const deadline = Date.now() + timeoutMs;
         let job: JobRecord | undefined;
         try {
