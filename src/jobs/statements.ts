@@ -7,8 +7,9 @@
  * a ClientToken derived from (job, handle, attempt) — not a random one — so the resumed step's submit gets the SAME
  * statement back instead of running it again (the Data API keeps a token for hours; the sandbox for 8 h). A statement
  * that FAILED or was ABORTED is submitted again on purpose with the next attempt number, hence a new token (the same
- * token would only return the failed statement). The failed ids are recorded (`<handle>:failed`) before the new submit,
- * so a crash between that submit and recording its id resubmits the same attempt, not a third one.
+ * token would only return the failed statement); so is one a step lets go of on purpose (forgetStatement). Those ids are
+ * recorded (`<handle>:retired`) before the new submit, so a crash between that submit and recording its id resubmits the
+ * same attempt, not a third one.
  *
  * A token names one logical statement (job, handle, attempt), and a resumed step builds that statement again from the
  * same plan and the same recorded values, so the same token never comes with other SQL — except when workers of one
@@ -46,24 +47,38 @@ export function statementToken(job: { id: string; createdAt: number }, handle: s
   return `rso-${digest.slice(0, 48)}`;
 }
 
+/** The ids recorded under `handle` that must not be reused (they FAILED, or a step let go of them). */
+const retiredKey = (handle: string): string => `${handle}:retired`;
+const retiredOf = (ctx: StepContext<RunbookDeps>, handle: string): string[] => (ctx.handles[retiredKey(handle)] ?? '').split(',').filter((x) => x !== '');
+
+/**
+ * Let go of the statement recorded under `handle` on purpose (e.g. it FINISHED but did not do what the plan said): the
+ * next runOnce submits it again under the next attempt's token — the old token would only return the old statement.
+ */
+export async function forgetStatement(ctx: StepContext<RunbookDeps>, handle: string): Promise<void> {
+  const id = ctx.handles[handle];
+  const retired = retiredOf(ctx, handle);
+  if (id !== undefined && id !== '' && !retired.includes(id)) await ctx.setHandle(retiredKey(handle), [...retired, id].join(','));
+  await ctx.setHandle(handle, '');
+}
+
 /** Submit (once) and wait; returns the finished statement. Audits the id and outcome. */
 export async function runOnce(ctx: StepContext<RunbookDeps>, handle: string, what: Sql, name: string): Promise<StatementInfo> {
   const wh = ctx.deps.warehouse;
-  const failedKey = `${handle}:failed`;
-  const failed = (ctx.handles[failedKey] ?? '').split(',').filter((x) => x !== '');
+  const retired = retiredOf(ctx, handle);
   let id: string | undefined = ctx.handles[handle];
-  if (id !== undefined && failed.includes(id)) id = undefined;
+  if (id === '' || (id !== undefined && retired.includes(id))) id = undefined;
   if (id !== undefined) {
     const info = await wh.describe(id).catch(() => undefined);
     if (info?.status === 'FAILED' || info?.status === 'ABORTED') {
       // deliberately run it again: the next attempt, with its own token; recorded before the submit
-      failed.push(id);
-      await ctx.setHandle(failedKey, failed.join(','));
+      retired.push(id);
+      await ctx.setHandle(retiredKey(handle), retired.join(','));
       id = undefined;
     } else if (!info) id = undefined; // unknown to the warehouse: submit again — the same token returns it if the Data API still knows it
   }
   if (id === undefined) {
-    const opts = { name, clientToken: statementToken(ctx.job, handle, failed.length + 1) };
+    const opts = { name, clientToken: statementToken(ctx.job, handle, retired.length + 1) };
     id = 'sql' in what ? await wh.submit(what.sql, undefined, opts) : await wh.submitBatch(what.batch, opts);
     await ctx.setHandle(handle, id);
   }

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunbookDeps } from '../../src/jobs/deps.js';
 import type { StepContext } from '../../src/jobs/runbook.js';
-import { runOnce, statementToken } from '../../src/jobs/statements.js';
+import { forgetStatement, runOnce, statementToken } from '../../src/jobs/statements.js';
 import type { JobRecord } from '../../src/jobs/types.js';
 import type { Registry } from '../../src/schema/registry.js';
 import { createWarehouse, type RedshiftDataWarehouse } from '../../src/warehouse/redshift-data.js';
@@ -106,7 +106,7 @@ describe('runOnce and ClientTokens', () => {
     // attempt 2 is submitted and accepted, then the worker dies before recording its id
     await expect(runOnce(context('t2', store, { crashOn: 'stmt:insert' }), 'stmt:insert', what, name)).rejects.toThrow(/worker killed/);
     expect(store['stmt:insert']).toBe(failedId);
-    expect(store['stmt:insert:failed']).toBe(failedId);
+    expect(store['stmt:insert:retired']).toBe(failedId);
     // resumed: the same attempt (same token) — the statement attempt 2 created, not a third one
     const info = await runOnce(context('t2', store), 'stmt:insert', what, name);
     expect(info.status).toBe('FINISHED');
@@ -121,5 +121,20 @@ describe('runOnce and ClientTokens', () => {
     expect(subs[1]!.clientToken).not.toBe(subs[0]!.clientToken);
     expect(subs[2]!.clientToken).toBe(subs[1]!.clientToken);
     expect(await sb.query('SELECT count(*)::int AS n FROM tok_retry')).toEqual([{ n: 1 }]);
+  });
+
+  it('a FINISHED statement a step lets go of on purpose (forgetStatement) runs again under a new token, once', async () => {
+    await sb.run('CREATE TABLE tok_forget (n int)');
+    const store: Record<string, string> = {};
+    const name = 'job t3 insert';
+    const what = { sql: 'INSERT INTO tok_forget VALUES (3)' };
+    const first = await runOnce(context('t3', store), 'stmt:insert', what, name);
+    await forgetStatement(context('t3', store), 'stmt:insert');
+    expect(store['stmt:insert']).toBe('');
+    const again = await runOnce(context('t3', store), 'stmt:insert', what, name);
+    expect(again.id).not.toBe(first.id);
+    expect(await runOnce(context('t3', store), 'stmt:insert', what, name)).toMatchObject({ id: again.id });
+    expect(sent(name).map((x) => x.deduplicated)).toEqual([false, false]);
+    expect(await sb.query('SELECT count(*)::int AS n FROM tok_forget')).toEqual([{ n: 2 }]);
   });
 });

@@ -37,7 +37,7 @@ import type { SubmitOptions, Warehouse } from '../../warehouse/port.js';
 import { currentUser, readFreeDisk, readTableSize } from '../../warehouse/free-disk.js';
 import { defineRunbook, type PlanContext, type PlannedAction, type Step, type StepContext } from '../runbook.js';
 import { lockWaitTimedOut } from '../lock-timeout.js';
-import { finishedBefore, runOnce, tableExists } from '../statements.js';
+import { finishedBefore, forgetStatement, runOnce, tableExists } from '../statements.js';
 import { compareStep } from '../steps/compare.js';
 
 export const modifyParams = z.strictObject({
@@ -643,7 +643,7 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
             const unmet = after ? unmetExpectations(done, after) : [`${schema}.${name} is missing from the catalog`];
             if (unmet.length) {
               // forget the statement: a retry looks again (isDone) and, if the change is still missing, submits it anew
-              await ctx.setHandle(`stmt:${ps.name}`, '');
+              await forgetStatement(ctx, `stmt:${ps.name}`);
               throw new Error(
                 `statement ${info.id} finished, but ${schema}.${name} is not what the plan said (${done.description}):\n${unmet.map((u) => `• ${u}`).join('\n')}\n` +
                   'Nothing further was changed. Look at the table (`/redshift schema diff ' + name + '`), then retry the step (it checks the table first and runs the ALTER again only if it is still missing) or roll the job back.',
