@@ -342,7 +342,7 @@ export function createBotServices(deps: BotDeps): Bot {
     if (plan.mode === 'deep-copy') {
       // the swap re-grants what the table has, in ONE batch of at most 40 statements: refuse now if it cannot fit
       const g = await readTableGrants(deps.warehouse, current.schema, current.name);
-      const sized = planModifyJob(params, deps.runbookDeps, { drift, forceDrift: cmd.forceDrift, grants: g.grants, skipGrantees: [g.botUser] });
+      const sized = planModifyJob(params, deps.runbookDeps, { drift, forceDrift: cmd.forceDrift, grants: g.grants, owner: g.owner, skipGrantees: [g.botUser] });
       if (!sized.ok) {
         await say(reply, `Refused, nothing was changed: ${sized.error}`);
         return { ok: false };

@@ -64,6 +64,8 @@ export interface PlanInput {
   referencing: ReadonlyArray<{ table: TableDef; fk: ForeignKeyDef }>;
   /** the old table's grants (grants.ts parseAcl of ACL_QUERY's result), when already read: shown as exact GRANTs */
   grants?: readonly AclGrant[];
+  /** the old table's owner, with `grants`: the new table is given to it (`ALTER TABLE … OWNER TO`) unless it is skipped */
+  owner?: string;
   /** users whose ACL entries need no GRANT (the bot's own user, owner of new_<t>) */
   skipGrantees?: readonly string[];
   /** cdc: the table only ever gets inserts (an id delta is then exact) */
@@ -479,7 +481,8 @@ function deepCopyPlan(
     if (rule.kind === 'ok') warnings.push(...rule.warnings);
   }
 
-  const grantOpts: SwapOptions = input.grants ? { grants: input.grants, ...(input.skipGrantees ? { skip: input.skipGrantees } : {}) } : {};
+  const owner = input.owner !== undefined && input.owner !== '' && !(input.skipGrantees ?? []).includes(input.owner) ? input.owner : undefined;
+  const grantOpts: SwapOptions = input.grants ? { grants: input.grants, ...(input.skipGrantees ? { skip: input.skipGrantees } : {}), ...(owner !== undefined ? { owner } : {}) } : {};
   // grants not known yet: the batch ends with the {{regrants}} placeholder, filled from step read-grants at run time
   const regrants = input.grants ? [] : [REGRANTS];
   const grantNote = input.grants
@@ -736,7 +739,8 @@ function deepCopyPlan(
     // the re-grants are known: the swap must fit one BatchExecuteStatement (never split: invariant 2)
     const swapStep = steps.find((s) => s.name === 'swap' || s.name === 'rename-in');
     const batch = swapStep?.actions.find((a) => a.kind === 'batch');
-    const n = (batch?.kind === 'batch' ? batch.sql.length : 0) + (strategy === 'live-copy' ? LOCK_WAIT_STATEMENTS : 0);
+    // the plan's batch is the one the job sends; without the worker's lock timeout it lacks the two SET statement_timeout
+    const n = (batch?.kind === 'batch' ? batch.sql.length : 0) + (strategy === 'live-copy' && input.swapLockTimeoutMs === undefined ? LOCK_WAIT_STATEMENTS : 0);
     const problem = swapBatchProblem(n, input.grants.filter((g) => !(g.granteeKind === 'user' && input.skipGrantees?.includes(g.grantee))), schema, name);
     if (problem) return { ok: false, error: problem };
   }

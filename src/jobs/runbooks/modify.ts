@@ -59,7 +59,7 @@ export function settingsOf(deps: D): RunbookSettings & { marginSeconds: number }
  * The plan of a modify job: what `modify … --dry-run` prints and — the same call with the same settings — what the job
  * runs (its steps execute the plan's statements, filling only the run-time placeholders of run-values.ts).
  */
-export function planModifyJob(params: ModifyParams, deps: D, check: Pick<PlanInput, 'drift' | 'forceDrift' | 'grants' | 'skipGrantees'> = {}): ModifyPlan | PlanError {
+export function planModifyJob(params: ModifyParams, deps: D, check: Pick<PlanInput, 'drift' | 'forceDrift' | 'grants' | 'owner' | 'skipGrantees'> = {}): ModifyPlan | PlanError {
   // JSON round trips break object identity; the planner pairs each fk with its table's own array entry
   const referencing = params.referencing.map(({ table, fk }) => ({
     table,
@@ -261,7 +261,7 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
           // the plan's two queries (SESSION_QUERY, ACL_QUERY), under the job's statement name
           const g = await readTableGrants(ctx.deps.warehouse, schema, name, { name: stmtName(ctx, 'read-grants') });
           // the swap must fit ONE batch with these grants (checked before queueing too; grants may have changed since)
-          const withGrants = planModifyJob(params, deps, { grants: g.grants, skipGrantees: [g.botUser] });
+          const withGrants = planModifyJob(params, deps, { grants: g.grants, owner: g.owner, skipGrantees: [g.botUser] });
           if (!withGrants.ok) throw new Error(`${withGrants.error}\nNothing was changed.`);
           await ctx.setHandle('botUser', g.botUser);
           await ctx.setHandle('owner', g.owner);
