@@ -380,11 +380,6 @@ export function verifyQueries(current: TableDef, next: TableDef, mapping: readon
   return spec;
 }
 
-/** `a` or `(a, b)` */
-export function tupleSql(cols: readonly string[]): string {
-  return cols.length === 1 ? cols[0]! : `(${cols.join(', ')})`;
-}
-
 /** Differences between the two checksum rows (empty = the copy matches). */
 export function compareChecksums(spec: VerifySpec, rows: ReadonlyArray<Record<string, unknown>>): string[] {
   const old = rows.find((r) => r.side === 'old');

@@ -50,11 +50,6 @@ export function codeBlock(text: string): string {
   return '```' + userMrkdwn(text) + '```';
 }
 
-/** An inline code span of plain text. */
-export function inlineCode(text: string): string {
-  return '`' + userMrkdwn(text) + '`';
-}
-
 /** Bot-made mrkdwn (a mention of a validated user id, markup the bot itself writes): inserted as it is. */
 export interface Trusted {
   readonly trusted: string;
