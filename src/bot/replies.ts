@@ -8,7 +8,8 @@ import type { TableStats } from '../schema/catalog.js';
 import type { Drift } from '../schema/diff.js';
 import { formatDrift } from '../schema/diff.js';
 import type { TableDef } from '../schema/model.js';
-import { formatTable, hygieneMessage, keyValueMessage, tableMessage, type KnownBlock } from '../slack/blocks.js';
+import { formatTable, hygieneMessage, keyValueMessage, LIMITS, tableMessage, truncate, type KnownBlock } from '../slack/blocks.js';
+import { renderCreateTable } from '../schema/render.js';
 import type { HygieneReport } from '../hygiene/read.js';
 import { findingLine, type HygieneThresholds } from '../hygiene/recommend.js';
 import { dayName, type ScheduleInfo, type SweepRecord, utcMinute } from '../hygiene/schedule.js';
@@ -41,39 +42,6 @@ function sortText(t: TableDef | undefined): string {
   return s.style === 'COMPOUND' || s.style === 'INTERLEAVED' ? `${s.style.toLowerCase()}(${s.columns.join(', ')})` : s.style.toLowerCase();
 }
 
-export interface StatusRow {
-  name: string;
-  def: TableDef | undefined;
-  stats: TableStats | undefined;
-  present: boolean;
-  drift: number;
-  lockedBy: string | undefined;
-}
-
-export function formatStatus(schema: string, rows: readonly StatusRow[], active: readonly JobRecord[]): Reply {
-  const headers = ['table', 'replication', 'rows', 'MB', 'dist', 'unsorted%', 'stats_off%', 'drift', 'job'];
-  const cells = rows.map((r) => [
-    r.name,
-    replication(r.def),
-    r.present ? fmtInt(r.stats?.rows ?? 0) : 'MISSING',
-    r.present ? fmtInt(r.stats?.sizeMb ?? 0) : '-',
-    r.stats?.distStyle ?? distText(r.def),
-    r.stats?.unsorted === undefined ? '-' : r.stats.unsorted.toFixed(1),
-    r.stats?.statsOff === undefined ? '-' : r.stats.statsOff.toFixed(1),
-    r.present ? (r.drift === 0 ? 'none' : `${r.drift} diff${r.drift === 1 ? '' : 's'}`) : '-',
-    r.lockedBy ?? '',
-  ]);
-  const missing = rows.filter((r) => !r.present).length;
-  const drifted = rows.filter((r) => r.present && r.drift > 0).length;
-  const footer = [
-    `${rows.length} tables in ${schema}: ${missing} missing, ${drifted} drifted from schemas/`,
-    active.length ? `active jobs: ${active.map((j) => `${j.id} ${j.summary} (${j.state})`).join('; ')}` : 'no active jobs',
-  ].join(' · ');
-  const title = `Status of ${schema}`;
-  const m = tableMessage(title, headers, cells, { footer });
-  return { text: `${title}\n${formatTable(headers, cells)}\n${footer}`, blocks: m.blocks };
-}
-
 export function formatTableStatus(input: {
   ref: { schema: string; name: string };
   def: TableDef | undefined;
@@ -81,27 +49,50 @@ export function formatTableStatus(input: {
   stats: TableStats | undefined;
   drift: readonly Drift[];
   lockedBy: string | undefined;
+  /** the latest jobs on this table, newest first */
+  recentJobs?: readonly JobRecord[];
+  /** why the catalog / svv_table_info could not be read (the part is shown as unknown) */
+  catalogWhy?: string;
+  statsWhy?: string;
 }): Reply {
   const { ref, def, live, stats, drift } = input;
   const key = `${ref.schema}.${ref.name}`;
+  const cat = input.catalogWhy;
+  const num = (v: string): string => (input.statsWhy !== undefined ? `unknown (${input.statsWhy})` : v);
   const pairs: Array<[string, string]> = [
     ['table', key],
-    ['in warehouse', live ? 'yes' : 'NO — the table is missing'],
+    ['in warehouse', cat !== undefined ? `unknown (${cat})` : live ? 'yes' : 'NO — the table is missing'],
     ['replication', replication(def)],
-    ['rows', live ? fmtInt(stats?.rows ?? 0) : '-'],
-    ['size (MB)', live ? fmtInt(stats?.sizeMb ?? 0) : '-'],
+    ['rows', live ? num(fmtInt(stats?.rows ?? 0)) : '-'],
+    ['size (MB)', live ? num(fmtInt(stats?.sizeMb ?? 0)) : '-'],
     ['dist', stats?.distStyle ?? distText(live ?? def)],
     ['sort key', sortText(live ?? def)],
     ['unsorted %', stats?.unsorted === undefined ? '-' : stats.unsorted.toFixed(1)],
     ['stats off %', stats?.statsOff === undefined ? '-' : stats.statsOff.toFixed(1)],
+    ['skew rows', stats?.skewRows === undefined ? '-' : stats.skewRows.toFixed(2)],
     ['columns', String((live ?? def)?.columns.length ?? 0)],
-    ['drift', live ? (drift.length === 0 ? 'none: matches schemas/' : `${drift.length}: ${drift.map(formatDrift).join('; ')}`) : '-'],
+    ['drift', cat !== undefined ? 'unknown' : live ? (drift.length === 0 ? 'none: matches schemas/' : `${drift.length}: ${drift.map(formatDrift).join('; ')}`) : '-'],
     ['locked by job', input.lockedBy ?? 'none'],
   ];
   const title = `Status of ${key}`;
-  const m = keyValueMessage(title, pairs);
   const w = Math.max(...pairs.map(([k]) => k.length));
-  return { text: `${title}\n${pairs.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}`, blocks: m.blocks };
+  const jobs = (input.recentJobs ?? []).map((j) => `${j.id}  ${j.state.padEnd(17)}  ${when(j.updatedAt)}  ${j.summary}`);
+  const ddlLive = live ? renderCreateTable(live) : undefined;
+  const ddlDef = def ? renderCreateTable(def) : undefined;
+  const extra = [
+    '',
+    'recent jobs on this table:',
+    ...(jobs.length ? jobs : ['  none']),
+    ...(live && drift.length > 0 && ddlLive && ddlDef ? ['', 'DDL read from the catalog:', ddlLive, '', 'DDL in schemas/:', ddlDef] : []),
+  ];
+  const m = keyValueMessage(title, pairs);
+  const blocks = [...m.blocks];
+  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(`*Recent jobs on this table*\n${jobs.length ? codeBlock(jobs.join('\n')) : 'none'}`, LIMITS.sectionText) } });
+  if (live && drift.length > 0 && ddlLive && ddlDef) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(`*DDL read from the catalog*\n${codeBlock(ddlLive)}`, LIMITS.sectionText) } });
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(`*DDL in schemas/*\n${codeBlock(ddlDef)}`, LIMITS.sectionText) } });
+  }
+  return { text: `${title}\n${pairs.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}\n${extra.join('\n')}`, blocks };
 }
 
 /** `against`: what schemas/ was compared with when it is not the warehouse ("the MySQL source ak"). */

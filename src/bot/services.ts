@@ -23,8 +23,11 @@ import type { JobQueue } from '../queue/queue.js';
 import type { Registry } from '../schema/registry.js';
 import type { ActionInput, BotServices, CommandInput, Replier } from '../slack/app.js';
 import { codeBlock, escapeMrkdwn, md, trusted, userMrkdwn, type DualText } from '../slack/mrkdwn.js';
-import { formatJob, formatJobList, formatPlan, formatStatus, formatTableStatus, formatDiff, type Reply } from './replies.js';
-import { readTableInfo, readTables, tableStats, type CatalogTable, type TableStats } from '../schema/catalog.js';
+import { formatJob, formatJobList, formatPlan, formatTableStatus, formatDiff, type Reply } from './replies.js';
+import { formatHealthStatus } from './status-reply.js';
+import { readTableInfo, readTables, tableStats } from '../schema/catalog.js';
+import { gatherCatalog, gatherHealth, findProblems, type CatalogFacts, type HealthThresholds } from '../health/index.js';
+import { gather } from '../health/fact.js';
 import { diffTable, formatDrift } from '../schema/diff.js';
 import { referencingTables } from '../schema/registry.js';
 import { formatPlan as formatModifyPlan } from '../modify/planner.js';
@@ -57,6 +60,8 @@ export interface BotDeps {
   front: 'slack' | 'console';
   /** `hygiene schedule` (the weekly BullMQ job scheduler); without it the schedule commands say it is not available */
   hygiene?: HygieneService;
+  /** when status calls a fact a problem (defaults: src/health/thresholds.ts) */
+  thresholds?: Partial<HealthThresholds>;
   /** re-read schemas/ before each command (jobs rewrite files); default: the registry given is kept */
   reloadRegistry?: () => Promise<Registry>;
   logger?: Logger;
@@ -171,12 +176,12 @@ export function createBotServices(deps: BotDeps): Bot {
    * The catalog reads behind `status`, shared by the commands that ask while one read is in flight (a burst of status
    * commands costs one read, and leaves the receiver's event loop free to ack). Never cached once finished.
    */
-  const inflight = new Map<string, Promise<{ stats: TableStats[]; live: Map<string, CatalogTable> }>>();
-  function catalogOnce(schema: string, names: string[]): Promise<{ stats: TableStats[]; live: Map<string, CatalogTable> }> {
-    const key = `${schema}:${names.join(',')}`;
+  const inflight = new Map<string, Promise<CatalogFacts>>();
+  function catalogOnce(): Promise<CatalogFacts> {
+    const key = `${deps.registry.defaultSchema}:${deps.registry.names().join(',')}`;
     let p = inflight.get(key);
     if (!p) {
-      p = (async () => ({ stats: await tableStats(deps.warehouse, schema), live: await readTables(deps.warehouse, schema, names) }))();
+      p = gatherCatalog(deps.warehouse, deps.registry);
       inflight.set(key, p);
       const clear = () => void inflight.delete(key);
       p.then(clear, clear);
@@ -184,30 +189,49 @@ export function createBotServices(deps: BotDeps): Bot {
     return p;
   }
 
+  const healthDeps = () => ({
+    warehouse: deps.warehouse,
+    registry: deps.registry,
+    jobs: deps.jobs,
+    ...(deps.runbookDeps.dms ? { dms: deps.runbookDeps.dms } : {}),
+    ...(deps.runbookDeps.logs ? { logs: deps.runbookDeps.logs } : {}),
+  });
+
   async function status(reply: Replier, cmd: CommandOf<'status'>): Promise<void> {
     const wh = deps.warehouse;
     if (cmd.table) {
-      const def = deps.registry.get(cmd.table.schema, cmd.table.name);
-      const info = await readTableInfo(wh, cmd.table.schema, cmd.table.name);
-      const stats = (await tableStats(wh, cmd.table.schema)).find((s) => s.table === cmd.table?.name);
-      const holder = await deps.jobs.locks.holder(`${cmd.table.schema}.${cmd.table.name}`);
-      const drift = def ? diffTable(def, info?.table, { unknown: info?.unknown ?? [] }) : [];
-      await send(reply, formatTableStatus({ ref: cmd.table, def, live: info?.table, stats, drift, lockedBy: holder?.jobId }), 'channel');
+      const ref = cmd.table;
+      const def = deps.registry.get(ref.schema, ref.name);
+      const key = `${ref.schema}.${ref.name}`;
+      const [info, stats, holder, recent] = await Promise.all([
+        gather('catalog', () => readTableInfo(wh, ref.schema, ref.name)),
+        gather('svv_table_info', async () => (await tableStats(wh, ref.schema)).find((s) => s.table === ref.name)),
+        deps.jobs.locks.holder(key),
+        deps.jobs.store.listRecent(200),
+      ]);
+      const live = info.ok ? info.value : undefined;
+      const drift = def && info.ok ? diffTable(def, live?.table, { unknown: live?.unknown ?? [] }) : [];
+      await send(
+        reply,
+        formatTableStatus({
+          ref,
+          def,
+          live: live?.table,
+          stats: stats.ok ? stats.value : undefined,
+          drift,
+          lockedBy: holder?.jobId,
+          recentJobs: recent.filter((j) => j.table === key).slice(0, 5),
+          ...(!info.ok ? { catalogWhy: info.why } : {}),
+          ...(!stats.ok ? { statsWhy: stats.why } : {}),
+        }),
+        'channel',
+      );
       return;
     }
-    const schema = deps.registry.defaultSchema;
-    const { stats, live } = await catalogOnce(schema, deps.registry.names());
-    const rows = [];
-    for (const name of deps.registry.names()) {
-      const def = deps.registry.get(schema, name);
-      const info = live.get(name);
-      const drift = def ? diffTable(def, info?.table, { unknown: info?.unknown ?? [] }) : [];
-      const holder = await deps.jobs.locks.holder(`${schema}.${name}`);
-      rows.push({ name, def, stats: stats.find((s) => s.table === name), present: info !== undefined, drift: drift.length, lockedBy: holder?.jobId });
-    }
-    const recent = await deps.jobs.store.listRecent(50);
-    const active = recent.filter((j) => ['queued', 'running', 'awaiting-approval'].includes(j.state));
-    await send(reply, formatStatus(schema, rows, active), 'channel');
+    const snapshot = await gatherHealth(healthDeps(), { catalog: catalogOnce(), ...(deps.thresholds ? { thresholds: deps.thresholds } : {}) });
+    const problems = findProblems(snapshot, deps.registry, deps.thresholds);
+    deps.logger?.info({ ms: Math.round(snapshot.ms), problems: problems.length }, 'status gathered');
+    await send(reply, formatHealthStatus(snapshot, problems, deps.registry), 'channel');
   }
 
   /**

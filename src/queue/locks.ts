@@ -123,6 +123,25 @@ export class TableLocks {
     return { jobId: job, fence: Number(fence), since: Number(since) };
   }
 
+  /** Every held lock (SCAN over this prefix's lock keys), sorted by table. */
+  async list(): Promise<Array<LockHolder & { table: string }>> {
+    const base = this.keys.lock('');
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', `${base}*`, 'COUNT', 500);
+      cursor = next;
+      for (const k of batch) if (k !== this.keys.fenceSeq) keys.push(k);
+    } while (cursor !== '0');
+    const out: Array<LockHolder & { table: string }> = [];
+    for (const key of keys.sort()) {
+      const [job, fence, since] = await this.redis.hmget(key, 'job', 'fence', 'since');
+      if (job == null) continue;
+      out.push({ table: key.slice(base.length), jobId: job, fence: Number(fence), since: Number(since) });
+    }
+    return out;
+  }
+
   /** Is the lock still held by `jobId` with exactly this fence? */
   async check(table: string, jobId: string, fence: number): Promise<boolean> {
     const h = await this.holder(table);

@@ -68,6 +68,7 @@ const taskShape = z.object({
   StopReason: z.string().optional(),
   LastFailureMessage: z.string().optional(),
   ReplicationInstanceArn: z.string().optional(),
+  ReplicationTaskStats: z.object({ FullLoadProgressPercent: z.number().optional() }).optional(),
 });
 type TaskShape = z.infer<typeof taskShape>;
 const describeTasksOutput = z.object({ ReplicationTasks: z.array(taskShape).optional(), Marker: z.string().optional() });
@@ -100,6 +101,7 @@ function toTask(t: TaskShape): DmsTask {
     ...(t.StopReason !== undefined && t.StopReason !== '' ? { stopReason: t.StopReason } : {}),
     ...(t.LastFailureMessage !== undefined && t.LastFailureMessage !== '' ? { lastFailureMessage: t.LastFailureMessage } : {}),
     ...(t.ReplicationInstanceArn !== undefined ? { instanceArn: t.ReplicationInstanceArn } : {}),
+    ...(t.ReplicationTaskStats?.FullLoadProgressPercent !== undefined ? { fullLoadProgressPercent: t.ReplicationTaskStats.FullLoadProgressPercent } : {}),
   };
 }
 

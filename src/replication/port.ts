@@ -30,6 +30,8 @@ export interface DmsTask {
   lastFailureMessage?: string;
   /** the replication instance ARN */
   instanceArn?: string;
+  /** ReplicationTaskStats.FullLoadProgressPercent */
+  fullLoadProgressPercent?: number;
 }
 
 export interface DmsTableStat {

@@ -133,7 +133,7 @@ $$ select case when $2 = 16 and $1 ~ '^[0-9a-fA-F]{1,15}$' then ('x' || lpad($1,
 create or replace function ${S}._disk_capacity_mb() returns bigint language sql stable as
 $$ select coalesce(nullif(current_setting('${S}.disk_capacity_mb', true), '')::bigint, ${DEFAULT_DISK_CAPACITY_MB}) $$;
 
--- the tableHealth fault knob of one table ('{}' when none is seeded): unsorted, statsOff, deletedRows, interleavedSkew
+-- the tableHealth fault knob of one table ('{}' when none is seeded): unsorted, statsOff, deletedRows, interleavedSkew, skewRows
 create or replace function ${S}._table_health(schema_name text, table_name text) returns jsonb language sql stable as
 $$ select coalesce(coalesce(nullif(current_setting('${S}.table_health', true), ''), '{}')::jsonb -> (schema_name || '.' || table_name), '{}'::jsonb) $$;
 
@@ -539,7 +539,7 @@ select
   -- rows marked deleted (seeded) count in tbl_rows, not in estimated_visible_rows, as on Redshift
   (b.nrows + coalesce((b.health->>'deletedRows')::bigint, 0))::numeric(38,0) as tbl_rows,
   (case when sk.attname is not null then 1 end)::numeric(19,2) as skew_sortkey1,
-  (case when b.diststyle in ('KEY', 'EVEN') then 1 end)::numeric(19,2) as skew_rows,
+  (case when b.diststyle in ('KEY', 'EVEN') then coalesce((b.health->>'skewRows')::numeric, 1) end)::numeric(19,2) as skew_rows,
   b.nrows::numeric(38,0) as estimated_visible_rows,
   null::text as risk_event,
   0::numeric(12,2) as vacuum_sort_benefit,

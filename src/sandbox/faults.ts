@@ -36,6 +36,8 @@ export interface TableHealth {
   deletedRows?: number;
   /** svv_interleaved_columns.interleaved_skew of every sort key column (interleaved tables; default 1.00) */
   interleavedSkew?: number;
+  /** svv_table_info.skew_rows: rows on the fullest slice / the emptiest (KEY and EVEN tables; default 1.00) */
+  skewRows?: number;
 }
 
 export interface FaultKnobs {
@@ -94,6 +96,7 @@ const tableHealth = z.strictObject({
   statsOff: pct.optional(),
   deletedRows: z.number().int().min(0).optional(),
   interleavedSkew: z.number().min(1).optional(),
+  skewRows: z.number().min(1).optional(),
 });
 
 const failRule = z.strictObject({

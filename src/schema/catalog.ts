@@ -43,6 +43,8 @@ export interface TableStats {
   unsorted?: number;
   /** percent the planner's statistics are stale */
   statsOff?: number;
+  /** rows on the fullest slice / rows on the emptiest (svv_table_info.skew_rows); 1 is even */
+  skewRows?: number;
   /** false when svv_table_info did not list the table (Redshift leaves empty tables out) */
   listed: boolean;
 }
@@ -323,7 +325,7 @@ export async function listTables(wh: Warehouse, schema: string): Promise<string[
 export async function tableStats(wh: Warehouse, schema: string): Promise<TableStats[]> {
   validName('schema', schema);
   const [r, all] = await Promise.all([
-    wh.query(`SELECT "table", tbl_rows, size, diststyle, sortkey1, unsorted, stats_off FROM svv_table_info WHERE "schema" = :schema ORDER BY "table"`, { schema }),
+    wh.query(`SELECT "table", tbl_rows, size, diststyle, sortkey1, unsorted, stats_off, skew_rows FROM svv_table_info WHERE "schema" = :schema ORDER BY "table"`, { schema }),
     listTables(wh, schema),
   ]);
   const listed = new Map<string, TableStats>();
@@ -339,6 +341,8 @@ export async function tableStats(wh: Warehouse, schema: string): Promise<TableSt
     if (u !== undefined) s.unsorted = u;
     const so = num(row.stats_off);
     if (so !== undefined) s.statsOff = so;
+    const sk = num(row.skew_rows);
+    if (sk !== undefined) s.skewRows = sk;
     listed.set(table, s);
   }
   const names = [...new Set([...all, ...listed.keys()])].sort();

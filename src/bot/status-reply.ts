@@ -1,0 +1,193 @@
+/**
+ * `/redshift status`: one message, problems first, healthy rows folded. Built from a HealthSnapshot (src/health/) and
+ * the problems found in it, so status and the watch judge the same facts the same way. Plain text for the console and
+ * the notification fallback; Block Kit for Slack, every echoed value escaped (src/slack/mrkdwn.ts).
+ */
+import type { Problem } from '../health/problems.js';
+import { iso } from '../health/problems.js';
+import type { HealthSnapshot } from '../health/index.js';
+import type { JobRecord } from '../jobs/types.js';
+import type { TableStats } from '../schema/catalog.js';
+import type { TableDef } from '../schema/model.js';
+import { formatTable, truncate, LIMITS, type KnownBlock } from '../slack/blocks.js';
+import { codeBlock, escapeMrkdwn, userMrkdwn } from '../slack/mrkdwn.js';
+import type { Reply } from './replies.js';
+
+const SEVERITY_EMOJI: Record<Problem['severity'], string> = { error: ':x:', warning: ':warning:', unknown: ':grey_question:' };
+const SEVERITY_MARK: Record<Problem['severity'], string> = { error: 'ERROR', warning: 'WARN ', unknown: '?    ' };
+
+const fmtInt = (n: number | undefined): string => (n === undefined ? '-' : n.toLocaleString('en-US'));
+const age = (ms: number): string => (ms < 120_000 ? `${Math.max(0, Math.round(ms / 1000))} s` : ms < 2 * 3_600_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
+
+/** A link to a Slack message (a job's thread): slack.com resolves archive links to the reader's workspace. */
+export function threadLink(channel: string, ts: string): string {
+  return `https://slack.com/archives/${channel}/p${ts.replace('.', '')}`;
+}
+
+interface Registryish {
+  get(schema: string, name: string): TableDef | undefined;
+  names(): string[];
+}
+
+function replicationOf(def: TableDef | undefined): string {
+  if (!def) return '-';
+  return def.replication.provider === 'dms' ? `dms:${def.replication.taskId}` : `cdc:${def.replication.service}`;
+}
+
+/** The replication health of one table: DMS task + TableState, or the CDC freshness. */
+function replicationHealth(s: HealthSnapshot, def: TableDef | undefined): string {
+  if (!def) return '-';
+  if (def.replication.provider === 'dms') {
+    const rep = def.replication;
+    const d = s.dms.find((x) => x.taskId === rep.taskId);
+    if (!d || !d.task.ok) return 'unknown';
+    const st = d.stats.find((x) => x.table === def.name)?.stat;
+    return `${d.task.value.status}${st?.ok && st.value ? `/${st.value.state}` : ''}`;
+  }
+  if (!s.catalog.freshness.ok) return 'unknown';
+  const f = s.catalog.freshness.value.get(def.name);
+  if (!f) return s.catalog.notMeasured.some((n) => n.table === def.name) ? 'not measured' : '-';
+  return f.newest === undefined ? 'empty' : `${age(s.at - f.newest)} old`;
+}
+
+export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem[], registry: Registryish): Reply {
+  const schema = s.schema;
+  const names = registry.names();
+  const stats = s.catalog.stats.ok ? new Map(s.catalog.stats.value.map((x) => [x.table, x])) : new Map<string, TableStats>();
+  const live = s.catalog.live.ok ? s.catalog.live.value : undefined;
+  const locks = s.queue.ok ? new Map(s.queue.value.locks.map((l) => [l.table, l.jobId])) : new Map<string, string>();
+  const bySubject = new Map<string, Problem[]>();
+  for (const p of problems) bySubject.set(p.subject, [...(bySubject.get(p.subject) ?? []), p]);
+  const dmsTables = new Set(s.dms.flatMap((d) => (bySubject.has(d.taskId) || problems.some((p) => p.key.startsWith(`logs:${d.logGroup}`)) ? d.tables : [])));
+  const troubled = (name: string): boolean => bySubject.has(name) || dmsTables.has(name);
+
+  // --- rows: problem tables first, then the healthy ones ---
+  const headers = ['table', 'replication', 'rows', 'MB', 'dist', 'unsorted%', 'stats_off%', 'drift', 'job', 'skew', 'replication health', 'problems'];
+  const ordered = [...names.filter(troubled), ...names.filter((n) => !troubled(n))];
+  const cells = ordered.map((name) => {
+    const def = registry.get(schema, name);
+    const st = stats.get(name);
+    const present = live ? live.has(name) : undefined;
+    const drift = problems.find((p) => p.key === `table:${name}:drift`);
+    const mine = bySubject.get(name) ?? [];
+    return [
+      name,
+      replicationOf(def),
+      present === false ? 'MISSING' : st ? fmtInt(st.rows) : '?',
+      present === false ? '-' : st ? fmtInt(st.sizeMb) : '?',
+      st?.distStyle ?? def?.distStyle ?? '-',
+      st?.unsorted === undefined ? '-' : st.unsorted.toFixed(1),
+      st?.statsOff === undefined ? '-' : st.statsOff.toFixed(1),
+      present === undefined ? '?' : present === false ? '-' : drift ? `${drift.detail.length} diff${drift.detail.length === 1 ? '' : 's'}` : 'none',
+      locks.get(`${schema}.${name}`) ?? '',
+      st?.skewRows === undefined ? '-' : st.skewRows.toFixed(2),
+      replicationHealth(s, def),
+      mine.length ? String(mine.length) : dmsTables.has(name) ? 'task' : '',
+    ];
+  });
+  const healthy = ordered.filter((n) => !troubled(n));
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  const warnings = problems.filter((p) => p.severity === 'warning').length;
+  const unknowns = problems.filter((p) => p.severity === 'unknown').length;
+  const headline =
+    problems.length === 0
+      ? `no problems: ${names.length} tables healthy`
+      : `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}${unknowns ? `, ${unknowns} part${unknowns === 1 ? '' : 's'} unknown` : ''}`;
+
+  // --- sections ---
+  const problemLines = problems.map((p) => `${SEVERITY_MARK[p.severity]} ${p.title}${p.detail.map((d) => `\n        ${d}`).join('')}${p.thread ? `\n        thread: ${threadLink(p.thread.channel, p.thread.ts)}` : ''}`);
+  const dmsLines = s.dms.map((d) => {
+    if (!d.task.ok) return `DMS ${d.taskId}: unknown (${d.task.why})`;
+    const t = d.task.value;
+    const head = `DMS ${d.taskId}: ${t.status}${t.fullLoadProgressPercent !== undefined ? ` · full load ${t.fullLoadProgressPercent}%` : ''}${t.stopReason ? ` · StopReason: ${t.stopReason}` : ''}${t.lastFailureMessage ? ` · LastFailureMessage: ${t.lastFailureMessage}` : ''}`;
+    const tables = d.stats.map((x) =>
+      !x.stat.ok
+        ? `  ${x.table}: unknown (${x.stat.why})`
+        : x.stat.value === undefined
+          ? `  ${x.table}: not in DescribeTableStatistics`
+          : `  ${x.table}: ${x.stat.value.state} · ${fmtInt(x.stat.value.inserts)} inserts / ${fmtInt(x.stat.value.updates)} updates / ${fmtInt(x.stat.value.deletes)} deletes · last update ${x.stat.value.lastUpdate ? iso(x.stat.value.lastUpdate.getTime()) : '-'}`,
+    );
+    return [head, ...tables].join('\n');
+  });
+  const logLines = s.logs.map((l) => {
+    if (!l.facts.ok) return `CloudWatch ${l.group}: unknown (${l.facts.why})`;
+    const f = l.facts.value;
+    const head = `CloudWatch ${l.group}: ${f.errors} ]E: · ${f.warnings} ]W: in the last ${age(f.endMs - 1 - f.startMs)}`;
+    return [head, ...f.newest.map((x) => `  ${iso(x.timestamp)} [${x.component}]${x.severity}: ${x.text}`)].join('\n');
+  });
+  let freshLine: string;
+  if (!s.catalog.freshness.ok) freshLine = `CDC freshness: unknown (${s.catalog.freshness.why})`;
+  else {
+    const all = [...s.catalog.freshness.value.values()];
+    const withRows = all.filter((f) => f.newest !== undefined);
+    const stale = problems.filter((p) => p.key.startsWith('cdc:')).length;
+    const oldest = withRows.reduce((m, f) => Math.max(m, s.at - (f.newest ?? s.at)), 0);
+    freshLine = `CDC freshness: ${withRows.length - stale} of ${all.length} measured tables fresh, ${stale} stale${withRows.length ? `, oldest newest-change ${age(oldest)} old` : ''}${all.length - withRows.length ? `, ${all.length - withRows.length} empty` : ''}${s.catalog.notMeasured.length ? `; not measured: ${s.catalog.notMeasured.map((n) => `${n.table} (${n.why})`).join(', ')}` : ''}; lag against the source: no source configured`;
+  }
+  let jobLines: string[];
+  let jobSlack: string[];
+  if (!s.queue.ok) {
+    jobLines = [`jobs: unknown (${s.queue.why})`];
+    jobSlack = [escapeMrkdwn(jobLines[0] ?? '')];
+  } else {
+    const q = s.queue.value;
+    const job = (j: JobRecord) => `${j.id} ${j.summary} (${j.state})`;
+    const waitLine = (j: JobRecord) => `${j.id} ${j.summary}, since ${iso(j.pendingApproval?.askedAt ?? j.updatedAt)}`;
+    jobLines = [
+      `running/queued jobs: ${q.active.length ? q.active.map(job).join('; ') : 'none'}`,
+      `waiting for approval: ${q.awaiting.length ? q.awaiting.map((j) => `${waitLine(j)}${j.origin.channel && j.origin.threadTs ? ` ${threadLink(j.origin.channel, j.origin.threadTs)}` : ''}`).join('; ') : 'none'}`,
+      `locks held: ${q.locks.length ? q.locks.map((l) => `${l.table} by job ${l.jobId}`).join('; ') : 'none'}`,
+    ];
+    jobSlack = [
+      `*Running/queued jobs:* ${q.active.length ? q.active.map((j) => userMrkdwn(job(j))).join('; ') : 'none'}`,
+      `*Waiting for approval:* ${q.awaiting.length ? q.awaiting.map((j) => `${userMrkdwn(waitLine(j))}${j.origin.channel && j.origin.threadTs ? ` <${threadLink(j.origin.channel, j.origin.threadTs)}|thread>` : ''}`).join('; ') : 'none'}`,
+      `*Locks held:* ${q.locks.length ? q.locks.map((l) => userMrkdwn(`${l.table} by job ${l.jobId}`)).join('; ') : 'none'}`,
+    ];
+  }
+
+  const title = `Status of ${schema}`;
+  const problemTable = cells.filter((c) => troubled(c[0] ?? ''));
+  const footer = `${names.length} tables · ${healthy.length} healthy · gathered in ${Math.round(s.ms)} ms at ${iso(s.at)}`;
+  const text = [
+    `${title}: ${headline}`,
+    ...(problems.length ? ['Problems:', ...problemLines] : []),
+    ...dmsLines,
+    ...logLines,
+    freshLine,
+    ...jobLines,
+    '',
+    formatTable(headers, cells),
+    footer,
+  ].join('\n');
+
+  // --- Block Kit ---
+  const blocks: KnownBlock[] = [];
+  const section = (t: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: truncate(t, LIMITS.sectionText) } });
+  blocks.push(section(`*${escapeMrkdwn(title)}* — ${escapeMrkdwn(headline)}`));
+  if (problems.length) {
+    const chunks: string[] = [];
+    let cur = '';
+    for (const p of problems.slice(0, 40)) {
+      const link = p.thread ? ` <${threadLink(p.thread.channel, p.thread.ts)}|thread>` : '';
+      const line = `${SEVERITY_EMOJI[p.severity]} ${userMrkdwn(p.title)}${link}${p.detail.length ? `\n${codeBlock(p.detail.join('\n'))}` : ''}`;
+      if (cur && cur.length + line.length + 1 > LIMITS.sectionText - 10) {
+        chunks.push(cur);
+        cur = '';
+      }
+      cur = cur ? `${cur}\n${line}` : line;
+    }
+    if (cur) chunks.push(cur);
+    if (problems.length > 40) chunks.push(`… and ${problems.length - 40} more (see the table below)`);
+    for (const c of chunks.slice(0, 20)) blocks.push(section(c));
+  }
+  blocks.push({ type: 'divider' });
+  for (const d of dmsLines) blocks.push(section(codeBlock(d)));
+  for (const l of logLines) blocks.push(section(codeBlock(l)));
+  blocks.push(section(escapeMrkdwn(freshLine)));
+  blocks.push(section(jobSlack.join('\n')));
+  if (problemTable.length) blocks.push(section(codeBlock(formatTable(headers, problemTable, 30))));
+  if (healthy.length)
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(`${healthy.length} healthy table${healthy.length === 1 ? '' : 's'} (folded): ${userMrkdwn(healthy.join(', '))}`, LIMITS.contextText) }] });
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeMrkdwn(footer) }] });
+  return { text, blocks: blocks.slice(0, LIMITS.blocks) };
+}
