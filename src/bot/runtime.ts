@@ -21,6 +21,10 @@ import type { Registry } from '../schema/registry.js';
 import type { Source } from '../source/port.js';
 import type { Warehouse } from '../warehouse/port.js';
 import { createBotServices, type Bot } from './services.js';
+import type { HealthThresholds } from '../health/index.js';
+import { IncidentStore } from '../watch/incidents.js';
+import { startWatchScheduler, type WatchScheduler } from '../watch/scheduler.js';
+import { runWatch, type AlertPoster, type WatchResult } from '../watch/watch.js';
 
 export interface RuntimeOptions {
   redis: Redis;
@@ -44,6 +48,10 @@ export interface RuntimeOptions {
   front: 'slack' | 'console';
   /** run a worker in this process (omit for the bot-only role) */
   worker?: { concurrency?: number; lockDuration?: number; stalledInterval?: number; closeOnSignals?: boolean };
+  /** when status and the watch call a fact a problem (src/health/thresholds.ts) */
+  thresholds?: Partial<HealthThresholds>;
+  /** the watch: alerts to `channel` (ALERT_CHANNEL) every `intervalMs` (WATCH_INTERVAL); started by `startWatch()` */
+  watch?: { channel: string; intervalMs: number; poster: AlertPoster; now?: () => number };
   /** extra runbooks (tests) */
   extraRunbooks?: RunbookFactory<RunbookDeps>[];
   logger?: Logger;
@@ -58,6 +66,10 @@ export interface Runtime {
   worker?: RunbookWorker;
   /** `hygiene schedule`: the weekly BullMQ job scheduler, its sweeps (run by the worker role) and their timeline */
   hygiene: HygieneService;
+  /** one watch run now (the repeatable job calls the same); throws when no watch is configured */
+  watchOnce(): Promise<WatchResult>;
+  /** register the repeatable watch job (one schedule per Redis prefix) and process its runs in this process */
+  startWatch(): Promise<WatchScheduler>;
   close(): Promise<void>;
 }
 
@@ -117,8 +129,24 @@ export function buildRuntime(o: RuntimeOptions): Runtime {
     reporter: o.reporter,
     front: o.front,
     ...(o.reloadRegistry ? { reloadRegistry: o.reloadRegistry } : {}),
+    ...(o.thresholds ? { thresholds: o.thresholds } : {}),
     ...(o.logger ? { logger: o.logger } : {}),
   });
+  const incidents = new IncidentStore(o.redis, prefix);
+  const watchOnce = (): Promise<WatchResult> => {
+    const w = o.watch;
+    if (!w) throw new Error('the watch is not configured: set ALERT_CHANNEL');
+    return runWatch({
+      health: { warehouse: o.warehouse, registry: deps.registry, jobs, ...(o.dms ? { dms: o.dms } : {}), ...(o.logs ? { logs: o.logs } : {}) },
+      incidents,
+      poster: w.poster,
+      channel: w.channel,
+      ...(o.thresholds ? { thresholds: o.thresholds } : {}),
+      ...(w.now ? { now: w.now } : {}),
+      ...(o.logger ? { logger: o.logger } : {}),
+    });
+  };
+  let scheduler: WatchScheduler | undefined;
   return {
     bot,
     jobs,
@@ -127,7 +155,14 @@ export function buildRuntime(o: RuntimeOptions): Runtime {
     deps,
     ...(worker ? { worker } : {}),
     hygiene,
+    watchOnce,
+    async startWatch() {
+      if (!o.watch) throw new Error('the watch is not configured: set ALERT_CHANNEL');
+      scheduler ??= await startWatchScheduler({ connection: o.redis, prefix, intervalMs: o.watch.intervalMs, run: watchOnce, ...(o.logger ? { logger: o.logger } : {}) });
+      return scheduler;
+    },
     async close() {
+      if (scheduler) await scheduler.close();
       if (worker) await worker.close();
       await hygiene.close();
       await jobs.close();

@@ -553,9 +553,21 @@ export function createBotServices(deps: BotDeps): Bot {
       await hygieneRun({ text, userId: input.userId, channelId: input.channelId }, reply, { schema, name });
       return;
     }
+    if (input.actionId === 'rso_recover') {
+      // an alert's "Open runbook" button: what `/redshift recover <table>` says today
+      const table = v.table ?? '';
+      await say(reply, md`Recover ${table}: \`/redshift recover ${table}\` recreates the table after a replication outage — but ${NOT_BUILT.recover ?? 'the recover runbook is not built yet'}, so nothing was queued. Check the replication (\`/redshift status\`) and the DMS task in the AWS console.`);
+      return;
+    }
     const jobId = v.jobId;
     if (!jobId) return void (await say(reply, 'This button carries no job id; use the buttons on the latest job message.'));
     switch (input.actionId) {
+      case 'rso_show_job': {
+        const job = await deps.jobs.store.get(jobId);
+        if (!job) return void (await say(reply, `No job ${jobId}: list recent jobs with /redshift jobs`));
+        await send(reply, formatJob(job), 'ephemeral');
+        return;
+      }
       case 'rso_approve':
       case 'rso_reject': {
         if (!v.step || !v.nonce) return void (await say(reply, 'This button is missing its step; use the latest approval message.'));

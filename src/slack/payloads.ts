@@ -13,6 +13,10 @@ export const ACTION_IDS = {
   cancel: 'rso_cancel',
   /** the hygiene listing's "Queue maintenance" button: carries { table } */
   maintain: 'rso_maintain',
+  /** alerts: show the job an alert is about (`/redshift job <id>`) */
+  showJob: 'rso_show_job',
+  /** alerts: the recover runbook for the table an alert is about */
+  recover: 'rso_recover',
 } as const;
 
 export type ActionId = (typeof ACTION_IDS)[keyof typeof ACTION_IDS];
@@ -29,7 +33,7 @@ const token = (max: number) =>
     .max(max)
     .regex(/^[A-Za-z0-9_.:\-]+$/, 'only letters, digits and _ . : - are allowed');
 
-/** What a button carries (JSON in its `value`): a job's buttons its id (+ step and nonce), hygiene's a schema.table. */
+/** What a button carries (JSON in its `value`): a job's buttons its id (+ step and nonce), hygiene's and an alert's recover button a schema.table. */
 export const actionValueSchema = z.strictObject({
   jobId: token(200).optional(),
   step: token(200).optional(),
@@ -59,7 +63,7 @@ export function parseActionValue(actionId: ActionId, raw: string | undefined): P
     return { ok: false, error: `the button value is not valid: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}` };
   }
   const value = parsed.data;
-  if (actionId === ACTION_IDS.maintain) {
+  if (actionId === ACTION_IDS.maintain || actionId === ACTION_IDS.recover) {
     if (!value.table || value.jobId !== undefined) return { ok: false, error: `${actionId} carries a "table" (schema.table) and no job id` };
     return { ok: true, value };
   }
