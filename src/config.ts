@@ -10,6 +10,7 @@ import { DEFAULT_RUNBOOK_SETTINGS, type RunbookSettings } from './jobs/deps.js';
 import { parseSourceUrl } from './source/url.js';
 import { DEFAULT_COMPARE_LAG_SECONDS } from './source/checksum-sql.js';
 export { DEFAULT_COMPARE_LAG_SECONDS };
+import { DEFAULT_THRESHOLDS, type HealthThresholds } from './health/thresholds.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -56,6 +57,10 @@ export interface Config {
   source?: SourceConfig;
   /** `compare`: COMPARE_LAG_SECONDS (default 300) */
   compare: CompareConfig;
+  /** the watch: ALERT_CHANNEL (no channel = no watch) and WATCH_INTERVAL (default 5 min) */
+  watch: { channel?: string; intervalMs: number };
+  /** when status and the watch call a fact a problem (CDC_STALE_MINUTES, APPROVAL_WAIT_MINUTES, LOG_WINDOW_MINUTES, SKEW_ROWS; unsorted and stats off from HYGIENE_UNSORTED_PCT / HYGIENE_STATS_OFF_PCT) */
+  health: HealthThresholds;
 }
 
 export interface SourceConfig {
@@ -74,6 +79,8 @@ export interface CompareConfig {
 /** What a user must set to let `compare` and `schema diff --source` reach the source. */
 export const SOURCE_ENV_HELP =
   'Set SOURCE_DATABASE_URL=mysql://user:password@host:3306/database (a read-only user on the MySQL read replica is enough: the bot only runs SELECTs, in a read-only session).';
+
+export const DEFAULT_WATCH_INTERVAL_MS = 5 * 60_000;
 
 /** A configuration problem: one line per variable, each saying what to set. */
 export class ConfigError extends Error {
@@ -132,6 +139,20 @@ const lockTimeoutMs = z.coerce
 
 const percent = z.coerce.number({ error: 'expected a percent such as 10 or 2.5' }).min(0, 'cannot be negative').max(100, 'at most 100');
 const skew = z.coerce.number({ error: 'expected a ratio such as 5' }).min(1, 'must be at least 1 (1.00 means no skew)').max(1000, 'at most 1000');
+const channel = z.string().regex(/^#?[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/, 'expected a Slack channel id such as C0123456789 (or a channel name)');
+/** WATCH_INTERVAL: plain minutes (5), or a number with s / m / h (30s, 5m, 1h); 10 s to 24 h */
+const interval = z
+  .string()
+  .transform((v, ctx) => {
+    const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|min)?$/i.exec(v.trim());
+    if (!m?.[1]) {
+      ctx.addIssue({ code: 'custom', message: 'expected minutes (5) or a duration such as 30s, 5m, 1h' });
+      return z.NEVER;
+    }
+    const unit = (m[2] ?? 'm').toLowerCase();
+    return Math.round(Number(m[1]) * (unit === 's' ? 1000 : unit === 'h' ? 3_600_000 : 60_000));
+  })
+  .pipe(z.number().min(10_000, 'at least 10 seconds').max(24 * 3_600_000, 'at most 24 hours'));
 
 function check<T>(schema: z.ZodType<T>, variable: string, value: string, problems: string[]): T | undefined {
   const r = schema.safeParse(value);
@@ -193,6 +214,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const schemasDir = check(dir, 'SCHEMAS_DIR', get('SCHEMAS_DIR') ?? 'schemas', problems);
   const runbooks = runbookSettings(get, problems);
+  const watch = watchSettings(get, problems);
+  const health = healthThresholds(get, problems, runbooks.hygiene);
 
   const srcUrl = get('SOURCE_DATABASE_URL');
   let source: SourceConfig | undefined;
@@ -218,7 +241,46 @@ export function loadConfig(env: Env = process.env): Config {
     runbooks,
     ...(source !== undefined ? { source } : {}),
     compare: { lagSeconds: lag ?? DEFAULT_COMPARE_LAG_SECONDS },
+    watch,
+    health,
   };
+}
+
+function watchSettings(get: (k: string) => string | undefined, problems: string[]): Config['watch'] {
+  const out: Config['watch'] = { intervalMs: DEFAULT_WATCH_INTERVAL_MS };
+  const ch = get('ALERT_CHANNEL');
+  if (ch !== undefined) {
+    const c = check(channel, 'ALERT_CHANNEL', ch, problems);
+    if (c !== undefined) out.channel = c;
+  }
+  const iv = get('WATCH_INTERVAL');
+  if (iv !== undefined) {
+    const ms = check(interval, 'WATCH_INTERVAL', iv, problems);
+    if (ms !== undefined) out.intervalMs = ms;
+  }
+  return out;
+}
+
+function healthThresholds(get: (k: string) => string | undefined, problems: string[], hygiene: { unsortedPct: number; statsOffPct: number }): HealthThresholds {
+  const out: HealthThresholds = { ...DEFAULT_THRESHOLDS };
+  const ms = (v: string, k: 'staleMs' | 'approvalWaitMs' | 'logWindowMs') => {
+    const raw = get(v);
+    if (raw === undefined) return;
+    const m = check(minutes, v, raw, problems);
+    if (m !== undefined) out[k] = Math.round(m * 60_000);
+  };
+  ms('CDC_STALE_MINUTES', 'staleMs');
+  ms('APPROVAL_WAIT_MINUTES', 'approvalWaitMs');
+  ms('LOG_WINDOW_MINUTES', 'logWindowMs');
+  const sk = get('SKEW_ROWS');
+  if (sk !== undefined) {
+    const n = check(skew, 'SKEW_ROWS', sk, problems);
+    if (n !== undefined) out.skewRows = n;
+  }
+  // unsorted / stats off: the same numbers `hygiene` recommends VACUUM / ANALYZE by (HYGIENE_UNSORTED_PCT, HYGIENE_STATS_OFF_PCT)
+  out.unsortedPct = hygiene.unsortedPct;
+  out.statsOffPct = hygiene.statsOffPct;
+  return out;
 }
 
 /** Runbook settings from the environment; every unset variable keeps DEFAULT_RUNBOOK_SETTINGS' value. */

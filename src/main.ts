@@ -12,6 +12,7 @@
  * worker or a Socket Mode bot serves /healthz and /readyz on a small server of its own when PORT is set.
  *
  * Process knobs (all optional): REDIS_PREFIX (default `rso`: every key, BullMQ's too, lives under it),
+ * ALERT_CHANNEL (the watch posts alerts there; unset = no watch) and WATCH_INTERVAL (default 5 min),
  * WORKER_CONCURRENCY (default 2), WORKER_LOCK_DURATION_MS (default 30000: how long a killed worker's job waits before
  * another worker resumes it), WORKER_STALLED_INTERVAL_MS (default: the lock duration), LOG_LEVEL (default info).
  * Once everything listens, the log line `redshift-ops started` is written (workers: after BullMQ is connected).
@@ -37,6 +38,7 @@ import type { ReplayGuard } from './slack/replay-guard.js';
 import { createWarehouse } from './warehouse/redshift-data.js';
 import { lazyDms, lazyLogs } from './replication/lazy.js';
 import { createMysqlSource } from './source/mysql.js';
+import { slackAlertPoster } from './watch/slack-poster.js';
 
 /**
  * How the Slack reporter persists where a job's messages are (channel, thread/progress ts, approval messages): merged
@@ -115,6 +117,16 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     settings: config.runbooks,
     ...(source ? { source } : {}),
     compare: config.compare,
+    thresholds: config.health,
+    ...(config.watch.channel !== undefined
+      ? {
+          watch: {
+            channel: config.watch.channel,
+            intervalMs: config.watch.intervalMs,
+            poster: slackAlertPoster({ token: slack.botToken, ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}) }),
+          },
+        }
+      : {}),
     policy,
     reporter,
     front: 'slack',
@@ -169,6 +181,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     stopSlack = () => app.stop();
   }
   if (rt.worker) await rt.worker.worker.waitUntilReady();
+  // the watch runs where jobs run: every worker registers the same schedule (one per Redis prefix) and takes its runs
+  if (rt.worker && config.watch.channel !== undefined) {
+    await rt.startWatch();
+    logger.info({ channel: config.watch.channel, intervalMs: config.watch.intervalMs }, 'watch scheduled');
+  } else if (rt.worker) logger.info('watch off: set ALERT_CHANNEL to post alerts');
   logger.info({ role, prefix, tables: registry.tables.size, pid: process.pid }, 'redshift-ops started');
 
   let stopping = false;

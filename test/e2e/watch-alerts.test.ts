@@ -208,4 +208,29 @@ describe('the repeatable job', () => {
       if (keys.length) await h.redis.del(...keys);
     }
   });
+
+  it('a worker process started from src/main.ts with ALERT_CHANNEL schedules the watch and posts the alert', async () => {
+    // the task is still stopped (previous test); forget the incidents so the worker's watch opens it afresh
+    await h.redis.del(incidents.key);
+    const channel = 'C0ALERTS02';
+    const w = await h.spawnWorker({ ALERT_CHANNEL: channel, WATCH_INTERVAL: '10s' });
+    try {
+      await h.waitUntil(
+        () => h.fake.messages().some((m) => m.channel === channel && String(m.text).startsWith(`Alert: DMS task ${TASK} is stopped`)),
+        () => `the worker's watch to post the DMS alert; worker output:\n${w.output()}`,
+        30_000,
+      );
+      expect(w.output()).toContain('"msg":"watch scheduled"');
+      const { Queue } = await import('bullmq');
+      const q = new Queue('watch', { connection: h.redis, prefix: h.prefix });
+      try {
+        expect(await q.getJobSchedulersCount()).toBe(1);
+      } finally {
+        await q.close();
+      }
+      expect(h.fake.messages().filter((m) => m.channel === channel && m.thread_ts === undefined)).toHaveLength(1);
+    } finally {
+      await w.stop();
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, describeConfig, loadConfig, requireWarehouse } from '../../src/config.js';
 import { DEFAULT_RUNBOOK_SETTINGS, logLagMsOf } from '../../src/jobs/deps.js';
+import { DEFAULT_THRESHOLDS } from '../../src/health/thresholds.js';
 import { serviceEndpoint } from '../../src/replication/aws-call.js';
 
 const ARN = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:redshift-admin-AbCdEf';
@@ -18,7 +19,7 @@ function problems(env: Record<string, string>): string[] {
 describe('loadConfig', () => {
   it('uses the defaults when nothing is set, and has no warehouse', () => {
     const c = loadConfig({});
-    expect(c).toEqual({ aws: { region: 'us-west-2' }, schemas: { dir: 'schemas' }, runbooks: DEFAULT_RUNBOOK_SETTINGS, compare: { lagSeconds: 300 } });
+    expect(c).toEqual({ aws: { region: 'us-west-2' }, schemas: { dir: 'schemas' }, runbooks: DEFAULT_RUNBOOK_SETTINGS, compare: { lagSeconds: 300 }, watch: { intervalMs: 300_000 }, health: DEFAULT_THRESHOLDS });
     expect(c.runbooks).toEqual({
       logCheckMs: 600_000,
       freshnessMs: 600_000,
@@ -131,6 +132,31 @@ describe('loadConfig', () => {
     expect(p[1]).toMatch(/negative/);
     expect(p[2]).toMatch(/at least 1/);
     expect(p[3]).toMatch(/whole milliseconds/);
+  });
+
+  it('reads the watch: ALERT_CHANNEL, WATCH_INTERVAL as minutes or with a unit, and the health thresholds (unsorted / stats off shared with hygiene)', () => {
+    const c = loadConfig({
+      ALERT_CHANNEL: 'C0ALERTS01',
+      WATCH_INTERVAL: '90s',
+      CDC_STALE_MINUTES: '45',
+      APPROVAL_WAIT_MINUTES: '120',
+      LOG_WINDOW_MINUTES: '30',
+      HYGIENE_UNSORTED_PCT: '15',
+      HYGIENE_STATS_OFF_PCT: '5',
+      SKEW_ROWS: '3.5',
+    });
+    expect(c.watch).toEqual({ channel: 'C0ALERTS01', intervalMs: 90_000 });
+    expect(c.health).toEqual({ staleMs: 45 * 60_000, approvalWaitMs: 120 * 60_000, logWindowMs: 30 * 60_000, unsortedPct: 15, statsOffPct: 5, skewRows: 3.5 });
+    expect(loadConfig({ WATCH_INTERVAL: '10' }).watch.intervalMs).toBe(600_000);
+    expect(loadConfig({ WATCH_INTERVAL: '2m' }).watch.intervalMs).toBe(120_000);
+    expect(loadConfig({ WATCH_INTERVAL: '1h' }).watch.intervalMs).toBe(3_600_000);
+  });
+
+  it('refuses a malformed watch configuration, every variable at once', () => {
+    const p = problems({ ALERT_CHANNEL: '<!everyone>', WATCH_INTERVAL: '5 parsecs', CDC_STALE_MINUTES: '-1', SKEW_ROWS: '0.5' });
+    expect(p.map((l) => l.split(/[ :(]/)[0])).toEqual(['ALERT_CHANNEL', 'WATCH_INTERVAL', 'CDC_STALE_MINUTES', 'SKEW_ROWS']);
+    expect(p[1]).toMatch(/WATCH_INTERVAL \(got "5 parsecs"\): expected minutes \(5\) or a duration such as 30s, 5m, 1h/);
+    expect(problems({ WATCH_INTERVAL: '1s' })[0]).toMatch(/at least 10 seconds/);
   });
 
   it('a cluster without credentials names both variables that would fix it', () => {
