@@ -7,6 +7,7 @@ import { ackLatency } from './ack-latency.js';
 import { compareRss } from './compare-rss.js';
 import { insertSelect } from './insert-select.js';
 import { readUnavailability } from './read-unavailability.js';
+import { statusLatency } from './status-latency.js';
 
 export interface Bench {
   name: string;
@@ -15,7 +16,7 @@ export interface Bench {
   run(print: (line: string) => void): Promise<void>;
 }
 
-export const BENCHES: readonly Bench[] = [insertSelect, ackLatency, readUnavailability, compareRss];
+export const BENCHES: readonly Bench[] = [insertSelect, ackLatency, readUnavailability, compareRss, statusLatency];
 
 async function main(argv: string[]): Promise<number> {
   // benches run against the loopback sandbox: the SDK's notice about Node 22 is noise in their output
