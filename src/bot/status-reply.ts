@@ -50,6 +50,14 @@ function replicationHealth(s: HealthSnapshot, def: TableDef | undefined): string
   return f.newest === undefined ? 'empty' : `${age(s.at - f.newest)} old`;
 }
 
+/** "; not measured — no updated_at timestamp column: a, b; the table is missing: c" */
+function notMeasuredText(list: ReadonlyArray<{ table: string; why: string }>): string {
+  if (list.length === 0) return '';
+  const by = new Map<string, string[]>();
+  for (const n of list) by.set(n.why, [...(by.get(n.why) ?? []), n.table]);
+  return `; not measured — ${[...by].map(([why, tables]) => `${why.replace(/: freshness is not measured$/, '')}: ${tables.join(', ')}`).join('; ')}`;
+}
+
 export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem[], registry: Registryish): Reply {
   const schema = s.schema;
   const names = registry.names();
@@ -91,7 +99,7 @@ export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem
   const unknowns = problems.filter((p) => p.severity === 'unknown').length;
   const headline =
     problems.length === 0
-      ? `no problems: ${names.length} tables healthy`
+      ? `no problems found in ${names.length} tables${s.catalog.notMeasured.length ? ` (freshness not measured for ${s.catalog.notMeasured.length})` : ''}`
       : `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}${unknowns ? `, ${unknowns} part${unknowns === 1 ? '' : 's'} unknown` : ''}`;
 
   // --- sections ---
@@ -122,7 +130,7 @@ export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem
     const withRows = all.filter((f) => f.newest !== undefined);
     const stale = problems.filter((p) => p.key.startsWith('cdc:')).length;
     const oldest = withRows.reduce((m, f) => Math.max(m, s.at - (f.newest ?? s.at)), 0);
-    freshLine = `CDC freshness: ${withRows.length - stale} of ${all.length} measured tables fresh, ${stale} stale${withRows.length ? `, oldest newest-change ${age(oldest)} old` : ''}${all.length - withRows.length ? `, ${all.length - withRows.length} empty` : ''}${s.catalog.notMeasured.length ? `; not measured: ${s.catalog.notMeasured.map((n) => `${n.table} (${n.why})`).join(', ')}` : ''}; lag against the source: no source configured`;
+    freshLine = `CDC freshness: ${withRows.length - stale} of ${all.length} measured tables fresh, ${stale} stale${withRows.length ? `, oldest newest-change ${age(oldest)} old` : ''}${all.length - withRows.length ? `, ${all.length - withRows.length} empty` : ''}${notMeasuredText(s.catalog.notMeasured)}; lag against the source: no source configured`;
   }
   let jobLines: string[];
   let jobSlack: string[];
@@ -147,7 +155,7 @@ export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem
 
   const title = `Status of ${schema}`;
   const problemTable = cells.filter((c) => troubled(c[0] ?? ''));
-  const footer = `${names.length} tables · ${healthy.length} healthy · gathered in ${Math.round(s.ms)} ms at ${iso(s.at)}`;
+  const footer = `${names.length} tables · ${healthy.length} without problems · gathered in ${Math.round(s.ms)} ms at ${iso(s.at)}`;
   const text = [
     `${title}: ${headline}`,
     ...(problems.length ? ['Problems:', ...problemLines] : []),
@@ -187,7 +195,7 @@ export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem
   blocks.push(section(jobSlack.join('\n')));
   if (problemTable.length) blocks.push(section(codeBlock(formatTable(headers, problemTable, 30))));
   if (healthy.length)
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(`${healthy.length} healthy table${healthy.length === 1 ? '' : 's'} (folded): ${userMrkdwn(healthy.join(', '))}`, LIMITS.contextText) }] });
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(`${healthy.length} table${healthy.length === 1 ? '' : 's'} without problems (folded): ${userMrkdwn(healthy.join(', '))}`, LIMITS.contextText) }] });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeMrkdwn(footer) }] });
   return { text, blocks: blocks.slice(0, LIMITS.blocks) };
 }

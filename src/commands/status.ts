@@ -4,7 +4,7 @@ import { readTable } from './names.js';
 export const status: CommandDefinition = {
   name: 'status',
   usage: ['status [table]'],
-  summary: 'list the tables with their state, or show one table: definition, drift from schemas/, replication, running job',
+  summary: 'problems first (replication, log errors, stale tables, approvals waiting, drift, upkeep), then every table; or one table in depth: catalog DDL vs schemas/, recent jobs',
   examples: ['status', 'status core_action', 'status ak_sumofus.core_usermailing'],
   parse(cur, ctx) {
     cur.usage = this.usage[0];

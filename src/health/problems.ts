@@ -4,6 +4,7 @@
  * is gone. `alert` says whether the watch alerts on it (status shows every problem).
  */
 import { diffTable, formatDrift } from '../schema/diff.js';
+import type { Registry } from '../schema/registry.js';
 import type { HealthSnapshot } from './index.js';
 import { stoppedByJob } from './queue.js';
 import { DEFAULT_THRESHOLDS, type HealthThresholds } from './thresholds.js';
@@ -37,7 +38,7 @@ export const iso = (ms: number): string => new Date(ms).toISOString().replace('T
 
 const ORDER = { error: 0, warning: 1, unknown: 2 } as const;
 
-export function findProblems(s: HealthSnapshot, registry: { get(schema: string, name: string): import('../schema/model.js').TableDef | undefined; names(): string[] }, th: Partial<HealthThresholds> = {}): Problem[] {
+export function findProblems(s: HealthSnapshot, registry: Pick<Registry, 'get' | 'names'>, th: Partial<HealthThresholds> = {}): Problem[] {
   const t = { ...DEFAULT_THRESHOLDS, ...th };
   const out: Problem[] = [];
   const schema = s.schema;

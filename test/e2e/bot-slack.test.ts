@@ -101,7 +101,8 @@ describe('read-only commands over signed HTTP', () => {
     expect(text).toMatch(/^Status of ak_sumofus: 0 errors, 0 warnings, 2 parts unknown\n/);
     expect(text).toContain('DMS task flydata-core-usermailing unknown: no DMS client is configured');
     expect(text).toContain('running/queued jobs: none');
-    expect(text).toContain('26 tables · 25 healthy');
+    expect(text).toContain('26 tables · 25 without problems');
+    expect(text).toContain('not measured — no updated_at timestamp column: core_actionfield, core_click');
     // Block Kit: headline, the unknown parts first, the healthy rows folded into one line naming each
     const blocks = JSON.stringify(post?.body.blocks);
     expect(blocks).toContain(`*Status of ${SCHEMA}* — 0 errors, 0 warnings, 2 parts unknown`);
