@@ -67,6 +67,24 @@ async function readFreshness(wh: Warehouse, schema: string, tables: ReadonlyArra
   return out;
 }
 
+/**
+ * svv_table_info is visible to superusers only: a regular user reads no rows (no error), and every table would look
+ * empty. When the view lists none of the schema's tables, ask whether it shows this user any table at all; if not, the
+ * numbers are unknown, and the reason says how to grant it.
+ */
+async function visibleStats(wh: Warehouse, schema: string): Promise<TableStats[]> {
+  const stats = await tableStats(wh, schema);
+  if (stats.length === 0 || stats.some((x) => x.listed)) return stats;
+  const r = await wh.query('SELECT COUNT(*) AS n, current_user AS u FROM svv_table_info', undefined, { name: 'health svv_table_info visibility' });
+  const n = Number(r.rows[0]?.n ?? 0);
+  const user = String(r.rows[0]?.u ?? 'unknown');
+  if (n === 0)
+    throw new Error(
+      `it shows the bot's database user ${user} no table: it is visible to superusers only; GRANT SELECT ON svv_table_info TO ${user} to have status show rows, size, unsorted and stats off`,
+    );
+  return stats;
+}
+
 export async function gatherCatalog(wh: Warehouse, registry: Registry, schema: string = registry.defaultSchema): Promise<CatalogFacts> {
   const names = registry.names();
   const measured: Array<{ table: string; column: string }> = [];
@@ -79,7 +97,7 @@ export async function gatherCatalog(wh: Warehouse, registry: Registry, schema: s
     else notMeasured.push({ table: name, why: 'no updated_at timestamp column: freshness is not measured' });
   }
   const [stats, live, fresh] = await Promise.all([
-    gather('svv_table_info', () => tableStats(wh, schema)),
+    gather('svv_table_info', () => visibleStats(wh, schema)),
     gather('catalog (pg_table_def, information_schema.columns)', () => readTables(wh, schema, names)),
     readFreshness(wh, schema, measured).then(
       (m) => ({ ok: true as const, m }),

@@ -119,6 +119,21 @@ describe('/redshift status, problems first', () => {
     }
   });
 
+  it('a bot user that may not see svv_table_info (superuser-only, no rows) gets "unknown" and how to grant it, not 0 rows', async () => {
+    h.sandbox.faults.catalogUser = 'regular';
+    try {
+      const post = await status();
+      const all = blockTexts(post).join('\n');
+      expect(all).toMatch(/:grey_question: rows, size, unsorted, stats off unknown: svv_table_info: it shows the bot's database user \S+ no table: it is visible to superusers only; GRANT SELECT ON svv_table_info TO \S+/);
+      const text = String(post.body.text);
+      const row = text.split('\n').find((l) => l.startsWith('core_page '));
+      expect(row?.split(/\s{2,}/)[2]).toBe('?'); // rows unknown, never 0
+      expect(all).toContain('share_type drifted from schemas/');
+    } finally {
+      h.sandbox.faults.catalogUser = 'superuser';
+    }
+  });
+
   it('`status <table>` shows the catalog DDL next to schemas/ for a drifted table, and its recent jobs', async () => {
     const before = h.fake.callsTo('chat.postMessage').length;
     await h.slash('status share_type', { userId: USERS.stranger });
