@@ -58,6 +58,25 @@ function notMeasuredText(list: ReadonlyArray<{ table: string; why: string }>): s
   return `; not measured — ${[...by].map(([why, tables]) => `${why.replace(/: freshness is not measured$/, '')}: ${tables.join(', ')}`).join('; ')}`;
 }
 
+/** Code blocks of whole lines, each fitting one section. */
+function codeChunks(text: string): string[] {
+  const out: string[] = [];
+  let cur: string[] = [];
+  let len = 0;
+  for (const line of text.split('\n')) {
+    const l = truncate(line, 400);
+    if (cur.length && len + l.length + 1 > LIMITS.sectionText - 100) {
+      out.push(codeBlock(cur.join('\n')));
+      cur = [];
+      len = 0;
+    }
+    cur.push(l);
+    len += l.length + 1;
+  }
+  if (cur.length) out.push(codeBlock(cur.join('\n')));
+  return out;
+}
+
 export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem[], registry: Registryish): Reply {
   const schema = s.schema;
   const names = registry.names();
@@ -121,7 +140,7 @@ export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem
     if (!l.facts.ok) return `CloudWatch ${l.group}: unknown (${l.facts.why})`;
     const f = l.facts.value;
     const head = `CloudWatch ${l.group}: ${f.errors} ]E: · ${f.warnings} ]W: in the last ${age(f.endMs - 1 - f.startMs)}`;
-    return [head, ...f.newest.map((x) => `  ${iso(x.timestamp)} [${x.component}]${x.severity}: ${x.text}`)].join('\n');
+    return [head, ...f.newest.map((x) => `  ${iso(x.timestamp)} [${x.component}]${x.severity}: ${truncate(x.text, 300)}`)].join('\n');
   });
   let freshLine: string;
   if (!s.catalog.freshness.ok) freshLine = `CDC freshness: unknown (${s.catalog.freshness.why})`;
@@ -177,7 +196,8 @@ export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem
     let cur = '';
     for (const p of problems.slice(0, 40)) {
       const link = p.thread ? ` <${threadLink(p.thread.channel, p.thread.ts)}|thread>` : '';
-      const line = `${SEVERITY_EMOJI[p.severity]} ${userMrkdwn(p.title)}${link}${p.detail.length ? `\n${codeBlock(p.detail.join('\n'))}` : ''}`;
+      const detail = p.detail.length > 8 ? [...p.detail.slice(0, 8), `… and ${p.detail.length - 8} more`] : p.detail;
+      const line = truncate(`${SEVERITY_EMOJI[p.severity]} ${userMrkdwn(p.title)}${link}`, 1000) + (detail.length ? `\n${codeBlock(truncate(detail.join('\n'), 1500))}` : '');
       if (cur && cur.length + line.length + 1 > LIMITS.sectionText - 10) {
         chunks.push(cur);
         cur = '';
@@ -193,7 +213,7 @@ export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem
   for (const l of logLines) blocks.push(section(codeBlock(l)));
   blocks.push(section(escapeMrkdwn(freshLine)));
   blocks.push(section(jobSlack.join('\n')));
-  if (problemTable.length) blocks.push(section(codeBlock(formatTable(headers, problemTable, 30))));
+  if (problemTable.length) for (const chunk of codeChunks(formatTable(headers, problemTable, 30))) blocks.push(section(chunk));
   if (healthy.length)
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(`${healthy.length} table${healthy.length === 1 ? '' : 's'} without problems (folded): ${userMrkdwn(healthy.join(', '))}`, LIMITS.contextText) }] });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeMrkdwn(footer) }] });
