@@ -39,6 +39,7 @@ import { createWarehouse } from './warehouse/redshift-data.js';
 import { lazyDms, lazyLogs } from './replication/lazy.js';
 import { createMysqlSource } from './source/mysql.js';
 import { slackAlertPoster } from './watch/slack-poster.js';
+import { slackPermalinks } from './slack/permalink.js';
 
 /**
  * How the Slack reporter persists where a job's messages are (channel, thread/progress ts, approval messages): merged
@@ -118,6 +119,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     ...(source ? { source } : {}),
     compare: config.compare,
     thresholds: config.health,
+    permalink: slackPermalinks({ client: web }),
     ...(config.watch.channel !== undefined
       ? {
           watch: {

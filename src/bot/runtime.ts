@@ -22,6 +22,7 @@ import type { Source } from '../source/port.js';
 import type { Warehouse } from '../warehouse/port.js';
 import { createBotServices, type Bot } from './services.js';
 import type { HealthThresholds } from '../health/index.js';
+import type { Permalinks } from '../slack/permalink.js';
 import { IncidentStore } from '../watch/incidents.js';
 import { startWatchScheduler, type WatchScheduler } from '../watch/scheduler.js';
 import { runWatch, type AlertPoster, type WatchResult } from '../watch/watch.js';
@@ -48,6 +49,8 @@ export interface RuntimeOptions {
   front: 'slack' | 'console';
   /** run a worker in this process (omit for the bot-only role) */
   worker?: { concurrency?: number; lockDuration?: number; stalledInterval?: number; closeOnSignals?: boolean };
+  /** links to job threads for status and alerts (chat.getPermalink) */
+  permalink?: Permalinks;
   /** when status and the watch call a fact a problem (src/health/thresholds.ts) */
   thresholds?: Partial<HealthThresholds>;
   /** the watch: alerts to `channel` (ALERT_CHANNEL) every `intervalMs` (WATCH_INTERVAL); started by `startWatch()` */
@@ -130,6 +133,7 @@ export function buildRuntime(o: RuntimeOptions): Runtime {
     front: o.front,
     ...(o.reloadRegistry ? { reloadRegistry: o.reloadRegistry } : {}),
     ...(o.thresholds ? { thresholds: o.thresholds } : {}),
+    ...(o.permalink ? { permalink: o.permalink } : {}),
     ...(o.logger ? { logger: o.logger } : {}),
   });
   const incidents = new IncidentStore(o.redis, prefix);
@@ -143,6 +147,7 @@ export function buildRuntime(o: RuntimeOptions): Runtime {
       channel: w.channel,
       ...(o.thresholds ? { thresholds: o.thresholds } : {}),
       ...(w.now ? { now: w.now } : {}),
+      ...(o.permalink ? { permalink: o.permalink } : {}),
       ...(o.logger ? { logger: o.logger } : {}),
     });
   };

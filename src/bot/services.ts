@@ -28,6 +28,8 @@ import { formatHealthStatus } from './status-reply.js';
 import { readTableInfo, readTables, tableStats } from '../schema/catalog.js';
 import { gatherCatalog, gatherHealth, findProblems, type CatalogFacts, type HealthThresholds } from '../health/index.js';
 import { gather } from '../health/fact.js';
+import { resolveThreadLinks } from '../health/problems.js';
+import type { Permalinks } from '../slack/permalink.js';
 import { diffTable, formatDrift } from '../schema/diff.js';
 import { referencingTables } from '../schema/registry.js';
 import { formatPlan as formatModifyPlan } from '../modify/planner.js';
@@ -60,6 +62,8 @@ export interface BotDeps {
   front: 'slack' | 'console';
   /** `hygiene schedule` (the weekly BullMQ job scheduler); without it the schedule commands say it is not available */
   hygiene?: HygieneService;
+  /** links to job threads (chat.getPermalink); without it status names the channel instead */
+  permalink?: Permalinks;
   /** when status calls a fact a problem (defaults: src/health/thresholds.ts) */
   thresholds?: Partial<HealthThresholds>;
   /** re-read schemas/ before each command (jobs rewrite files); default: the registry given is kept */
@@ -230,6 +234,7 @@ export function createBotServices(deps: BotDeps): Bot {
     }
     const snapshot = await gatherHealth(healthDeps(), { catalog: catalogOnce(), ...(deps.thresholds ? { thresholds: deps.thresholds } : {}) });
     const problems = findProblems(snapshot, deps.registry, deps.thresholds);
+    await resolveThreadLinks(problems, deps.permalink);
     deps.logger?.info({ ms: Math.round(snapshot.ms), problems: problems.length }, 'status gathered');
     await send(reply, formatHealthStatus(snapshot, problems, deps.registry), 'channel');
   }

@@ -19,9 +19,17 @@ const SEVERITY_MARK: Record<Problem['severity'], string> = { error: 'ERROR', war
 const fmtInt = (n: number | undefined): string => (n === undefined ? '-' : n.toLocaleString('en-US'));
 const age = (ms: number): string => (ms < 120_000 ? `${Math.max(0, Math.round(ms / 1000))} s` : ms < 2 * 3_600_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
 
-/** A link to a Slack message (a job's thread): slack.com resolves archive links to the reader's workspace. */
-export function threadLink(channel: string, ts: string): string {
-  return `https://slack.com/archives/${channel}/p${ts.replace('.', '')}`;
+const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
+
+/** A problem's thread for Slack: its permalink, else the channel it is in (never a made-up URL). */
+export function threadMrkdwn(t: { channel: string; ts: string; url?: string }): string {
+  if (t.url) return `<${t.url}|thread>`;
+  return CHANNEL_ID.test(t.channel) ? `(thread in <#${t.channel}>)` : `(thread in ${userMrkdwn(t.channel)})`;
+}
+
+/** The same in plain text. */
+export function threadText(t: { channel: string; ts: string; url?: string }): string {
+  return t.url ?? `thread ${t.ts} in channel ${t.channel}`;
 }
 
 interface Registryish {
@@ -122,7 +130,7 @@ export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem
       : `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}${unknowns ? `, ${unknowns} part${unknowns === 1 ? '' : 's'} unknown` : ''}`;
 
   // --- sections ---
-  const problemLines = problems.map((p) => `${SEVERITY_MARK[p.severity]} ${p.title}${p.detail.map((d) => `\n        ${d}`).join('')}${p.thread ? `\n        thread: ${threadLink(p.thread.channel, p.thread.ts)}` : ''}`);
+  const problemLines = problems.map((p) => `${SEVERITY_MARK[p.severity]} ${p.title}${p.detail.map((d) => `\n        ${d}`).join('')}${p.thread ? `\n        thread: ${threadText(p.thread)}` : ''}`);
   const dmsLines = s.dms.map((d) => {
     if (!d.task.ok) return `DMS ${d.taskId}: unknown (${d.task.why})`;
     const t = d.task.value;
@@ -160,14 +168,21 @@ export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem
     const q = s.queue.value;
     const job = (j: JobRecord) => `${j.id} ${j.summary} (${j.state})`;
     const waitLine = (j: JobRecord) => `${j.id} ${j.summary}, since ${iso(j.pendingApproval?.askedAt ?? j.updatedAt)}`;
+    const threadOf = (j: JobRecord) => problems.find((p) => p.key === `job:${j.id}:awaiting-approval`)?.thread;
     jobLines = [
       `running/queued jobs: ${q.active.length ? q.active.map(job).join('; ') : 'none'}`,
-      `waiting for approval: ${q.awaiting.length ? q.awaiting.map((j) => `${waitLine(j)}${j.origin.channel && j.origin.threadTs ? ` ${threadLink(j.origin.channel, j.origin.threadTs)}` : ''}`).join('; ') : 'none'}`,
+      `waiting for approval: ${q.awaiting.length ? q.awaiting.map((j) => {
+            const t = threadOf(j);
+            return `${waitLine(j)}${t ? ` ${threadText(t)}` : ''}`;
+          }).join('; ') : 'none'}`,
       `locks held: ${q.locks.length ? q.locks.map((l) => `${l.table} by job ${l.jobId}`).join('; ') : 'none'}`,
     ];
     jobSlack = [
       `*Running/queued jobs:* ${q.active.length ? q.active.map((j) => userMrkdwn(job(j))).join('; ') : 'none'}`,
-      `*Waiting for approval:* ${q.awaiting.length ? q.awaiting.map((j) => `${userMrkdwn(waitLine(j))}${j.origin.channel && j.origin.threadTs ? ` <${threadLink(j.origin.channel, j.origin.threadTs)}|thread>` : ''}`).join('; ') : 'none'}`,
+      `*Waiting for approval:* ${q.awaiting.length ? q.awaiting.map((j) => {
+            const t = threadOf(j);
+            return `${userMrkdwn(waitLine(j))}${t ? ` ${threadMrkdwn(t)}` : ''}`;
+          }).join('; ') : 'none'}`,
       `*Locks held:* ${q.locks.length ? q.locks.map((l) => userMrkdwn(`${l.table} by job ${l.jobId}`)).join('; ') : 'none'}`,
     ];
   }
@@ -195,7 +210,7 @@ export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem
     const chunks: string[] = [];
     let cur = '';
     for (const p of problems.slice(0, 40)) {
-      const link = p.thread ? ` <${threadLink(p.thread.channel, p.thread.ts)}|thread>` : '';
+      const link = p.thread ? ` ${threadMrkdwn(p.thread)}` : '';
       const detail = p.detail.length > 8 ? [...p.detail.slice(0, 8), `… and ${p.detail.length - 8} more`] : p.detail;
       const line = truncate(`${SEVERITY_EMOJI[p.severity]} ${userMrkdwn(p.title)}${link}`, 1000) + (detail.length ? `\n${codeBlock(truncate(detail.join('\n'), 1500))}` : '');
       if (cur && cur.length + line.length + 1 > LIMITS.sectionText - 10) {

@@ -25,8 +25,20 @@ export interface Problem {
   detail: string[];
   /** the runbook a button opens */
   runbook?: Runbook;
-  /** a Slack thread to link to (a job's) */
-  thread?: { channel: string; ts: string };
+  /** a Slack thread to link to (a job's); `url` once resolved with chat.getPermalink (resolveThreadLinks) */
+  thread?: { channel: string; ts: string; url?: string };
+}
+
+/** Fill in the permalink of every problem's thread (in parallel; one that cannot be resolved keeps no url). */
+export async function resolveThreadLinks(problems: Problem[], permalink: ((channel: string, ts: string) => Promise<string | undefined>) | undefined): Promise<void> {
+  if (!permalink) return;
+  await Promise.all(
+    problems.map(async (p) => {
+      if (!p.thread) return;
+      const url = await permalink(p.thread.channel, p.thread.ts).catch(() => undefined);
+      if (url !== undefined) p.thread.url = url;
+    }),
+  );
 }
 
 const mins = (ms: number): string => {

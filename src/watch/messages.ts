@@ -6,7 +6,7 @@ import type { Problem } from '../health/problems.js';
 import { truncate, LIMITS, type KnownBlock, type SlackMessage } from '../slack/blocks.js';
 import { codeBlock, escapeMrkdwn, userMrkdwn } from '../slack/mrkdwn.js';
 import { ACTION_IDS, encodeActionValue } from '../slack/payloads.js';
-import { threadLink } from '../bot/status-reply.js';
+import { threadMrkdwn } from '../bot/status-reply.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 
@@ -25,7 +25,7 @@ function runbookButton(p: Problem, schema: string): KnownBlock | undefined {
 
 export function alertMessage(p: Problem, schema: string, at: number): SlackMessage {
   const blocks: KnownBlock[] = [
-    { type: 'section', block_id: 'rso_alert', text: { type: 'mrkdwn', text: truncate(`:rotating_light: *Alert* — ${userMrkdwn(p.title)}${p.thread ? ` <${threadLink(p.thread.channel, p.thread.ts)}|thread>` : ''}`, LIMITS.sectionText) } },
+    { type: 'section', block_id: 'rso_alert', text: { type: 'mrkdwn', text: truncate(`:rotating_light: *Alert* — ${userMrkdwn(p.title)}${p.thread ? ` ${threadMrkdwn(p.thread)}` : ''}`, LIMITS.sectionText) } },
   ];
   if (p.detail.length) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(codeBlock(p.detail.join('\n')), LIMITS.sectionText) } });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `incident \`${userMrkdwn(p.key)}\` · opened ${escapeMrkdwn(iso(at))} · a follow-up is posted when it is resolved` }] });

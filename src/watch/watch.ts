@@ -6,6 +6,8 @@
  */
 import type { Logger } from 'pino';
 import { findProblems, gatherHealth, type HealthDeps, type HealthThresholds, type Problem } from '../health/index.js';
+import { resolveThreadLinks } from '../health/problems.js';
+import type { Permalinks } from '../slack/permalink.js';
 import type { SlackMessage } from '../slack/blocks.js';
 import { IncidentStore } from './incidents.js';
 import { alertMessage, resolvedAlertMessage, resolvedReply } from './messages.js';
@@ -24,6 +26,8 @@ export interface WatchDeps {
   /** ALERT_CHANNEL */
   channel: string;
   thresholds?: Partial<HealthThresholds>;
+  /** links to job threads (chat.getPermalink) */
+  permalink?: Permalinks;
   /** the clock (tests inject a fake one) */
   now?: () => number;
   logger?: Logger;
@@ -63,6 +67,8 @@ export async function runWatch(d: WatchDeps): Promise<WatchResult> {
   const unknownKeys = problems.filter((p) => p.severity === 'unknown').map((p) => p.key);
   const open = await d.incidents.list();
   const out: WatchResult = { at, problems, opened: [], resolved: [], keptUnknown: [] };
+  const fresh = [...alerting.values()].filter((p) => !open.some((i) => i.key === p.key));
+  await resolveThreadLinks(fresh, d.permalink);
   const log = d.logger;
 
   for (const p of alerting.values()) {

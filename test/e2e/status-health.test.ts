@@ -73,7 +73,8 @@ describe('/redshift status, problems first', () => {
     expect(JSON.stringify(post.body)).not.toContain('<!everyone>');
     expect(problems).toMatch(/core_action is stale: newest updated_at is 3\.0 h old \(threshold 60 min\)/);
     expect(problems).toContain(`job ${parkedJobId} has waited`);
-    expect(problems).toContain(`<https://slack.com/archives/${CHANNEL}/p${threadTs.replace('.', '')}|thread>`);
+    // the thread's permalink, as chat.getPermalink gives it (the workspace's own domain)
+    expect(problems).toContain(`<https://fake.slack.test/archives/${CHANNEL}/p${threadTs.replace('.', '')}|thread>`);
     expect(problems).toContain('share_type drifted from schemas/: 1 difference');
     expect(problems).toContain('sneaky_note: extra column');
     expect(problems).toContain('core_user is 45.0% unsorted (threshold 20%): VACUUM');

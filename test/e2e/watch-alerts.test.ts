@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IncidentStore } from '../../src/watch/incidents.js';
 import { startWatchScheduler } from '../../src/watch/scheduler.js';
 import { slackAlertPoster } from '../../src/watch/slack-poster.js';
+import { slackPermalinks } from '../../src/slack/permalink.js';
 import { runWatch, type WatchResult } from '../../src/watch/watch.js';
 import { type BotHarness, SCHEMA, USERS, startBotHarness } from '../support/bot-harness.js';
 import type { FakeMessage } from '../support/fake-slack.js';
@@ -30,6 +31,7 @@ function watch(): Promise<WatchResult> {
     channel: ALERTS,
     thresholds,
     now: () => clock,
+    permalink: slackPermalinks({ token: h.token, apiUrl: h.fake.url }),
   });
 }
 
@@ -162,7 +164,7 @@ describe('watch: once per incident, then resolved', () => {
     expect((await watch()).opened).toEqual([]);
     const alert = alertOf(key);
     expect(alert?.text).toMatch(new RegExp(`^Alert: job ${jobId} has waited 61 min for approval of approve-create`));
-    expect(JSON.stringify(alert?.blocks)).toContain(`|thread>`);
+    expect(JSON.stringify(alert?.blocks)).toContain(`<https://fake.slack.test/archives/C0DATAOPS1/p${job.origin.threadTs!.replace('.', '')}|thread>`);
     const b = button(alert);
     expect(b).toEqual({ action_id: 'rso_show_job', value: JSON.stringify({ jobId }) });
     const click = await h.click(b!.action_id, b!.value, { userId: USERS.stranger, channelId: ALERTS, messageTs: alert!.ts });

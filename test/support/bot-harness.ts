@@ -34,6 +34,7 @@ import { applySchema } from '../../src/schema/apply.js';
 import { loadRegistry, type Registry } from '../../src/schema/registry.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
+import { slackPermalinks } from '../../src/slack/permalink.js';
 import type { ActionValue } from '../../src/slack/payloads.js';
 import { type SlackJobOrigin, SlackThreadReporter } from '../../src/slack/reporter.js';
 import { createWarehouse, type RedshiftDataWarehouse } from '../../src/warehouse/redshift-data.js';
@@ -300,6 +301,7 @@ export async function startBotHarness(o: BotHarnessOptions): Promise<BotHarness>
       ...(o.copySchemas ? { reloadRegistry: registryReloader(registry) } : {}),
       policy,
       reporter,
+      permalink: slackPermalinks({ token: TOKEN, apiUrl: fake.url }),
       front: 'slack',
       ...(w ? { worker: { ...(typeof w === 'object' ? w : {}), closeOnSignals: false } } : {}),
       logger,

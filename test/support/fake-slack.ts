@@ -2,7 +2,7 @@
  * A loopback fake of the Slack Web API and of response_url endpoints, for tests that run the real WebClient and the
  * real Bolt app against it (`slackApiUrl: fake.url`).
  *
- * Methods: chat.postMessage (threads), chat.update, chat.postEphemeral, chat.delete, views.open, users.info,
+ * Methods: chat.postMessage (threads), chat.update, chat.getPermalink, chat.postEphemeral, chat.delete, views.open, users.info,
  * usergroups.users.list (configurable), auth.test. Bodies are accepted as application/x-www-form-urlencoded (how the
  * WebClient sends them; `blocks`/`attachments`/`view`/`metadata` arrive as JSON strings and are decoded) or JSON. The
  * token is read from `Authorization: Bearer` or the `token` field.
@@ -191,6 +191,16 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       if (Array.isArray(b.blocks)) m.blocks = b.blocks;
       m.edits += 1;
       return { ok: true, channel, ts, text: m.text ?? '', message: { text: m.text ?? '', user: botUserId } };
+    },
+    // as Slack answers it: the workspace's own domain; a message in a thread gets ?thread_ts=…&cid=…
+    'chat.getPermalink': (b) => {
+      const channel = str(b.channel);
+      const ts = str(b.message_ts);
+      if (!channel) return { ok: false, error: 'channel_not_found' };
+      const m = ts ? store.get(key(channel, ts)) : undefined;
+      if (!m || !ts) return { ok: false, error: 'message_not_found' };
+      const base = `https://fake.slack.test/archives/${channel}/p${ts.replace('.', '')}`;
+      return { ok: true, channel, permalink: m.thread_ts ? `${base}?thread_ts=${m.thread_ts}&cid=${channel}` : base };
     },
     'chat.delete': (b) => {
       const channel = str(b.channel);
