@@ -157,7 +157,7 @@ export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem
     const withRows = all.filter((f) => f.newest !== undefined);
     const stale = problems.filter((p) => p.key.startsWith('cdc:')).length;
     const oldest = withRows.reduce((m, f) => Math.max(m, s.at - (f.newest ?? s.at)), 0);
-    freshLine = `CDC freshness: ${withRows.length - stale} of ${all.length} measured tables fresh, ${stale} stale${withRows.length ? `, oldest newest-change ${age(oldest)} old` : ''}${all.length - withRows.length ? `, ${all.length - withRows.length} empty` : ''}${notMeasuredText(s.catalog.notMeasured)}; lag against the source: no source configured`;
+    freshLine = `CDC freshness: ${withRows.length - stale} of ${all.length} measured tables fresh, ${stale} stale${withRows.length ? `, oldest newest-change ${age(oldest)} old` : ''}${all.length - withRows.length ? `, ${all.length - withRows.length} empty` : ''}${notMeasuredText(s.catalog.notMeasured)}; lag against the source: not measured (status does not read the MySQL source yet)`;
   }
   let jobLines: string[];
   let jobSlack: string[];

@@ -30,9 +30,16 @@ export class IncidentStore {
   async list(): Promise<Incident[]> {
     const all = await this.redis.hgetall(this.key);
     const out: Incident[] = [];
-    for (const json of Object.values(all)) {
-      const r = incidentSchema.safeParse(JSON.parse(json));
-      if (r.success) out.push(r.data);
+    for (const [key, json] of Object.entries(all)) {
+      let value: unknown;
+      try {
+        value = JSON.parse(json);
+      } catch {
+        value = undefined;
+      }
+      const r = incidentSchema.safeParse(value);
+      // an unreadable record is kept as an open incident without a message, so it can still resolve (and is not re-posted)
+      out.push(r.success ? r.data : { key, title: key, openedAt: 0 });
     }
     return out.sort((a, b) => a.openedAt - b.openedAt);
   }
