@@ -77,7 +77,7 @@ describe('/redshift status, problems first', () => {
     expect(problems).toContain(`<https://fake.slack.test/archives/${CHANNEL}/p${threadTs.replace('.', '')}|thread>`);
     expect(problems).toContain('share_type drifted from schemas/: 1 difference');
     expect(problems).toContain('sneaky_note: extra column');
-    expect(problems).toContain('core_user is 45.0% unsorted (threshold 20%): VACUUM');
+    expect(problems).toContain('core_user is 45.0% unsorted (threshold 10%): VACUUM');
     expect(problems).toContain('core_tag is missing in the warehouse');
     // errors before warnings
     expect(problems.indexOf('DMS task')).toBeLessThan(problems.indexOf('drifted'));
