@@ -141,7 +141,15 @@ export function buildRuntime(o: RuntimeOptions): Runtime {
     const w = o.watch;
     if (!w) throw new Error('the watch is not configured: set ALERT_CHANNEL');
     return runWatch({
-      health: { warehouse: o.warehouse, registry: deps.registry, jobs, ...(o.dms ? { dms: o.dms } : {}), ...(o.logs ? { logs: o.logs } : {}) },
+      health: {
+        warehouse: o.warehouse,
+        registry: deps.registry,
+        jobs,
+        ...(o.dms ? { dms: o.dms } : {}),
+        ...(o.logs ? { logs: o.logs } : {}),
+        ...(o.source ? { source: o.source } : {}),
+        ...(o.compare ? { compareLagSeconds: o.compare.lagSeconds } : {}),
+      },
       incidents,
       poster: w.poster,
       channel: w.channel,

@@ -199,6 +199,8 @@ export function createBotServices(deps: BotDeps): Bot {
     jobs: deps.jobs,
     ...(deps.runbookDeps.dms ? { dms: deps.runbookDeps.dms } : {}),
     ...(deps.runbookDeps.logs ? { logs: deps.runbookDeps.logs } : {}),
+    ...(deps.runbookDeps.source ? { source: deps.runbookDeps.source } : {}),
+    ...(deps.runbookDeps.compare ? { compareLagSeconds: deps.runbookDeps.compare.lagSeconds } : {}),
   });
 
   async function status(reply: Replier, cmd: CommandOf<'status'>): Promise<void> {

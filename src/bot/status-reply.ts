@@ -5,6 +5,7 @@
  */
 import type { Problem } from '../health/problems.js';
 import { iso } from '../health/problems.js';
+import { parseSideTime } from '../health/source.js';
 import type { HealthSnapshot } from '../health/index.js';
 import type { JobRecord } from '../jobs/types.js';
 import type { TableStats } from '../schema/catalog.js';
@@ -85,6 +86,29 @@ function codeChunks(text: string): string[] {
   return out;
 }
 
+/** "Against the source: …" — what was compared, with the largest lag; or why nothing was. */
+function sourceSummary(s: HealthSnapshot, problems: readonly Problem[]): string {
+  const src = s.source;
+  if (!src.configured) return 'Against the source: not compared (no SOURCE_DATABASE_URL)';
+  const compared = src.tables.filter((t) => t.facts.ok && t.facts.value !== 'not-in-source');
+  const absent = src.tables.filter((t) => t.facts.ok && t.facts.value === 'not-in-source').map((t) => t.table);
+  const unknownN = src.tables.filter((t) => !t.facts.ok).length;
+  let worst: { table: string; ms: number } | undefined;
+  for (const t of compared) {
+    if (!t.facts.ok || t.facts.value === 'not-in-source') continue;
+    const a = parseSideTime(t.facts.value.source.maxUpdatedAt);
+    const b = parseSideTime(t.facts.value.warehouse.maxUpdatedAt);
+    if (a !== undefined && b !== undefined && (worst === undefined || a - b > worst.ms)) worst = { table: t.table, ms: a - b };
+  }
+  const drift = problems.filter((p) => p.key.startsWith('source:') && p.key.endsWith(':count-drift')).length;
+  return [
+    `Against the source: ${compared.length} tables compared (counts outside the last ${src.lagSeconds} s), ${drift} with rows missing in the warehouse`,
+    worst ? `largest lag ${age(Math.max(0, worst.ms))} (${worst.table})` : 'no lag measured',
+    ...(absent.length ? [`not in the source: ${absent.join(', ')}`] : []),
+    ...(unknownN ? [`${unknownN} unknown`] : []),
+  ].join('; ');
+}
+
 export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem[], registry: Registryish): Reply {
   const schema = s.schema;
   const names = registry.names();
@@ -157,8 +181,9 @@ export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem
     const withRows = all.filter((f) => f.newest !== undefined);
     const stale = problems.filter((p) => p.key.startsWith('cdc:')).length;
     const oldest = withRows.reduce((m, f) => Math.max(m, s.at - (f.newest ?? s.at)), 0);
-    freshLine = `CDC freshness: ${withRows.length - stale} of ${all.length} measured tables fresh, ${stale} stale${withRows.length ? `, oldest newest-change ${age(oldest)} old` : ''}${all.length - withRows.length ? `, ${all.length - withRows.length} empty` : ''}${notMeasuredText(s.catalog.notMeasured)}; lag against the source: not measured (status does not read the MySQL source yet)`;
+    freshLine = `CDC freshness: ${withRows.length - stale} of ${all.length} measured tables fresh, ${stale} stale${withRows.length ? `, oldest newest-change ${age(oldest)} old` : ''}${all.length - withRows.length ? `, ${all.length - withRows.length} empty` : ''}${notMeasuredText(s.catalog.notMeasured)}`;
   }
+  const sourceLine = sourceSummary(s, problems);
   let jobLines: string[];
   let jobSlack: string[];
   if (!s.queue.ok) {
@@ -196,6 +221,7 @@ export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem
     ...dmsLines,
     ...logLines,
     freshLine,
+    sourceLine,
     ...jobLines,
     '',
     formatTable(headers, cells),
@@ -227,6 +253,7 @@ export function formatHealthStatus(s: HealthSnapshot, problems: readonly Problem
   for (const d of dmsLines) blocks.push(section(codeBlock(d)));
   for (const l of logLines) blocks.push(section(codeBlock(l)));
   blocks.push(section(escapeMrkdwn(freshLine)));
+  blocks.push(section(escapeMrkdwn(sourceLine)));
   blocks.push(section(jobSlack.join('\n')));
   if (problemTable.length) for (const chunk of codeChunks(formatTable(headers, problemTable, 30))) blocks.push(section(chunk));
   if (healthy.length)

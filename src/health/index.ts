@@ -13,6 +13,9 @@ import { gather, type Fact } from './fact.js';
 import { gatherLogs, type LogFacts } from './logs.js';
 import { gatherQueue, type QueueFacts } from './queue.js';
 import { DEFAULT_THRESHOLDS, type HealthThresholds } from './thresholds.js';
+import { gatherSource, type SourceFacts } from './source.js';
+import type { Source } from '../source/port.js';
+import { DEFAULT_COMPARE_LAG_SECONDS } from '../source/checksum-sql.js';
 
 export type { Fact } from './fact.js';
 export type { HealthThresholds } from './thresholds.js';
@@ -24,6 +27,9 @@ export interface HealthDeps {
   jobs: JobQueue;
   dms?: DmsPort;
   logs?: LogsPort;
+  /** the MySQL source (SOURCE_DATABASE_URL) and compare's lag window: counts and lag against it */
+  source?: Source;
+  compareLagSeconds?: number;
 }
 
 export interface HealthSnapshot {
@@ -34,6 +40,7 @@ export interface HealthSnapshot {
   dms: DmsTaskFacts[];
   logs: Array<{ group: string; facts: Fact<LogFacts> }>;
   queue: Fact<QueueFacts>;
+  source: SourceFacts;
   /** how long gathering took */
   ms: number;
 }
@@ -50,13 +57,14 @@ export async function gatherHealth(deps: HealthDeps, o: GatherOptions = {}): Pro
   const at = o.now ?? Date.now();
   const t = { ...DEFAULT_THRESHOLDS, ...o.thresholds };
   const groups = dmsTasksOf(deps.registry).map((x) => ({ group: x.logGroup, ...(x.logStreams ? { streams: x.logStreams } : {}) }));
-  const [catalog, dms, logs, queue] = await Promise.all([
+  const [catalog, dms, logs, queue, source] = await Promise.all([
     o.catalog ?? gatherCatalog(deps.warehouse, deps.registry),
     gatherDms(deps.dms, deps.registry),
     gatherLogs(deps.logs, groups, { startMs: at - t.logWindowMs, endMs: at + 1 }),
     gather('job records in Redis', () => gatherQueue(deps.jobs)),
+    gatherSource(deps.source, deps.warehouse, deps.registry, { now: at, lagSeconds: deps.compareLagSeconds ?? DEFAULT_COMPARE_LAG_SECONDS }),
   ]);
-  return { at, schema: deps.registry.defaultSchema, catalog, dms, logs, queue, ms: performance.now() - started };
+  return { at, schema: deps.registry.defaultSchema, catalog, dms, logs, queue, source, ms: performance.now() - started };
 }
 
 export { gatherCatalog } from './catalog.js';

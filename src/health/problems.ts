@@ -7,6 +7,7 @@ import { diffTable, formatDrift } from '../schema/diff.js';
 import type { Registry } from '../schema/registry.js';
 import type { HealthSnapshot } from './index.js';
 import { stoppedByJob } from './queue.js';
+import { parseSideTime } from './source.js';
 import { DEFAULT_THRESHOLDS, type HealthThresholds } from './thresholds.js';
 
 export type Runbook = { kind: 'recover'; table: string } | { kind: 'job'; jobId: string };
@@ -164,6 +165,54 @@ export function findProblems(s: HealthSnapshot, registry: Pick<Registry, 'get' |
         ...(task?.tables[0] ? { runbook: { kind: 'recover' as const, table: task.tables[0] } } : {}),
       });
     }
+  }
+
+  // --- the MySQL source: settled counts, and how far behind the warehouse is ---
+  const missing = new Set(out.filter((p) => p.key.endsWith(':missing')).map((p) => p.subject));
+  for (const st of s.source.tables) {
+    if (!st.facts.ok) {
+      if (!missing.has(st.table))
+        out.push({ key: `health:source:${st.table}`, severity: 'unknown', alert: false, subject: st.table, title: `${st.table} against the source unknown: ${st.facts.why}`, detail: [] });
+      continue;
+    }
+    if (st.facts.value === 'not-in-source') continue;
+    const { source: src, warehouse: wh } = st.facts.value;
+    const sN = BigInt(src.settledRows);
+    const wN = BigInt(wh.settledRows);
+    // fewer settled rows in the warehouse: rows are missing there (an insert in flight is recent on both sides, so it is
+    // left out of both). More in the warehouse can be replication in flight: a row updated or deleted at the source
+    // within the lag window is left out there but still counted, with its old updated_at, in the warehouse.
+    if (sN > wN)
+      out.push({
+        key: `source:${st.table}:count-drift`,
+        severity: 'error',
+        alert: true,
+        subject: st.table,
+        title: `${st.table}: ${src.settledRows} rows in the source, ${wh.settledRows} in the warehouse (rows changed in the last ${s.source.lagSeconds} s left out on both sides)`,
+        detail: [`total rows: source ${src.totalRows}, warehouse ${wh.totalRows}`, `\`/redshift compare ${st.table}\` finds the id ranges that differ`],
+        runbook: { kind: 'recover', table: st.table },
+      });
+    else if (wN > sN)
+      out.push({
+        key: `source:${st.table}:extra-rows`,
+        severity: 'warning',
+        alert: false,
+        subject: st.table,
+        title: `${st.table}: ${wh.settledRows} rows in the warehouse, ${src.settledRows} in the source outside the last ${s.source.lagSeconds} s — deletes not yet applied, or rows the source changed within that window`,
+        detail: [`total rows: source ${src.totalRows}, warehouse ${wh.totalRows}`],
+      });
+    const sMax = parseSideTime(src.maxUpdatedAt);
+    const wMax = parseSideTime(wh.maxUpdatedAt);
+    if (sMax !== undefined && (wMax === undefined || sMax - wMax > t.staleMs))
+      out.push({
+        key: `source:${st.table}:lag`,
+        severity: 'error',
+        alert: true,
+        subject: st.table,
+        title: `${st.table} is ${wMax === undefined ? 'empty in the warehouse' : `${mins(sMax - wMax)} behind the source`} (max updated_at; threshold ${mins(t.staleMs)})`,
+        detail: [`source ${src.maxUpdatedAt ?? '-'}, warehouse ${wh.maxUpdatedAt ?? '-'}`],
+        runbook: { kind: 'recover', table: st.table },
+      });
   }
 
   // --- jobs ---

@@ -54,6 +54,8 @@ function unknownPartOf(key: string): (k: string) => boolean {
       return (k) => k === 'health:freshness';
     case 'job':
       return (k) => k === 'health:queue';
+    case 'source':
+      return (k) => k === `health:source:${subject}`;
     default:
       return () => false;
   }

@@ -32,6 +32,7 @@ function snapshot(status: string, recent: JobRecord[], parts: { dmsOk?: boolean;
       },
     ],
     logs: [],
+    source: { configured: false, lagSeconds: 300, tables: [] },
     queue: parts.queueOk === false ? { ok: false, why: 'redis down' } : { ok: true, value: { active: [], awaiting: [], locks: [], recent } },
   };
 }

@@ -26,6 +26,7 @@ describe('formatHealthStatus', () => {
       },
       dms: [],
       logs: [{ group: 'g', facts: { ok: true, value: { group: 'g', startMs: NOW - 3_600_000, endMs: NOW + 1, errors: 1, warnings: 0, newest: [{ timestamp: NOW, stream: 's', component: 'TARGET_APPLY', severity: 'E', text: long, raw: long }] } } }],
+      source: { configured: false, lagSeconds: 300, tables: [] },
       queue: { ok: true, value: { active: [], awaiting: [], locks: [], recent: [] } },
     };
     const problems = findProblems(s, registry);
