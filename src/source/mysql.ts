@@ -26,7 +26,7 @@ const statsRow = z.object({
   max_id: z.string().nullable(),
   max_updated_at: z.string().nullable(),
 });
-const rangeRow = z.object({ bucket: z.string(), n: z.string(), h: z.string().nullable() });
+const rangeRow = z.object({ bucket: z.string(), n: z.string().nullable(), h: z.string().nullable(), u: z.string().nullable() });
 
 const SESSION_SETUP = ['SET SESSION TRANSACTION READ ONLY', "SET SESSION time_zone = '+00:00'"];
 
@@ -118,7 +118,7 @@ export class MysqlSource implements Source {
     const rows = await this.run(rangeSql('mysql', plan, q), `range checksums of ${plan.table}`);
     return rows.map((row) => {
       const r = rangeRow.parse(row);
-      return { bucket: Number(r.bucket), rows: r.n, sum: r.h ?? '0' };
+      return { bucket: Number(r.bucket), rows: r.n ?? '0', sum: r.h ?? '0', unsettled: r.u ?? '0' };
     });
   }
 

@@ -25,8 +25,11 @@ export interface SideStats {
 export interface RangeSum {
   /** 0-based range number: ids [from + bucket·width, from + (bucket+1)·width − 1] */
   bucket: number;
+  /** settled rows (outside the lag window) and the sum of their row hashes */
   rows: string;
   sum: string;
+  /** rows of the range changed within the lag window (not hashed) */
+  unsettled: string;
 }
 
 /** A window of ids cut into fixed-width ranges; `from`/`width`/`to` are decimal integer strings. */

@@ -15,7 +15,7 @@ const statsRow = z.object({
   max_id: text.nullable(),
   max_updated_at: text.nullable(),
 });
-const rangeRow = z.object({ bucket: text, n: text, h: text.nullable() });
+const rangeRow = z.object({ bucket: text, n: text.nullable(), h: text.nullable(), u: text.nullable() });
 
 export function warehouseSide(wh: Warehouse, schema: string): CompareSide {
   const run = async (b: BuiltSql, name: string) => (await wh.query(b.sql, b.params, { name })).rows;
@@ -44,7 +44,7 @@ export function warehouseSide(wh: Warehouse, schema: string): CompareSide {
       const rows = await run(rangeSql('redshift', plan, q), `compare: range checksums of ${plan.schema}.${plan.table}`);
       return rows.map((row) => {
         const r = rangeRow.parse(row);
-        return { bucket: Number(r.bucket), rows: r.n, sum: r.h ?? '0' };
+        return { bucket: Number(r.bucket), rows: r.n ?? '0', sum: r.h ?? '0', unsettled: r.u ?? '0' };
       });
     },
   };
