@@ -49,4 +49,14 @@ describe('ConsoleReporter', () => {
       '',
     ]);
   });
+
+  it('shows a step that finished with a warning (a check that compared nothing) as ⚠, never ✓', async () => {
+    const out = new PassThrough();
+    const chunks: string[] = [];
+    out.on('data', (d: Buffer) => chunks.push(d.toString()));
+    const r = new ConsoleReporter(out);
+    const j = job({ steps: [{ name: 'verify', title: 'Verify the copy', state: 'done', status: 'warn', startedAt: 1000, finishedAt: 1500, detail: 'compared 0 rows' }] });
+    await r.stepFinished(j, j.steps[0]!);
+    expect(chunks.join('')).toBe('[job 7] ⚠ 1/1 Verify the copy finished with a warning — compared 0 rows (0.5 s)\n');
+  });
 });

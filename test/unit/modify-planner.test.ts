@@ -755,18 +755,31 @@ describe('delta', () => {
     );
   });
 
-  it("core_userfield has no updated_at: 'full' with a warning; append-only makes it an id delta", () => {
+  it("core_userfield declares changeTracking none: 'full' with a warning; declared append_only makes it an id delta", () => {
     const { t, next, mapping } = same('core_userfield');
+    expect(t.changeTracking).toBe('none');
     const d = deltaPlan(t, next, mapping);
     expect(d.kind).toBe('full');
-    expect(d.notes[0]).toMatch(/core_userfield has no updated_at column: .* under the lock/);
+    expect(d.notes[0]).toMatch(/core_userfield declares changeTracking none: .* under the lock/);
     const p = plan('modify core_userfield alter column id type bigint');
     expect(p.delta?.kind).toBe('full');
-    expect(p.warnings.join('\n')).toMatch(/no updated_at column/);
+    expect(p.warnings.join('\n')).toMatch(/declares changeTracking none/);
     expect(p.steps.map((s) => s.name)).not.toContain('mark');
-    const a = deltaPlan(t, next, mapping, { appendOnly: true });
+    const a = deltaPlan({ ...t, changeTracking: { append_only: 'id' } }, { ...next, changeTracking: { append_only: 'id' } }, mapping);
     expect(a.kind).toBe('append-id');
     expect(a.kind === 'append-id' && a.notes[0]).toMatch(/NOT covered/);
+  });
+
+  it('the change column is declared, not guessed from a column name', () => {
+    const { t, next, mapping } = same('core_action');
+    expect(t.changeTracking).toEqual({ updated_at: 'updated_at' });
+    // core_action has an updated_at column, but a table declaring none is compared in full
+    expect(deltaPlan({ ...t, changeTracking: 'none' }, next, mapping).kind).toBe('full');
+    // no declaration at all: treated as none, and the plan says what to declare
+    const { changeTracking: _, ...undeclared } = t;
+    const u = deltaPlan(undeclared, next, mapping);
+    expect(u.kind).toBe('full');
+    expect(u.notes[0]).toMatch(/core_action declares no changeTracking in schemas\/: treated as none .* declare changeTracking: \{ updated_at: <column> \}/);
   });
 
   it('lockedSwapBatch: ONE batch — lock, delta by key, swap mark, both renames, grants', () => {
@@ -876,5 +889,61 @@ describe('formatPlan', () => {
     expect(text).toContain('why a deep copy:\n  • alter column subject_id type bigint: integer → bigint is not a VARCHAR widening');
     expect(text).toContain('  sent_at ← created_at (renamed)');
     expect(text).toContain('aws: DMS StopReplicationTask flydata-core-usermailing');
+  });
+});
+
+describe('strategy from changeTracking, expected lock time, post-swap verification (issue 7 items 4, 5)', () => {
+  const size = { rows: 2_000_000, sizeMb: 400 };
+
+  it('plan core_open set sortkey compound (created_at, id): append_only by id, explained, with the expected lock time', () => {
+    const p = plan('modify core_open set sortkey compound (created_at, id)', { tableSize: size, throughput: { scanMbPerSecond: 100, copyMbPerSecond: 25 } });
+    expect(p.strategy).toBe('live-copy');
+    expect(p.delta?.kind).toBe('append-id');
+    const text = formatPlan(p);
+    expect(text).toContain('strategy: live-copy, from changeTracking { append_only: id } in schemas/ak_sumofus/core_open.yml');
+    expect(text).toContain('  • core_open only gets inserts: the rows added during the copy are those with id > max(id) read before the copy, inserted under the lock');
+    expect(text).toContain(
+      '  • expected lock: ≈ 8 s = 2 scans × 400 MB ÷ 100 MB/s (the rows with id > the copy mark, then max(id)); size from svv_table_info (2,000,000 rows, 400 MB); scan rate from the setting SCAN_MB_PER_SECOND',
+    );
+    const names = p.steps.map((s) => s.name);
+    expect(names.indexOf('post-verify')).toBe(names.indexOf('approve-drop') - 1);
+    expect(names.indexOf('post-verify')).toBeGreaterThan(names.indexOf('late-writes'));
+    const post = p.steps.find((s) => s.name === 'post-verify')!;
+    expect(post.title).toBe('Verify after the swap: old_core_open and core_open agree on every row with id ≤ the swap mark');
+    const q = post.actions[0];
+    expect(q?.kind === 'query' && q.sql).toContain('WHERE id <= CAST(:swap_mark AS bigint)');
+    expect(q?.kind === 'query' && q.sql).toContain('FROM ak_sumofus.old_core_open');
+  });
+
+  it('a none table: the lock time of the whole-table compare, and rename-first offered only when it is shorter', () => {
+    const slowCopy = formatPlan(plan('modify core_userfield set sortkey compound (parent_id, id) --deep-copy', { tableSize: size, throughput: { scanMbPerSecond: 100, copyMbPerSecond: 25 } }));
+    expect(slowCopy).toContain('strategy: live-copy, from changeTracking none in schemas/ak_sumofus/core_userfield.yml');
+    expect(slowCopy).toContain('  • expected lock: ≈ 24 s = 6 scans × 400 MB ÷ 100 MB/s (the whole-table compare under the lock and the checksum for the post-swap verification)');
+    expect(slowCopy).toContain('  • rename-first would leave core_userfield missing for ≈ 32 s (copy 400 MB ÷ 25 MB/s + verify 4 scans × 400 MB ÷ 100 MB/s; the CDC service buffers meanwhile): longer than the lock, so the live copy stays');
+    const fastCopy = formatPlan(plan('modify core_userfield set sortkey compound (parent_id, id) --deep-copy', { tableSize: size, throughput: { scanMbPerSecond: 100, copyMbPerSecond: 80 } }));
+    expect(fastCopy).toContain('  • rename-first would leave core_userfield missing for ≈ 21 s (copy 400 MB ÷ 80 MB/s + verify 4 scans × 400 MB ÷ 100 MB/s; the CDC service buffers meanwhile): shorter than the lock — add --strategy rename-first');
+    const unknown = formatPlan(plan('modify core_userfield set sortkey compound (parent_id, id) --deep-copy'));
+    expect(unknown).toContain('  • expected lock: unknown (the table size was not read from svv_table_info)');
+    // the locked swap takes the new table's checksum for the post-swap verification
+    const p = plan('modify core_userfield set sortkey compound (parent_id, id) --deep-copy');
+    const swap = p.steps.find((s) => s.name === 'swap')!.actions[0]!;
+    expect(swap.kind === 'batch' && swap.sql.some((x) => /^SELECT 'new' AS side, count\(\*\) AS row_count/.test(x) && x.includes('FROM ak_sumofus.new_core_userfield'))).toBe(true);
+    const post = p.steps.find((s) => s.name === 'post-verify')!;
+    expect(post.title).toBe('Verify after the swap: every row of old_core_userfield against core_userfield as it was at the swap');
+  });
+
+  it('a DMS table verifies after the log check, against the copy verified while the task was stopped', () => {
+    const p = plan('modify core_usermailing alter column subject_id type bigint');
+    const names = p.steps.map((s) => s.name);
+    expect(names.slice(names.indexOf('log-check'))).toEqual(['log-check', 'post-verify', 'approve-drop', 'drop', 'schema-file']);
+    const text = formatPlan(p);
+    expect(text).toContain('strategy: the DMS task is stopped for the copy and the swap; changeTracking none in schemas/ak_sumofus/core_usermailing.yml is not needed for it');
+  });
+
+  it('verify titles say which rows they compare', () => {
+    expect(plan('modify core_open set sortkey compound (created_at, id)').steps.find((s) => s.name === 'verify')?.title).toBe('Verify the copy (rows with id ≤ the copy mark)');
+    expect(plan('modify core_action set sortkey compound (created_at, id) --deep-copy').steps.find((s) => s.name === 'verify')?.title).toBe('Verify the copy (rows with updated_at < the copy mark)');
+    expect(plan('modify core_userfield set sortkey compound (parent_id, id) --deep-copy').steps.find((s) => s.name === 'verify')?.title).toBe('Verify the copy (whole table, while replication writes)');
+    expect(plan('modify core_usermailing alter column subject_id type bigint').steps.find((s) => s.name === 'verify')?.title).toBe('Verify the copy (whole table)');
   });
 });

@@ -56,6 +56,18 @@ async function schemasDir(files: Record<string, string>): Promise<string> {
 }
 
 describe('the real schemas/ folder (ak_sumofus, 26 tables)', () => {
+  it('declares the change tracking of every table: updated_at where it exists, append_only for opens and clicks, none for the rest', () => {
+    const tracking = Object.fromEntries(ALL_26.map((n) => [n, table(n).changeTracking]));
+    const noUpdatedAt = ['core_open', 'core_click', 'core_clickurl', 'core_actionfield', 'core_userfield', 'core_mailing_tags', 'core_page_tags', 'core_usermailing'];
+    for (const n of ALL_26) {
+      if (noUpdatedAt.includes(n)) continue;
+      expect(tracking[n], n).toEqual({ updated_at: 'updated_at' });
+    }
+    expect(tracking.core_open).toEqual({ append_only: 'id' });
+    expect(tracking.core_click).toEqual({ append_only: 'id' });
+    for (const n of ['core_clickurl', 'core_actionfield', 'core_userfield', 'core_mailing_tags', 'core_page_tags', 'core_usermailing']) expect(tracking[n], n).toBe('none');
+  });
+
   it('loads all 26 tables from <repo>/schemas with ak_sumofus as the default schema', () => {
     expect(reg.dir).toBe(defaultSchemasDir());
     expect(reg.tables.size).toBe(26);
@@ -384,6 +396,17 @@ interface BadCase {
 }
 
 const BAD: BadCase[] = [
+  { what: 'change column not a column', text: `${BASE}changeTracking: { updated_at: modified }\n`, expected: 'ak/t.yml:13: changeTracking.updated_at: "modified" is not a column of t' },
+  {
+    what: 'change column not a timestamp',
+    text: `${BASE}changeTracking: { updated_at: user_id }\n`,
+    expected: 'ak/t.yml:13: changeTracking.updated_at: user_id is integer; the change column must be a timestamp',
+  },
+  {
+    what: 'append-only id not an integer',
+    text: `${BASE}changeTracking: { append_only: created_at }\n`,
+    expected: 'ak/t.yml:13: changeTracking.append_only: created_at is timestamp; an append-only table is tracked by an integer id column',
+  },
   { what: 'unknown type', text: edit(5, '  - { name: user_id, type: blob }'), expected: 'ak/t.yml:5: columns.1.type: unknown type "blob"' },
   {
     what: 'typo type with a suggestion',
