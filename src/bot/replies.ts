@@ -128,7 +128,7 @@ export function formatJob(job: JobRecord): Reply {
   const lines = [
     `job ${job.id} — ${job.summary}`,
     `state ${job.state}; requested by ${job.requester} at ${when(job.createdAt)}${job.finishedAt ? `; finished ${when(job.finishedAt)}` : ''}`,
-    ...job.steps.map((s, i) => `${String(i + 1).padStart(2)}. [${s.state}] ${s.title}${s.detail ? ` — ${s.detail}` : ''}${s.error ? ` — ERROR ${s.error}` : ''}`),
+    ...job.steps.map((s, i) => `${String(i + 1).padStart(2)}. [${s.state}${s.status === 'warn' ? ', warning' : ''}] ${s.title}${s.detail ? ` — ${s.detail}` : ''}${s.error ? ` — ERROR ${s.error}` : ''}`),
     ...job.approvals.map((a) => `${a.decision} by ${a.by} at ${when(a.at)} (step ${a.step})`),
     ...(job.pendingApproval ? [`waiting for approval of step ${job.pendingApproval.step}`] : []),
     ...(job.error ? [`error: ${job.error}`] : []),

@@ -50,9 +50,10 @@ export class ConsoleReporter implements Reporter {
   }
 
   stepFinished(job: JobRecord, step: StepRecord): Promise<void> {
-    const mark = step.state === 'skipped' ? '↷' : step.state === 'undone' ? '↩' : '✓';
+    const warn = step.state === 'done' && step.status === 'warn';
+    const mark = step.state === 'skipped' ? '↷' : step.state === 'undone' ? '↩' : warn ? '⚠' : '✓';
     const detail = step.detail ? ` — ${step.detail}` : '';
-    const state = step.state === 'skipped' ? ' skipped' : step.state === 'undone' ? ' undone' : '';
+    const state = step.state === 'skipped' ? ' skipped' : step.state === 'undone' ? ' undone' : warn ? ' finished with a warning' : '';
     return this.line(job, `${mark} ${position(job, step)} ${step.title}${state}${detail}${step.state === 'done' ? took(step) : ''}`);
   }
 

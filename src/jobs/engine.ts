@@ -16,7 +16,7 @@ import type { AuditLog } from '../queue/audit.js';
 import type { JobsStore } from '../queue/jobs-store.js';
 import type { TableLocks } from '../queue/locks.js';
 import { SETTLED_STATES } from '../queue/lua.js';
-import { type PlanContext, type PlannedAction, type Runbook, type Step, type StepContext, runbookProblems } from './runbook.js';
+import { type PlanContext, type PlannedAction, type Runbook, type Step, type StepContext, type StepResult, runbookProblems } from './runbook.js';
 import type { ApprovalRecord, JobRecord, JobState, Reporter, StepRecord } from './types.js';
 
 export interface Logger {
@@ -304,7 +304,7 @@ class JobRun<D> {
         if (decision.decision === 'rejected') return this.unwind(job, 'rejected');
       }
 
-      job = await this.setStep(jobId, i, { state: 'running', startedAt: Date.now(), error: undefined, detail: undefined }, (j) => {
+      job = await this.setStep(jobId, i, { state: 'running', startedAt: Date.now(), error: undefined, detail: undefined, status: undefined }, (j) => {
         j.cursor = i;
         j.state = 'running';
       });
@@ -312,17 +312,19 @@ class JobRun<D> {
       if (startedRec) await this.reporter.stepStarted(job, startedRec);
       await this.o.audit.append({ jobId, event: 'step-start', step: step.name });
 
-      let detail: string | void;
+      let result: StepResult;
       try {
-        detail = await step.run(this.ctx(job, step));
+        result = await step.run(this.ctx(job, step));
       } catch (e) {
         const why = this.o.signal?.aborted ? `interrupted (${message(this.o.signal.reason)}): ${message(e)}` : message(e);
         return this.fail(job, `step ${i + 1} "${step.title}" failed: ${why}`, i);
       }
-      job = await this.setStep(jobId, i, { state: 'done', finishedAt: Date.now(), ...(detail ? { detail } : {}) }, (j) => {
+      const detail = typeof result === 'object' ? result.detail : result;
+      const warn = typeof result === 'object' && result.status === 'warn';
+      job = await this.setStep(jobId, i, { state: 'done', finishedAt: Date.now(), status: warn ? 'warn' : undefined, ...(detail ? { detail } : {}) }, (j) => {
         j.cursor = i + 1;
       });
-      await this.o.audit.append({ jobId, event: 'step-end', step: step.name, outcome: 'done', ...(detail ? { detail } : {}) });
+      await this.o.audit.append({ jobId, event: 'step-end', step: step.name, outcome: warn ? 'done with a warning' : 'done', ...(detail ? { detail } : {}) });
       const rec = job.steps[i];
       if (rec) await this.reporter.stepFinished(job, rec);
     }

@@ -60,6 +60,12 @@ export interface StepContext<D> extends PlanContext<D> {
   fence: number;
 }
 
+/**
+ * What `run` may return: a detail line, or a detail with a status. `warn` is for a check that finished without
+ * passing — it compared 0 rows, or saw nothing to judge by — so no reporter shows it as passed (✓).
+ */
+export type StepResult = string | void | { detail: string; status: 'ok' | 'warn' };
+
 export interface Step<D> {
   /** stable machine name, unique in the runbook (stored in the job record; approvals refer to it) */
   name: string;
@@ -67,8 +73,8 @@ export interface Step<D> {
   title: string;
   plan(ctx: PlanContext<D>): PlannedAction[];
   isDone(ctx: StepContext<D>): Promise<boolean>;
-  /** returns an optional one-line detail */
-  run(ctx: StepContext<D>): Promise<string | void>;
+  /** returns an optional one-line detail, or a detail with a status (StepResult) */
+  run(ctx: StepContext<D>): Promise<StepResult>;
   undo?(ctx: StepContext<D>): Promise<void>;
   /** set on gated steps: the prompt shown with Approve / Reject */
   approval?: { prompt(ctx: PlanContext<D>): string };

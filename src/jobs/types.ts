@@ -31,6 +31,8 @@ export interface StepRecord {
   finishedAt?: number;
   /** one-line detail: rows copied, statement id… */
   detail?: string;
+  /** 'warn': the step finished but its check did not pass (compared nothing, saw nothing): shown as ⚠, never ✓ */
+  status?: 'warn';
   error?: string;
 }
 

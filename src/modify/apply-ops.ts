@@ -11,7 +11,7 @@
 import { opText } from '../commands/ops.js';
 import { checkDefault, parseStoredDefault } from '../commands/literals.js';
 import type { Op } from '../commands/types.js';
-import { formatIssues, tableDef, type ColumnDef, type TableDef } from '../schema/model.js';
+import { changeColumn, formatIssues, tableDef, type ColumnDef, type TableDef } from '../schema/model.js';
 import { parseRedshiftType, suggest } from '../schema/types.js';
 import { castRule } from './casts.js';
 import type { ColumnSource } from './types.js';
@@ -169,6 +169,15 @@ export function applyOps(current: TableDef, ops: readonly Op[]): ApplyResult {
     };
 
   t.columns = cols.map((d) => d.col);
+  // the declared change column follows a rename; a table that loses it is no longer tracked
+  const ct = changeColumn(current.changeTracking);
+  if (ct) {
+    const d = cols.find((x) => x.from === ct.column);
+    if (!d) {
+      t.changeTracking = 'none';
+      notes.push(`${where} loses its change column ${ct.column}: schemas/ will declare changeTracking none`);
+    } else t.changeTracking = ct.kind === 'updated_at' ? { updated_at: d.col.name } : { append_only: d.col.name };
+  }
   const parsed = tableDef.safeParse(t);
   if (!parsed.success) return { ok: false, error: `the changed ${where} is not a valid table: ${formatIssues(parsed.error).join('; ')}` };
   const next = parsed.data;

@@ -8,25 +8,25 @@
  *   rows with updated_at ≥ mark are deleted from new_t by primary key and inserted again from t. Deletes during the copy
  *   are found by key: before the lock (preSwapDeleteSync: keys of new_t no longer in t) and after the swap for the
  *   window in between (postSwapDeleteSync: keys of t older than the mark that old_t no longer has).
- * - `append-id` (only when the caller says the table is append-only): rows with id > max(id) at the copy start. Updates
- *   and deletes are NOT covered.
+ * Which one is the table's declared `changeTracking` (schemas/): `{ updated_at: <column> }` → `updated_at`;
+ * `{ append_only: <id> }` → `append-id`; `none` (or nothing declared) → `full`. Nothing is guessed from column names.
+ * - `append-id` (declared append-only): rows with id > max(id) at the copy start. Updates and deletes are NOT covered
+ *   (the post-swap verification would find them: counts differ).
  * - `full`: no change column: under the lock the whole tables are compared (rows of new_t that differ from t go, rows
  *   of t missing in new_t come) — correct but the lock lasts as long as two scans of the table.
  * After the swap, lateWritesToOld finds rows written to old_t after the swap (a writer that had resolved the name
  * before the rename) and moves them over; reverseDelta brings the new table's changes back on a rollback.
  */
 import { qualified, quoteIdent } from '../schema/identifiers.js';
-import type { ColumnDef, TableDef } from '../schema/model.js';
+import { changeColumn, type ColumnDef, type TableDef } from '../schema/model.js';
 import { parseRedshiftType } from '../schema/types.js';
-import { checkMapping, defaultSql, newTableName, oldTableName, renderMark, sourceExpr, swapBatch, typedSourceExpr, type SwapOptions } from './sql.js';
+import { checkMapping, defaultSql, newTableName, oldTableName, renderMark, sourceExpr, swapBatch, typedSourceExpr, verifyQueries, type SwapOptions } from './sql.js';
 import type { ColumnSource, DeltaPlan, SqlMark } from './types.js';
 
 export const DEFAULT_MARGIN_SECONDS = 300;
 const NO_ROWS_MARK = '1900-01-01 00:00:00';
 
 export interface DeltaOptions {
-  /** the table only ever gets inserts (no updates, no deletes): an id delta is then exact */
-  appendOnly?: boolean;
   /** subtracted from max(updated_at) for the copy mark (default 300) */
   marginSeconds?: number;
 }
@@ -86,7 +86,10 @@ const isInteger = (c: ColumnDef): boolean => {
   return p.ok && (p.type.kind === 'smallint' || p.type.kind === 'integer' || p.type.kind === 'bigint');
 };
 
-/** Choose how the live copy finds the rows that changed while it ran. */
+/**
+ * Choose how the live copy finds the rows that changed while it ran — from the table's declared `changeTracking`
+ * (schemas/), never from a column's name.
+ */
 export function deltaPlan(current: TableDef, next: TableDef, mapping: readonly ColumnSource[], opts: DeltaOptions = {}): DeltaPlan {
   checkMapping(next, mapping);
   const t = qualified(current.schema, current.name);
@@ -99,42 +102,47 @@ export function deltaPlan(current: TableDef, next: TableDef, mapping: readonly C
         `${current.name} has no primary key the new table keeps: under the lock new_${current.name} is emptied and copied again in full — the table is locked for a whole copy`,
       ],
     };
-  const upd = current.columns.find((c) => c.name === 'updated_at');
-  const updMap = upd ? mapping.find((m) => m.kind === 'column' && m.from === upd.name) : undefined;
-  if (upd && isTimestamp(upd) && updMap) {
+  const full = (why: string): DeltaPlan => ({
+    kind: 'full',
+    primaryKey: pk,
+    notes: [`${why}: the changes made during the copy are found by comparing the whole tables under the lock, so the table is unreadable for about two full scans (use --strategy rename-first to avoid it)`],
+  });
+  const declared = changeColumn(current.changeTracking);
+  if (current.changeTracking === undefined)
+    return full(
+      `${current.name} declares no changeTracking in schemas/: treated as none (declare changeTracking: { updated_at: <column> } when every change sets a timestamp, { append_only: <id> } when it only gets inserts, or none)`,
+    );
+  if (!declared) return full(`${current.name} declares changeTracking none`);
+  const col = current.columns.find((c) => c.name === declared.column);
+  const colMap = col ? mapping.find((m) => m.kind === 'column' && m.from === col.name) : undefined;
+  if (!col || !colMap) return full(`${current.name}'s change column ${declared.column} is not copied unchanged into the new table`);
+  if (declared.kind === 'updated_at') {
+    if (!isTimestamp(col)) return full(`${current.name}'s change column ${col.name} is not a timestamp`);
     const margin = Math.max(0, Math.floor(opts.marginSeconds ?? DEFAULT_MARGIN_SECONDS));
-    const col = quoteIdent(upd.name);
+    const q = quoteIdent(col.name);
     return {
       kind: 'updated_at',
-      column: upd.name,
-      target: updMap.target,
+      column: col.name,
+      target: colMap.target,
       primaryKey: pk,
       marginSeconds: margin,
-      markQuery: `SELECT CAST(COALESCE(${markValue(`MAX(${col})`, upd)} - INTERVAL '${margin} seconds', CAST('${NO_ROWS_MARK}' AS timestamp)) AS varchar(32)) AS mark FROM ${t}`,
+      markQuery: `SELECT CAST(COALESCE(${markValue(`MAX(${q})`, col)} - INTERVAL '${margin} seconds', CAST('${NO_ROWS_MARK}' AS timestamp)) AS varchar(32)) AS mark FROM ${t}`,
       notes: [
-        `rows changed during the copy are found by ${upd.name} ≥ (its max before the copy − ${margin} s) and re-copied under the lock`,
+        `rows changed during the copy are found by ${col.name} ≥ (its max before the copy − ${margin} s) and re-copied under the lock`,
         `rows deleted during the copy are found by primary key (${pk.map((k) => k.column).join(', ')})`,
-        `a source transaction that commits more than ${margin} s after it set ${upd.name} could slip past the mark: raise the margin for tables with long transactions`,
+        `a source transaction that commits more than ${margin} s after it set ${col.name} could slip past the mark: raise the margin for tables with long transactions`,
       ],
     };
   }
-  const id = pk.length === 1 ? current.columns.find((c) => c.name === pk[0]!.column) : undefined;
-  if (opts.appendOnly && id && isInteger(id)) {
-    return {
-      kind: 'append-id',
-      column: id.name,
-      target: pk[0]!.target,
-      primaryKey: pk,
-      markQuery: `SELECT CAST(COALESCE(MAX(${quoteIdent(id.name)}), 0) AS varchar(20)) AS mark FROM ${t}`,
-      notes: [`rows added during the copy are found by ${id.name} > its max before the copy; updates and deletes during the copy are NOT covered (the table is declared append-only)`],
-    };
-  }
+  if (pk.length !== 1 || pk[0]!.column !== col.name || !isInteger(col))
+    return full(`${current.name} declares append_only: ${col.name}, but the id delta needs ${col.name} to be its single integer primary key`);
   return {
-    kind: 'full',
+    kind: 'append-id',
+    column: col.name,
+    target: pk[0]!.target,
     primaryKey: pk,
-    notes: [
-      `${current.name} has no updated_at column: the changes made during the copy are found by comparing the whole tables under the lock, so the table is unreadable for about two full scans (use --strategy rename-first, or add updated_at, to avoid it)`,
-    ],
+    markQuery: `SELECT CAST(COALESCE(MAX(${quoteIdent(col.name)}), 0) AS varchar(20)) AS mark FROM ${t}`,
+    notes: [`rows added during the copy are found by ${col.name} > its max before the copy; updates and deletes during the copy are NOT covered (the table is declared append-only)`],
   };
 }
 
@@ -147,6 +155,11 @@ export interface LockedSwap {
   sql: string[];
   /** index of the sub-statement returning `swap_mark` (max change mark of t under the lock), when there is one */
   swapMarkIndex?: number;
+  /**
+   * full delta: index of the sub-statement returning the checksum row of new_t after the delta, under the lock (the
+   * state the table has when it takes the name): the post-swap verification compares old_t with it
+   */
+  checksumIndex?: number;
 }
 
 const cols = (key: Key, side: 'column' | 'target'): string[] => key.map((k) => quoteIdent(k[side]));
@@ -197,6 +210,7 @@ export function lockedSwapBatch(current: TableDef, next: TableDef, mapping: read
     );
     swapMarkIndex = out.length - 1;
   } else if (delta.primaryKey.length > 0) {
+    // (checksum added below, after the delta)
     // full compare on the copied columns (added columns are not in t; their values in new_t are kept)
     const copied = mapping.filter((m) => m.kind !== 'default');
     const newSide = copied.map((m) => quoteIdent(m.target)).join(', ');
@@ -211,8 +225,15 @@ export function lockedSwapBatch(current: TableDef, next: TableDef, mapping: read
   } else {
     out.push(`DELETE FROM ${nt}`, `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${t}`);
   }
+  let checksumIndex: number | undefined;
+  if (delta.kind === 'full') {
+    // nothing else can write either table now: the new table's checksum here is what the table holds when it takes the
+    // name, and old_<t> must still match it after the swap (post-swap verification; no change column to go by)
+    out.push(verifyQueries(current, next, mapping, { oldTable: current.name, newTable: newTableName(current.name) }).newSide);
+    checksumIndex = out.length - 1;
+  }
   out.push(...swapBatch(s, current.name, opts));
-  return swapMarkIndex === undefined ? { sql: out } : { sql: out, swapMarkIndex };
+  return { sql: out, ...(swapMarkIndex !== undefined ? { swapMarkIndex } : {}), ...(checksumIndex !== undefined ? { checksumIndex } : {}) };
 }
 
 /**
@@ -349,10 +370,11 @@ function reverseStatements(
   return { ok: true, sql };
 }
 
-/** After the swap: is the table still being fed? (max(updated_at) / max(id) should keep advancing) */
+/** After the swap: is the table still being fed? (max(change column) / max(id) should keep advancing) */
 export function freshnessQuery(next: TableDef): string | undefined {
   const items: string[] = [];
-  const upd = next.columns.find((c) => c.name === 'updated_at');
+  const ct = changeColumn(next.changeTracking);
+  const upd = ct?.kind === 'updated_at' ? next.columns.find((c) => c.name === ct.column) : undefined;
   if (upd && isTimestamp(upd)) items.push(`CAST(MAX(${markValue(quoteIdent(upd.name), upd)}) AS varchar(32)) AS max_updated_at`);
   const id = next.primaryKey?.length === 1 ? next.columns.find((c) => c.name === next.primaryKey![0]) : undefined;
   if (id && isInteger(id)) items.push(`CAST(MAX(${quoteIdent(id.name)}) AS varchar(20)) AS max_id`);

@@ -23,7 +23,7 @@
 import type { Op } from '../commands/types.js';
 import { qualified, quoteIdent } from '../schema/identifiers.js';
 import { formatDrifts, type Drift } from '../schema/diff.js';
-import type { ForeignKeyDef, TableDef } from '../schema/model.js';
+import { changeTrackingText, type ForeignKeyDef, type TableDef } from '../schema/model.js';
 import { renderColumnDef } from '../schema/render.js';
 import { parseRedshiftType } from '../schema/types.js';
 import { applyOps, describeOp } from './apply-ops.js';
@@ -68,8 +68,10 @@ export interface PlanInput {
   owner?: string;
   /** users whose ACL entries need no GRANT (the bot's own user, owner of new_<t>) */
   skipGrantees?: readonly string[];
-  /** cdc: the table only ever gets inserts (an id delta is then exact) */
-  appendOnly?: boolean;
+  /** the table's size (svv_table_info tbl_rows and size in MB), when read: the expected lock time is computed from it */
+  tableSize?: TableSize;
+  /** the rates the lock estimate uses (settings SCAN_MB_PER_SECOND / COPY_MB_PER_SECOND); DEFAULT_THROUGHPUT otherwise */
+  throughput?: Throughput;
   /** cdc live copy: seconds subtracted from max(updated_at) for the copy mark */
   marginSeconds?: number;
   /** verify a sample (every Nth key) instead of the whole table */
@@ -84,6 +86,25 @@ export interface PlanInput {
   drift?: readonly Drift[];
   forceDrift?: boolean;
 }
+
+export interface TableSize {
+  rows: number;
+  sizeMb: number;
+}
+
+export interface Throughput {
+  /** MB/s Redshift reads (and compares, hashes, aggregates) in one pass over a table */
+  scanMbPerSecond: number;
+  /** MB/s an INSERT … SELECT … ORDER BY writes a copy */
+  copyMbPerSecond: number;
+}
+
+/**
+ * The rates the lock estimate uses when the settings do not say. Deliberate assumptions for a small provisioned cluster,
+ * NOT measurements of yours: the copy step reports the MB/s it reached, so set SCAN_MB_PER_SECOND / COPY_MB_PER_SECOND
+ * from what your copies show.
+ */
+export const DEFAULT_THROUGHPUT: Throughput = { scanMbPerSecond: 100, copyMbPerSecond: 25 };
 
 const FRAGILE_ENCODINGS = new Set(['bytedict', 'runlength', 'text255', 'text32k']);
 
@@ -531,13 +552,14 @@ function deepCopyPlan(
   };
   let verifySpec: VerifySpec | undefined;
   let swapMarkIndex: number | undefined;
-  const verify = (spec: VerifySpec, when: string): PlanStep => {
+  let checksumIndex: number | undefined;
+  const verify = (spec: VerifySpec, when: string, rows = 'whole table'): PlanStep => {
     verifySpec = spec;
-    return verifyStep(spec, when);
+    return verifyStep(spec, when, rows);
   };
-  const verifyStep = (spec: VerifySpec, when: string): PlanStep => ({
+  const verifyStep = (spec: VerifySpec, when: string, rows: string): PlanStep => ({
     name: 'verify',
-    title: `Verify the copy (${spec.sampled ? `a sample: every ${input.sampleEvery}th key` : 'whole table'})`,
+    title: `Verify the copy (${spec.sampled ? `a sample: every ${input.sampleEvery}th key` : rows})`,
     actions: [
       { kind: 'query', sql: spec.checksums, expect: `the 'old' and 'new' rows are equal (row count, per-column counts and checksums)${when}` },
       ...(spec.duplicatesNew ? [{ kind: 'query' as const, sql: spec.duplicatesNew, expect: 'no rows (no duplicate primary key), or only keys the old table already duplicates' }] : []),
@@ -545,6 +567,19 @@ function deepCopyPlan(
     ],
     notes: ['FNV_HASH is Redshift’s; the sandbox provides a compatible fnv_hash', ...spec.notes],
   });
+  const countOld: PlanAction = { kind: 'query', sql: `SELECT count(*) AS old_rows FROM ${qualified(schema, oldName)}`, expect: `old_rows: how many rows ${oldName} holds, to say how many were compared` };
+  /** old_<t> now against the checksum of the new table recorded when it took the name (`where`) */
+  const postVerifySnapshot = (where: string): PlanStep => {
+    const spec = verifyQueries(current, next, mapping, { oldTable: oldName, newTable: name });
+    return {
+      name: 'post-verify',
+      title: `Verify after the swap: every row of ${oldName} against ${name} as it was at the swap`,
+      actions: [{ kind: 'query', sql: spec.oldSide, expect: `the same row count and per-column counts and checksums as ${where}` }],
+      notes: [
+        `${oldName} gets no write after the swap, and what ${name} held at the swap was checksummed then: equal sums prove the swap lost no row and changed no value, while the changes replication made to ${name} since stay out of the comparison`,
+      ],
+    };
+  };
   const approve: PlanStep = {
     name: 'approve-drop',
     title: `Approval: drop ${oldName}?`,
@@ -602,6 +637,7 @@ function deepCopyPlan(
         actions: [{ kind: 'aws', text: `CloudWatch Logs FilterLogEvents group ${rep?.logGroup}${rep?.logStream ? ` stream ${rep.logStream}` : ''} from the resume time: ]E: and ]W: lines, grouped by component; every search re-reads the last ${lagS} s and the check searches ${lagS} s past its window (CloudWatch stores events late), lines deduplicated by event id` }],
         notes: ['errors stop the job at the approval with Rollback highlighted'],
       },
+      postVerifySnapshot('the verify step recorded for new_' + name + ' while the task was stopped (nothing writes it before the swap)'),
       approve,
       drop,
       b.schemaFile,
@@ -635,6 +671,7 @@ function deepCopyPlan(
         notes: [grantNote],
       },
       ...freshness(next),
+      postVerifySnapshot(`the verify step recorded for ${newName} while ${name} was missing (nothing writes it before it takes the name)`),
       approve,
       drop,
       b.schemaFile,
@@ -657,14 +694,38 @@ function deepCopyPlan(
       },
     );
   } else {
-    const d = deltaPlan(current, next, mapping, {
-      ...(input.appendOnly ? { appendOnly: true } : {}),
-      marginSeconds: input.marginSeconds ?? DEFAULT_MARGIN_SECONDS,
-    });
+    const d = deltaPlan(current, next, mapping, { marginSeconds: input.marginSeconds ?? DEFAULT_MARGIN_SECONDS });
     delta = d;
     if (d.kind === 'full') warnings.push(...d.notes);
     const mark = placeholder('copy_mark');
     const swapMark = placeholder('swap_mark');
+    /** live copy: old_<t> and <t> on the rows not changed since the swap (by the change column), or against the swap's checksum */
+    const postVerifyLive = (dp: typeof d): PlanStep => {
+      if (dp.kind === 'full') return postVerifySnapshot(`the checksum of ${newName} the swap batch took under the lock`);
+      const updated = dp.kind === 'updated_at';
+      const value = updated ? `CAST(:swap_mark AS timestamp) - INTERVAL '${dp.marginSeconds} seconds'` : 'CAST(:swap_mark AS bigint)';
+      const spec = verifyQueries(current, next, mapping, {
+        oldTable: oldName,
+        newTable: name,
+        range: { column: dp.column, target: dp.target, op: updated ? '<' : '<=', value, ...(updated ? { sameKeys: true } : {}) },
+      });
+      return {
+        name: 'post-verify',
+        title: updated
+          ? `Verify after the swap: ${oldName} and ${name} agree on every row not changed since the swap (${dp.column} < swap mark − ${dp.marginSeconds} s)`
+          : `Verify after the swap: ${oldName} and ${name} agree on every row with ${dp.column} ≤ the swap mark`,
+        actions: [
+          { kind: 'query', sql: spec.checksums, expect: `the 'old' and 'new' rows are equal (row count, per-column counts and checksums); :swap_mark is bound to the swap step's swap_mark` },
+          countOld,
+        ],
+        notes: [
+          `no lock: ${oldName} no longer receives writes once the late writes are moved`,
+          updated
+            ? `rows changed since the swap (and rows deleted since: their key is gone from ${name}) are left out on both sides; the margin covers changes applied late with an older ${dp.column}`
+            : `${name} is declared append-only: every row up to the swap mark must be in both tables; a difference means rows were updated or deleted after all, or lost`,
+        ],
+      };
+    };
     steps.push(create);
     if (d.kind !== 'full')
       steps.push({
@@ -688,12 +749,19 @@ function deepCopyPlan(
       ...(input.sampleEvery ? { sampleEvery: input.sampleEvery } : {}),
       ...(d.kind === 'updated_at' ? { stable: { column: d.column, op: '<' as const, mark } } : d.kind === 'append-id' ? { stable: { column: d.column, op: '<=' as const, mark } } : {}),
     });
-    steps.push(verify(spec, d.kind === 'full' ? ' — except rows changed during the copy, which the locked swap reconciles' : ''));
+    steps.push(
+      verify(
+        spec,
+        d.kind === 'full' ? ' — except rows changed during the copy, which the locked swap reconciles' : '',
+        d.kind === 'updated_at' ? `rows with ${d.column} < the copy mark` : d.kind === 'append-id' ? `rows with ${d.column} ≤ the copy mark` : 'whole table, while replication writes',
+      ),
+    );
     const locked = lockedSwapBatch(current, next, mapping, d, { mark, ...grantOpts });
     // bound the wait for the ACCESS EXCLUSIVE lock (readers queue behind a waiting lock), then lift the bound
     const timeout = input.swapLockTimeoutMs === undefined ? undefined : Math.max(1, Math.round(input.swapLockTimeoutMs));
     const lockSql = timeout === undefined ? locked.sql : [`SET statement_timeout TO ${timeout}`, locked.sql[0]!, 'SET statement_timeout TO 0', ...locked.sql.slice(1)];
     if (locked.swapMarkIndex !== undefined) swapMarkIndex = locked.swapMarkIndex + (timeout === undefined ? 0 : 2);
+    if (locked.checksumIndex !== undefined) checksumIndex = locked.checksumIndex + (timeout === undefined ? 0 : 2);
     steps.push({
       name: 'swap',
       title: `Lock ${name}, apply the changes made during the copy, swap the names (one transaction)`,
@@ -702,6 +770,7 @@ function deepCopyPlan(
         grantNote,
         ...(swapMarkIndex !== undefined ? [`statement ${swapMarkIndex + 1} returns swap_mark, kept in the job as {{swap_mark}}`] : []),
         ...(timeout !== undefined ? [`the lock waits at most ${timeout} ms behind other sessions; the step retries the batch when it times out`] : []),
+        ...(checksumIndex !== undefined ? [`statement ${checksumIndex + 1} returns the checksum of ${newName} as it takes the name, kept in the job for the post-swap verification`] : []),
         `${name} is unreadable only while this transaction holds the lock`,
         ...(d.kind === 'full' ? [] : d.notes),
       ],
@@ -725,7 +794,7 @@ function deepCopyPlan(
         ],
         notes: ['a newer version of a row already in the table wins'],
       });
-    steps.push(...freshness(next), approve, drop, b.schemaFile);
+    steps.push(...freshness(next), postVerifyLive(d), approve, drop, b.schemaFile);
     const rev = d.kind === 'updated_at' ? reverseDelta(current, next, mapping, d, swapMark) : revFull;
     rollback.push({
       name: 'swap-back',
@@ -751,11 +820,13 @@ function deepCopyPlan(
     notes: [],
   });
 
+  const strategyWhy = explainStrategy(input, b.provider, strategy, delta);
   return {
     ...b,
     mode: 'deep-copy',
     reasons: b.reasons,
     ...(strategy ? { strategy } : {}),
+    strategyWhy,
     names: { table: name, newTable: newName, oldTable: oldName },
     steps,
     rollback,
@@ -764,8 +835,69 @@ function deepCopyPlan(
     ...(delta ? { delta } : {}),
     ...(verifySpec ? { verify: verifySpec } : {}),
     ...(swapMarkIndex !== undefined ? { swapMarkIndex } : {}),
+    ...(checksumIndex !== undefined ? { checksumIndex } : {}),
     foreignKeys: b.fks,
   } as ModifyPlan;
+}
+
+const seconds = (s: number): string => (s >= 10 ? `${Math.round(s)} s` : s >= 0.1 ? `${Number(s.toFixed(1))} s` : '< 0.1 s');
+const mb = (n: number): string => `${n.toLocaleString('en-US')} MB`;
+
+/**
+ * Why this strategy, from the table's declared changeTracking, and what it costs: the expected lock time of the live
+ * copy's locked swap (passes over the table × its size ÷ the scan rate) and, for a table without change tracking, the
+ * time rename-first would leave the name missing — offered when that is shorter. Estimates, and they say so.
+ */
+function explainStrategy(input: PlanInput, provider: 'dms' | 'cdc', strategy: ModifyPlan['strategy'], d: ModifyPlan['delta']): string[] {
+  const t = input.current;
+  const file = `schemas/${t.schema}/${t.name}.yml`;
+  const declared = `changeTracking ${changeTrackingText(t.changeTracking)} in ${file}`;
+  if (provider === 'dms') return [`strategy: the DMS task is stopped for the copy and the swap; ${declared} is not needed for it`];
+  const rate = input.throughput ?? DEFAULT_THROUGHPUT;
+  const size = input.tableSize;
+  const sizeText = size ? `size from svv_table_info (${size.rows.toLocaleString('en-US')} rows, ${mb(size.sizeMb)})` : '';
+  const lock = (passes: number, what: string): string =>
+    size
+      ? `  • expected lock: ≈ ${seconds((passes * size.sizeMb) / rate.scanMbPerSecond)} = ${passes} scans × ${mb(size.sizeMb)} ÷ ${rate.scanMbPerSecond} MB/s (${what}); ${sizeText}; scan rate from the setting SCAN_MB_PER_SECOND`
+      : '  • expected lock: unknown (the table size was not read from svv_table_info)';
+  const renameFirst = size ? size.sizeMb / rate.copyMbPerSecond + (4 * size.sizeMb) / rate.scanMbPerSecond : undefined;
+  const renameText =
+    size && renameFirst !== undefined
+      ? `rename-first would leave ${t.name} missing for ≈ ${seconds(renameFirst)} (copy ${mb(size.sizeMb)} ÷ ${rate.copyMbPerSecond} MB/s + verify 4 scans × ${mb(size.sizeMb)} ÷ ${rate.scanMbPerSecond} MB/s; the CDC service buffers meanwhile)`
+      : undefined;
+  if (strategy === 'rename-first')
+    return [
+      `strategy: rename-first (--strategy rename-first): the CDC service buffers while ${t.name} is missing, so ${declared} is not needed for it`,
+      `  • ${renameText ?? `${t.name} is missing for the copy and the verification (the table size was not read from svv_table_info)`}`,
+    ];
+  const head = `strategy: live-copy, from ${declared}`;
+  if (!d) return [head];
+  switch (d.kind) {
+    case 'updated_at':
+      return [
+        head,
+        `  • every change sets ${d.column}: the rows changed during the copy are those with ${d.column} ≥ max(${d.column}) − ${d.marginSeconds} s read before the copy, re-copied under the lock`,
+        lock(3, `the rows changed since the copy mark, by ${d.column} and by key — fewer when the zone maps skip blocks`),
+      ];
+    case 'append-id':
+      return [
+        head,
+        `  • ${t.name} only gets inserts: the rows added during the copy are those with ${d.column} > max(${d.column}) read before the copy, inserted under the lock`,
+        lock(2, `the rows with ${d.column} > the copy mark, then max(${d.column})`),
+      ];
+    case 'full': {
+      const out = [
+        head,
+        `  • nothing tells a changed row from an unchanged one: under the lock the whole tables are compared (rows of new_${t.name} that differ are replaced, missing ones inserted)`,
+        lock(6, 'the whole-table compare under the lock and the checksum for the post-swap verification'),
+      ];
+      if (size && renameText !== undefined && renameFirst !== undefined) {
+        const lockS = (6 * size.sizeMb) / rate.scanMbPerSecond;
+        out.push(renameFirst < lockS ? `  • ${renameText}: shorter than the lock — add --strategy rename-first` : `  • ${renameText}: longer than the lock, so the live copy stays`);
+      }
+      return out;
+    }
+  }
 }
 
 function freshness(next: TableDef): PlanStep[] {
@@ -826,6 +958,7 @@ export function formatPlan(plan: ModifyPlan): string {
       : `deep copy (${plan.provider}${plan.strategy ? `, ${plan.strategy}` : ''})`;
   out.push(`modify ${plan.table.schema}.${plan.table.name}: ${how}`);
   if (plan.reasons.length) out.push('why a deep copy:', ...plan.reasons.map((r) => `  • ${r}`));
+  if (plan.strategyWhy?.length) out.push(...plan.strategyWhy);
   if (plan.mode === 'deep-copy') {
     out.push('column mapping:');
     for (const m of plan.mapping)

@@ -274,6 +274,9 @@ export interface VerifySpec {
    * as numeric(38,0). Equal rows = same row count and the same multiset of values per column.
    */
   checksums: string;
+  /** the two halves of `checksums`, each a one-row query on its own (the 'old' and the 'new' row) */
+  oldSide: string;
+  newSide: string;
   columns: VerifyColumn[];
   sampled: boolean;
   /** up to 5 primary-key values that occur more than once in the new / old table (none expected in new beyond old) */
@@ -295,7 +298,16 @@ export interface VerifyOptions {
    * keys. `column` is the old table's column.
    */
   stable?: { column: string; op: '<' | '<='; mark: SqlMark };
+  /**
+   * After the swap: compare only rows with `column op value` (old table) and `target op value` (new table); `value` is
+   * SQL the planner wrote around a bound parameter (`CAST(:swap_mark AS bigint)`, optionally minus an INTERVAL).
+   * `sameKeys`: also only rows whose key the other table has under the same condition (rows changed or deleted since
+   * are then left out on both sides — an updated_at table, where a changed row keeps its key).
+   */
+  range?: { column: string; target: string; op: '<' | '<='; value: string; sameKeys?: boolean };
 }
+
+const RANGE_VALUE = /^CAST\(:[a-z_]+ AS (timestamp|bigint)\)( - INTERVAL '\d+ seconds')?$/;
 
 /**
  * Queries that check a copy: row counts and per-column checksums of old vs new, and primary-key duplicates.
@@ -363,14 +375,27 @@ export function verifyQueries(current: TableDef, next: TableDef, mapping: readon
     newConds.push(`EXISTS (SELECT 1 FROM ${qualified(current.schema, opts.oldTable)} AS o WHERE o.${quoteIdent(s.column)} ${s.op} ${mark} AND ${match(opts.newTable, 'o')})`);
     notes.push('rows changed since the copy began are left out: the locked swap brings them over');
   }
+  if (opts.range) {
+    const r = opts.range;
+    if (!RANGE_VALUE.test(r.value)) throw new Error(`verify range "${r.value}" is not a value the planner writes`);
+    oldConds.push(`${quoteIdent(r.column)} ${r.op} ${r.value}`);
+    newConds.push(`${quoteIdent(r.target)} ${r.op} ${r.value}`);
+    if (r.sameKeys) {
+      if (!pkOk) throw new Error(`${next.name}: comparing rows by key needs a primary key`);
+      const oldBare = quoteIdent(opts.oldTable);
+      const newBare = quoteIdent(opts.newTable);
+      const onNew = pk.map((p) => `x.${quoteIdent(p.target)} = ${oldBare}.${quoteIdent(p.from!)}`).join(' AND ');
+      const onOld = pk.map((p) => `x.${quoteIdent(p.from!)} = ${newBare}.${quoteIdent(p.target)}`).join(' AND ');
+      oldConds.push(`EXISTS (SELECT 1 FROM ${qualified(next.schema, opts.newTable)} AS x WHERE ${onNew} AND x.${quoteIdent(r.target)} ${r.op} ${r.value})`);
+      newConds.push(`EXISTS (SELECT 1 FROM ${qualified(current.schema, opts.oldTable)} AS x WHERE ${onOld} AND x.${quoteIdent(r.column)} ${r.op} ${r.value})`);
+    }
+  }
   const w = (conds: string[]): string => (conds.length ? `\nWHERE ${conds.join(' AND ')}` : '');
-  const checksums = [
-    `SELECT ${wrap(oldItems, '       ')}\nFROM ${qualified(current.schema, opts.oldTable)}${w(oldConds)}`,
-    'UNION ALL',
-    `SELECT ${wrap(newItems, '       ')}\nFROM ${qualified(next.schema, opts.newTable)}${w(newConds)}`,
-  ].join('\n');
+  const oldSide = `SELECT ${wrap(oldItems, '       ')}\nFROM ${qualified(current.schema, opts.oldTable)}${w(oldConds)}`;
+  const newSide = `SELECT ${wrap(newItems, '       ')}\nFROM ${qualified(next.schema, opts.newTable)}${w(newConds)}`;
+  const checksums = [oldSide, 'UNION ALL', newSide].join('\n');
 
-  const spec: VerifySpec = { checksums, columns, sampled, notes };
+  const spec: VerifySpec = { checksums, oldSide, newSide, columns, sampled, notes };
   if (pkOk) {
     const newCols = pk.map((p) => quoteIdent(p.target)).join(', ');
     const oldCols = pk.map((p) => quoteIdent(p.from!)).join(', ');

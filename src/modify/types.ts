@@ -158,6 +158,11 @@ export interface ModifyPlan {
   provider: 'dms' | 'cdc';
   /** deep copy of a cdc table only */
   strategy?: 'live-copy' | 'rename-first';
+  /**
+   * deep copy: how the strategy follows from the table's declared changeTracking, with the expected lock time (or
+   * unavailability) computed from the table's size — the first line is the headline, the rest are bullets
+   */
+  strategyWhy?: string[];
   /** names of the work tables */
   names: { table: string; newTable: string; oldTable: string };
   steps: PlanStep[];
@@ -170,6 +175,8 @@ export interface ModifyPlan {
   verify?: VerifySpec;
   /** cdc live copy with a change column: the sub-statement of the swap batch (0-based) that returns swap_mark */
   swapMarkIndex?: number;
+  /** live copy, full delta: index in the swap batch of the statement returning new_<t>'s checksum under the lock (post-verify compares old_<t> with it) */
+  checksumIndex?: number;
   foreignKeys: RecreatedForeignKey[];
   /** other tables whose schemas/ files change with this one (their foreign keys name a renamed column) */
   referencingUpdates: TableDef[];

@@ -81,6 +81,32 @@ export const replicationDef = z.discriminatedUnion('provider', [
 ]);
 export type ReplicationDef = z.output<typeof replicationDef>;
 
+/**
+ * How changes to the table can be found (the live copy's delta, the post-swap verification) — declared, never guessed
+ * from column names:
+ * - `{ updated_at: <column> }`: every insert and update sets this timestamp column;
+ * - `{ append_only: <id column> }`: the table only gets inserts (no updates, no deletes), with increasing integer ids;
+ * - `none`: nothing tells a changed row from an unchanged one (a live copy compares whole tables under its lock).
+ */
+export const changeTrackingDef = z.union([
+  z.literal('none'),
+  z.strictObject({ updated_at: identifier }),
+  z.strictObject({ append_only: identifier }),
+]);
+export type ChangeTracking = z.output<typeof changeTrackingDef>;
+
+/** The column a declaration names (undefined for none / not declared). */
+export function changeColumn(ct: ChangeTracking | undefined): { kind: 'updated_at' | 'append_only'; column: string } | undefined {
+  if (ct === undefined || ct === 'none') return undefined;
+  return 'updated_at' in ct ? { kind: 'updated_at', column: ct.updated_at } : { kind: 'append_only', column: ct.append_only };
+}
+
+/** `none`, `{ updated_at: updated_at }`, `{ append_only: id }` — as schemas/ files write it. */
+export function changeTrackingText(ct: ChangeTracking | undefined): string {
+  const c = changeColumn(ct);
+  return c ? `{ ${c.kind}: ${c.column} }` : ct === 'none' ? 'none' : '(not declared)';
+}
+
 export const DIST_STYLES = ['AUTO', 'EVEN', 'ALL', 'KEY'] as const;
 export const SORT_STYLES = ['NONE', 'AUTO', 'COMPOUND', 'INTERLEAVED'] as const;
 
@@ -98,6 +124,8 @@ const tableShape = z.strictObject({
     .strictObject({ style: z.enum(SORT_STYLES), columns: z.array(identifier).default(() => []) })
     .default(() => ({ style: 'NONE' as const, columns: [] })),
   replication: replicationDef.default(() => ({ provider: 'cdc' as const, service: 'flydata' })),
+  /** how changed rows are found; optional, and absent means nothing is known (treated as none) */
+  changeTracking: changeTrackingDef.optional(),
 });
 
 /** Checks that need the whole table: every key names a column, dist/sort styles agree with their columns. */
@@ -146,6 +174,17 @@ export const tableDef = tableShape.superRefine((t, ctx) => {
     if (seen.has(c)) ctx.addIssue({ code: 'custom', path: ['sortKey', 'columns', i], message: `sort key column "${c}" appears twice` });
     seen.add(c);
   });
+  const ct = changeColumn(t.changeTracking);
+  if (ct) {
+    const path = ['changeTracking', ct.kind];
+    const c = t.columns.find((x) => x.name === ct.column);
+    const p = c ? parseRedshiftType(c.type) : undefined;
+    if (!c) ctx.addIssue({ code: 'custom', path, message: `"${ct.column}" is not a column of ${t.name}` });
+    else if (ct.kind === 'updated_at' && !(p?.ok && (p.type.kind === 'timestamp' || p.type.kind === 'timestamptz')))
+      ctx.addIssue({ code: 'custom', path, message: `${c.name} is ${c.type}; the change column must be a timestamp` });
+    else if (ct.kind === 'append_only' && !(p?.ok && (p.type.kind === 'smallint' || p.type.kind === 'integer' || p.type.kind === 'bigint')))
+      ctx.addIssue({ code: 'custom', path, message: `${c.name} is ${c.type}; an append-only table is tracked by an integer id column` });
+  }
   if (t.columns.length > 1600) ctx.addIssue({ code: 'custom', path: ['columns'], message: 'a table has at most 1,600 columns' });
 });
 

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, isMap, isScalar, isSeq, parse as parseYaml, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
-import { columnDef, foreignKeyDef, replicationDef, tableDef, tableKey, type ForeignKeyDef, type TableDef } from './model.js';
+import { columnDef, foreignKeyDef, replicationDef, tableDef, tableKey, type ChangeTracking, type ForeignKeyDef, type TableDef } from './model.js';
 import { suggest } from './types.js';
 
 export interface Registry {
@@ -210,6 +210,8 @@ function allowedFields(p: Path, raw: unknown): string[] {
       return keysOf(foreignKeyDef.shape.references.shape);
     case 'sortKey':
       return SORT_KEY_FIELDS;
+    case 'changeTracking':
+      return ['updated_at', 'append_only'];
     case 'replication': {
       const provider = valueAt(raw, [...p, 'provider']);
       return REPLICATION_FIELDS[typeof provider === 'string' ? provider : ''] ?? [...new Set(Object.values(REPLICATION_FIELDS).flat())];
@@ -266,6 +268,8 @@ function issueProblems(file: string, issue: z.core.$ZodIssue, raw: unknown, line
         const hint = typeof v === 'string' ? didYouMean(v, options) : '';
         return [at(q, `${describe(v)} is not one of ${options.join(', ')}${hint}`)];
       }
+      if (p.length === 1 && p[0] === 'changeTracking')
+        return [at(p, `${describe(value)} is not a change tracking: write none, { updated_at: <timestamp column> } or { append_only: <integer id column> }`)];
       return [at(p, issue.message)];
     }
     case 'too_small':
@@ -527,6 +531,7 @@ export function tableToYaml(t: TableDef, opts: TableYamlOptions = {}): string {
   if (t.distKey !== undefined) out.push(`distKey: ${scalar(t.distKey)}`);
   out.push('sortKey:', `  style: ${t.sortKey.style}`);
   if (t.sortKey.columns.length > 0) out.push(`  columns: ${list(t.sortKey.columns)}`);
+  if (t.changeTracking !== undefined) out.push(`changeTracking: ${changeTrackingYaml(t.changeTracking)}`);
   out.push('replication:');
   const rep = t.replication;
   if (rep.provider === 'cdc') {
@@ -538,6 +543,11 @@ export function tableToYaml(t: TableDef, opts: TableYamlOptions = {}): string {
     if (rep.logStream !== undefined) out.push(`  logStream: ${scalar(rep.logStream)}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+function changeTrackingYaml(ct: ChangeTracking): string {
+  if (ct === 'none') return 'none';
+  return 'updated_at' in ct ? `{ updated_at: ${scalar(ct.updated_at)} }` : `{ append_only: ${scalar(ct.append_only)} }`;
 }
 
 /** The comments of an existing file worth keeping: its header and end-of-line column comments (while the type is unchanged). */

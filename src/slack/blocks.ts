@@ -68,6 +68,9 @@ export const STEP_EMOJI: Record<StepRecord['state'], string> = {
   undone: ':leftwards_arrow_with_hook:',
 };
 
+/** A step that finished but whose check did not pass (StepRecord.status 'warn'). */
+export const STEP_WARN_EMOJI = ':warning:';
+
 const FINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'rejected', 'rolled-back']);
 
 export function isFinalState(state: JobState): boolean {
@@ -224,7 +227,7 @@ export function progressMessage(job: JobRecord, now: number = Date.now()): Slack
     const lines = job.steps.map((s, i) => {
       const d = s.state === 'running' || s.finishedAt !== undefined ? stepDuration(s, now) : undefined;
       const detail = s.detail ? ` · ${escapeMrkdwn(truncate(s.detail, 120))}` : '';
-      return `${STEP_EMOJI[s.state]} ${i + 1}. ${escapeMrkdwn(s.title)}${d ? ` — ${d}` : ''}${detail}`;
+      return `${s.state === 'done' && s.status === 'warn' ? STEP_WARN_EMOJI : STEP_EMOJI[s.state]} ${i + 1}. ${escapeMrkdwn(s.title)}${d ? ` — ${d}` : ''}${detail}`;
     });
     blocks.push(mrkdwnSection(`*${stepLine}*\n${lines.join('\n')}`));
   } else {
@@ -243,12 +246,15 @@ export function progressMessage(job: JobRecord, now: number = Date.now()): Slack
 export function stepFinishedMessage(job: JobRecord, step: StepRecord, now: number = Date.now()): SlackMessage {
   const pos = stepPosition(job, step);
   const d = stepDuration(step, now);
-  const verb = step.state === 'skipped' ? 'skipped' : 'done';
-  const emoji = step.state === 'skipped' ? STEP_EMOJI.skipped : STEP_EMOJI.done;
-  const head = `${emoji} Step ${pos} *${escapeMrkdwn(step.title)}* ${verb}${d && verb === 'done' ? ` in ${d}` : ''}`;
+  // a check that finished without passing (compared nothing) is a warning, never a check mark
+  const warn = step.state === 'done' && step.status === 'warn';
+  const verb = step.state === 'skipped' ? 'skipped' : warn ? 'finished with a warning' : 'done';
+  const emoji = step.state === 'skipped' ? STEP_EMOJI.skipped : warn ? STEP_WARN_EMOJI : STEP_EMOJI.done;
+  const timed = d && step.state !== 'skipped';
+  const head = `${emoji} Step ${pos} *${escapeMrkdwn(step.title)}* ${verb}${timed ? ` in ${d}` : ''}`;
   const detail = step.detail ? `\n${escapeMrkdwn(truncate(step.detail, 2000))}` : '';
   return {
-    text: fallback(`Step ${pos} ${step.title} ${verb}${d && verb === 'done' ? ` in ${d}` : ''}${step.detail ? ` — ${step.detail}` : ''}`),
+    text: fallback(`Step ${pos} ${step.title} ${verb}${timed ? ` in ${d}` : ''}${step.detail ? ` — ${step.detail}` : ''}`),
     blocks: [mrkdwnSection(head + detail)],
   };
 }

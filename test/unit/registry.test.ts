@@ -273,6 +273,7 @@ describe('tableToYaml / writeTableFile', () => {
       primaryKey: ['null'],
       unique: [['a "quoted", name', 'true']],
       foreignKeys: [{ columns: ['null'], references: { schema: 'Odd Schema', table: 'yes', columns: ['null'] } }],
+      changeTracking: 'none',
       distStyle: 'EVEN',
       sortKey: { style: 'AUTO', columns: [] },
       replication: { provider: 'dms', taskId: 'a-1', logGroup: 'g', logStream: 'dms-task-ABC' },
