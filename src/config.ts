@@ -131,6 +131,7 @@ const compareLagSeconds = z.coerce
   .int('expected whole seconds such as 300')
   .min(0, 'cannot be negative')
   .max(7 * 24 * 3600, 'at most 604800 (a week)');
+const mbPerSecond = z.coerce.number({ error: 'expected MB per second such as 100' }).positive('must be more than 0').max(1_000_000, 'at most 1000000');
 const lockTimeoutMs = z.coerce
   .number({ error: 'expected whole milliseconds such as 2000' })
   .int('expected whole milliseconds such as 2000')
@@ -332,6 +333,15 @@ function runbookSettings(get: (k: string) => string | undefined, problems: strin
   if (vw !== undefined) {
     const m = check(minutes, 'HYGIENE_VACUUM_WAIT_MINUTES', vw, problems);
     if (m !== undefined) out.vacuumWaitMs = Math.round(m * 60_000);
+  }
+  for (const [variable, field] of [
+    ['SCAN_MB_PER_SECOND', 'scanMbPerSecond'],
+    ['COPY_MB_PER_SECOND', 'copyMbPerSecond'],
+  ] as const) {
+    const v = get(variable);
+    if (v === undefined) continue;
+    const n = check(mbPerSecond, variable, v, problems);
+    if (n !== undefined) out[field] = n;
   }
   const git = get('SCHEMA_GIT_DIR');
   if (git !== undefined) {

@@ -34,6 +34,7 @@ import { diffTable, formatDrift } from '../schema/diff.js';
 import { referencingTables } from '../schema/registry.js';
 import { formatPlan as formatModifyPlan } from '../modify/planner.js';
 import { narrowingProblems, planModifyJob, preflightChecks, readTableGrants, settingsOf } from '../jobs/runbooks/modify.js';
+import { currentUser, readTableSize } from '../warehouse/free-disk.js';
 import type { Warehouse } from '../warehouse/port.js';
 import { SOURCE_ENV_HELP } from '../config.js';
 import { compareTable, formatComparison, formatSummary, type TableComparison } from '../source/compare.js';
@@ -353,8 +354,11 @@ export function createBotServices(deps: BotDeps): Bot {
     const referencing = referencingTables(deps.registry, current.schema, current.name);
     const settings = settingsOf(deps.runbookDeps);
     const params = { command: cmd, current, referencing: referencing.map(({ table, fk }) => ({ table, fk })) };
+    // the table's size for the plan's expected lock time (svv_table_info may be hidden from the bot's user: then unknown, and why)
+    const size = await readTableSize(deps.warehouse, current.schema, current.name, await currentUser(deps.warehouse));
+    const sizeInput = size.known ? { tableSize: { rows: size.rows, sizeMb: size.sizeMb } } : { tableSizeUnknown: size.why };
     // the job's own plan (same call, same settings): what --dry-run prints is what the job runs
-    const plan = planModifyJob(params, deps.runbookDeps, { drift, forceDrift: cmd.forceDrift });
+    const plan = planModifyJob(params, deps.runbookDeps, { drift, forceDrift: cmd.forceDrift, ...sizeInput });
     if (!plan.ok) {
       await say(reply, `Refused: ${plan.error}`);
       return { ok: false };

@@ -22,6 +22,12 @@ export interface RunbookSettings {
   diskFactor: number;
   /** lock_timeout for the swap transaction's ACCESS EXCLUSIVE lock; retried with backoff (default 2 s) */
   swapLockTimeoutMs: number;
+  /**
+   * the rates the plan's lock estimate uses (MB/s read in one pass over a table; MB/s a copy writes). Assumptions until
+   * set from what your copies report (the copy step prints the MB/s it reached)
+   */
+  scanMbPerSecond: number;
+  copyMbPerSecond: number;
   /** when set, a rewritten schemas/ file is committed in this git work tree */
   schemaGitDir?: string;
   /** when `hygiene` recommends VACUUM / ANALYZE (HYGIENE_UNSORTED_PCT, HYGIENE_STATS_OFF_PCT, HYGIENE_DELETED_PCT, HYGIENE_REINDEX_SKEW) */
@@ -40,6 +46,8 @@ export const DEFAULT_RUNBOOK_SETTINGS: RunbookSettings = {
   hygiene: { ...DEFAULT_HYGIENE_THRESHOLDS },
   vacuumRetryMs: 10_000,
   vacuumWaitMs: 30 * 60_000,
+  scanMbPerSecond: 100,
+  copyMbPerSecond: 25,
 };
 
 /** The log check's default lag: CloudWatch ingestion is usually seconds behind, at times minutes. */

@@ -204,7 +204,10 @@ export function lockedSwapBatch(current: TableDef, next: TableDef, mapping: read
   } else if (delta.kind === 'append-id') {
     const mark = renderMark(opts.mark);
     const id = quoteIdent(delta.column);
+    // the copy read t AFTER the mark was taken: rows above the mark may be in new_t already; replace them all, or the
+    // insert would duplicate them (found by the post-swap verification: counts differed)
     out.push(
+      `DELETE FROM ${nt} WHERE ${quoteIdent(delta.target)} > ${mark}`,
       `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${t} WHERE ${id} > ${mark}`,
       `SELECT CAST(MAX(${id}) AS varchar(20)) AS swap_mark FROM ${t}`,
     );

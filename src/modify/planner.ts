@@ -70,6 +70,8 @@ export interface PlanInput {
   skipGrantees?: readonly string[];
   /** the table's size (svv_table_info tbl_rows and size in MB), when read: the expected lock time is computed from it */
   tableSize?: TableSize;
+  /** why the size could not be read (svv_table_info is visible to superusers only): the lock estimate says so */
+  tableSizeUnknown?: string;
   /** the rates the lock estimate uses (settings SCAN_MB_PER_SECOND / COPY_MB_PER_SECOND); DEFAULT_THROUGHPUT otherwise */
   throughput?: Throughput;
   /** cdc live copy: seconds subtracted from max(updated_at) for the copy mark */
@@ -86,6 +88,9 @@ export interface PlanInput {
   drift?: readonly Drift[];
   forceDrift?: boolean;
 }
+
+/** The table's size (bound :schema, :table): the preflight and the plan's lock estimate read it. */
+export const TABLE_SIZE_QUERY = 'SELECT "size" AS size_mb, tbl_rows FROM svv_table_info WHERE "schema" = :schema AND "table" = :table';
 
 export interface TableSize {
   rows: number;
@@ -518,7 +523,7 @@ function deepCopyPlan(
     name: 'preflight',
     title: 'Preflight: free disk, table size, no view bound to the table, no other job on it',
     actions: [
-      { kind: 'query', sql: 'SELECT "size" AS size_mb, tbl_rows FROM svv_table_info WHERE "schema" = :schema AND "table" = :table', params, expect: 'free disk ≥ 2.5 × size_mb (stv_partitions; both views are superuser-only and Serverless has no STV tables: then free disk is "unknown (why)", a warning, not a refusal)' },
+      { kind: 'query', sql: TABLE_SIZE_QUERY, params, expect: 'free disk ≥ 2.5 × size_mb (stv_partitions; both views are superuser-only and Serverless has no STV tables: then free disk is "unknown (why)", a warning, not a refusal)' },
       { kind: 'query', sql: DEPENDENT_VIEWS_QUERY, params, expect: `no rows: a view bound to ${name} would follow old_${name} after the swap and be dropped with it (late-binding views are fine)` },
     ],
     notes: ['the table lock (one job per table) is taken when the job is queued'],
@@ -859,7 +864,7 @@ function explainStrategy(input: PlanInput, provider: 'dms' | 'cdc', strategy: Mo
   const lock = (passes: number, what: string): string =>
     size
       ? `  • expected lock: ≈ ${seconds((passes * size.sizeMb) / rate.scanMbPerSecond)} = ${passes} scans × ${mb(size.sizeMb)} ÷ ${rate.scanMbPerSecond} MB/s (${what}); ${sizeText}; scan rate from the setting SCAN_MB_PER_SECOND`
-      : '  • expected lock: unknown (the table size was not read from svv_table_info)';
+      : `  • expected lock: unknown (${input.tableSizeUnknown ?? 'the table size was not read from svv_table_info'})`;
   const renameFirst = size ? size.sizeMb / rate.copyMbPerSecond + (4 * size.sizeMb) / rate.scanMbPerSecond : undefined;
   const renameText =
     size && renameFirst !== undefined
@@ -868,7 +873,7 @@ function explainStrategy(input: PlanInput, provider: 'dms' | 'cdc', strategy: Mo
   if (strategy === 'rename-first')
     return [
       `strategy: rename-first (--strategy rename-first): the CDC service buffers while ${t.name} is missing, so ${declared} is not needed for it`,
-      `  • ${renameText ?? `${t.name} is missing for the copy and the verification (the table size was not read from svv_table_info)`}`,
+      `  • ${renameText ?? `${t.name} is missing for the copy and the verification (size unknown: ${input.tableSizeUnknown ?? 'the table size was not read from svv_table_info'})`}`,
     ];
   const head = `strategy: live-copy, from ${declared}`;
   if (!d) return [head];
@@ -883,7 +888,7 @@ function explainStrategy(input: PlanInput, provider: 'dms' | 'cdc', strategy: Mo
       return [
         head,
         `  • ${t.name} only gets inserts: the rows added during the copy are those with ${d.column} > max(${d.column}) read before the copy, inserted under the lock`,
-        lock(2, `the rows with ${d.column} > the copy mark, then max(${d.column})`),
+        lock(3, `the rows with ${d.column} > the copy mark in both tables, then max(${d.column})`),
       ];
     case 'full': {
       const out = [

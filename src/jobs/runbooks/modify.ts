@@ -23,7 +23,7 @@ import { planModify, isStepDone, unmetExpectations, type PlanInput } from '../..
 import { reverseFull } from '../../modify/delta.js';
 import { parseAcl, regrantStatements, ACL_QUERY, SESSION_QUERY } from '../../modify/grants.js';
 import { fillBatch, fillStatement, type RunValues } from '../../modify/run-values.js';
-import { compareChecksums, narrowingMessage, swapBackBatch, DEPENDENT_VIEWS_QUERY } from '../../modify/sql.js';
+import { compareChecksums, narrowingMessage, swapBackBatch, verifyQueries, DEPENDENT_VIEWS_QUERY } from '../../modify/sql.js';
 import { DEFAULT_MARGIN_SECONDS } from '../../modify/delta.js';
 import type { AclGrant, ModifyPlan, PlanAction, PlanError, PlanStep, SqlMark } from '../../modify/types.js';
 import { groupLogLines } from '../../replication/port.js';
@@ -59,7 +59,11 @@ export function settingsOf(deps: D): RunbookSettings & { marginSeconds: number }
  * The plan of a modify job: what `modify … --dry-run` prints and — the same call with the same settings — what the job
  * runs (its steps execute the plan's statements, filling only the run-time placeholders of run-values.ts).
  */
-export function planModifyJob(params: ModifyParams, deps: D, check: Pick<PlanInput, 'drift' | 'forceDrift' | 'grants' | 'owner' | 'skipGrantees'> = {}): ModifyPlan | PlanError {
+export function planModifyJob(
+  params: ModifyParams,
+  deps: D,
+  check: Pick<PlanInput, 'drift' | 'forceDrift' | 'grants' | 'owner' | 'skipGrantees' | 'tableSize' | 'tableSizeUnknown'> = {},
+): ModifyPlan | PlanError {
   // JSON round trips break object identity; the planner pairs each fk with its table's own array entry
   const referencing = params.referencing.map(({ table, fk }) => ({
     table,
@@ -76,6 +80,7 @@ export function planModifyJob(params: ModifyParams, deps: D, check: Pick<PlanInp
     logLagMs: logLagMsOf(s),
     marginSeconds: s.marginSeconds,
     swapLockTimeoutMs: s.swapLockTimeoutMs,
+    throughput: { scanMbPerSecond: s.scanMbPerSecond, copyMbPerSecond: s.copyMbPerSecond },
     ...check,
   });
 }
@@ -159,6 +164,7 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
     const settings = settingsOf(deps);
     const rep = current.replication;
     const live = plan.strategy === 'live-copy';
+    const renameFirst = plan.strategy === 'rename-first';
 
     const exists = (ctx: Ctx, n: string) => tableExists(ctx, schema, n);
     /** the names as they stand: which of t, new_t, old_t exist */
@@ -226,6 +232,50 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
       return `task is ${t.status}`;
     };
 
+    /**
+     * old_<t> against <t> after the swap, with the plan's own queries: on the rows not changed since the swap (by the
+     * change column, :swap_mark bound), or — no change column, or a swap the task/rename kept writes away from — every
+     * row of old_<t> against the new table's checksum recorded when it took the name. Says exactly what it compared;
+     * 0 rows compared is a warning; a difference fails the step, so the drop is never asked for.
+     */
+    const postSwapVerification = async (ctx: Ctx, s: PlanStep): Promise<{ detail: string; status: 'ok' | 'warn' }> => {
+      const wh = ctx.deps.warehouse;
+      const q = s.actions[0];
+      if (!q || q.kind !== 'query') throw new Error('the post-verify step has no query');
+      const spec = verifyQueries(current, next, mapping, { oldTable, newTable: name });
+      const cols = `${spec.columns.length} column${spec.columns.length === 1 ? '' : 's'}`;
+      const d = plan.delta;
+      if (live && d && d.kind !== 'full') {
+        const swapMark = ctx.handles['swapMark'];
+        if (swapMark === undefined) throw new Error('the swap mark was not recorded; retry the swap step');
+        const sums = await wh.query(q.sql, { swap_mark: swapMark });
+        const counted = s.actions[1];
+        const total = counted?.kind === 'query' ? num((await wh.query(counted.sql)).rows[0]?.old_rows) : -1;
+        const problems = compareChecksums(spec, sums.rows);
+        const n = num(sums.rows.find((r) => r.side === 'old')?.row_count);
+        const range = d.kind === 'updated_at' ? `${d.column} < swap mark ${swapMark} − ${d.marginSeconds} s, same key in both` : `${d.column} ≤ swap mark ${swapMark}`;
+        if (problems.length)
+          throw new Error(`${oldTable} and ${name} differ on the rows not changed since the swap (${range}): ${problems.join('; ')} — do not drop ${oldTable}: roll back, or find the rows first`);
+        const of = n === total ? `all ${n.toLocaleString('en-US')}` : `${n.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}`;
+        const left =
+          n === total ? '' : d.kind === 'updated_at' ? `; ${(total - n).toLocaleString('en-US')} left out (changed or deleted since, or within the margin)` : `; ${(total - n).toLocaleString('en-US')} written to ${oldTable} after the swap mark (moved over by late-writes)`;
+        if (n === 0) return { status: 'warn', detail: `compared ${of} rows of ${oldTable} with ${name} (${range}): nothing was verified${left}` };
+        return { status: 'ok', detail: `compared ${of} rows of ${oldTable} with ${name} (${range}), ${cols}: row counts and per-column checksums equal${left}` };
+      }
+      const key = live ? 'swapChecksum' : 'verifyNew';
+      const recorded = ctx.handles[key];
+      if (recorded === undefined) throw new Error(`the checksum of the new ${name} at the swap was not recorded (handle ${key}); this check cannot be made — compare ${oldTable} and ${name} by hand before approving`);
+      const at = live ? 'checksum taken under the swap lock' : rep.provider === 'dms' ? 'checksum taken by the verify step while the DMS task was stopped' : `checksum taken by the verify step while ${name} was missing`;
+      const sums = await wh.query(q.sql);
+      const newRow = { ...(JSON.parse(recorded) as Record<string, unknown>), side: 'new' };
+      const problems = compareChecksums(spec, [...sums.rows, newRow]);
+      if (problems.length)
+        throw new Error(`${oldTable} differs from ${name} as it was at the swap: ${problems.join('; ')} — a write reached ${oldTable} after the swap, or the swap lost rows; do not drop ${oldTable}: roll back, or find the rows first`);
+      const n = num(sums.rows.find((r) => r.side === 'old')?.row_count);
+      if (n === 0) return { status: 'warn', detail: `compared 0 rows: ${oldTable} is empty (${at})` };
+      return { status: 'ok', detail: `compared all ${n.toLocaleString('en-US')} rows of ${oldTable} with ${name} as it was at the swap (${at}), ${cols}: row counts and per-column checksums equal` };
+    };
+
     const rollbackOf = (n: string): PlanStep => {
       const s = plan.rollback.find((r) => r.name === n);
       if (!s) throw new Error(`plan has no rollback step ${n}`);
@@ -241,6 +291,7 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
           const r = await preflightChecks(ctx.deps.warehouse, plan, settings);
           if (r.problems.length) throw new Error(r.problems.join('\n'));
           for (const w of r.warnings) await ctx.note(`warning: ${w}`);
+          if (r.sizeMb !== undefined) await ctx.setHandle('sizeMb', String(r.sizeMb));
           return r.detail;
         },
       }),
@@ -343,9 +394,14 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         ...base(s),
         isDone: async (ctx) => (await finishedBefore(ctx, 'stmt:copy')) || (await swapped(ctx)) || dropped(ctx),
         run: async (ctx) => {
+          const t0 = Date.now();
           const info = await runOnce(ctx, 'stmt:copy', { batch: batchOf(s) }, stmtName(ctx, 'copy'));
           const rows = info.subStatements?.[1]?.resultRows ?? -1;
-          return `${rows >= 0 ? `${rows.toLocaleString('en-US')} rows` : 'rows'} copied (statement ${info.id})`;
+          // the rate this copy reached: what COPY_MB_PER_SECOND (the plan's lock estimate) should be set from
+          const sizeMb = Number(ctx.handles['sizeMb'] ?? 'NaN');
+          const secs = (Date.now() - t0) / 1000;
+          const rate = Number.isFinite(sizeMb) && sizeMb > 0 && secs > 0 ? `; ${sizeMb.toLocaleString('en-US')} MB in ${secs.toFixed(1)} s ≈ ${(sizeMb / secs).toFixed(1)} MB/s` : '';
+          return `${rows >= 0 ? `${rows.toLocaleString('en-US')} rows` : 'rows'} copied (statement ${info.id}${rate})`;
         },
       }),
       'pre-sync': (s) => ({
@@ -361,6 +417,7 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         isDone: async (ctx) => (await swapped(ctx)) || dropped(ctx),
         run: async (ctx) => {
           const d = plan.delta;
+          const from = renameFirst ? oldTable : name;
           const spec = plan.verify;
           if (!spec) throw new Error('the plan has no verify queries');
           const wh = ctx.deps.warehouse;
@@ -368,9 +425,13 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
           const opts = { name: stmtName(ctx, 'verify') };
           const sums = await wh.query(fillStatement(spec.checksums, v), undefined, opts);
           const problems = compareChecksums(spec, sums.rows);
-          if (live && d?.kind === 'full') {
-            // rows changed during the copy are reconciled under the lock; only duplicates are checked here
-          } else if (problems.length) throw new Error(`the copy does not match ${name}; nothing was swapped:\n${problems.join('\n')}`);
+          const whileWriting = live && d?.kind === 'full';
+          // rows changing during a full-delta live copy are reconciled under the lock: a difference here is reported, not fatal
+          if (!whileWriting && problems.length) throw new Error(`the copy does not match ${name}; nothing was swapped:\n${problems.join('\n')}`);
+          // the new table's checksum: nothing writes new_<t> between here and the swap when the task is stopped (dms) or
+          // the name is missing (rename-first), so the post-swap verification compares old_<t> with it
+          const newRow = sums.rows.find((r) => r.side === 'new');
+          if (!live && newRow) await ctx.setHandle('verifyNew', JSON.stringify(newRow));
           if (spec.duplicatesNew) {
             const dupNew = await wh.query(fillStatement(spec.duplicatesNew, v), undefined, opts);
             const dupOld = spec.duplicatesOld ? await wh.query(fillStatement(spec.duplicatesOld, v), undefined, opts) : { rows: [] };
@@ -379,8 +440,27 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
             if (fresh.length) throw new Error(`the copy has duplicate primary keys the old table does not have: ${fresh.map((r) => JSON.stringify(r)).join(', ')}`);
             if (dupOld.rows.length) await ctx.note(`warning: ${name} itself has duplicate primary keys (${dupOld.rows.length}+ keys); the copy keeps them`);
           }
-          const old = sums.rows.find((r) => r.side === 'old');
-          return `${num(old?.row_count).toLocaleString('en-US')} rows: counts and per-column checksums match${spec.notes.length ? ` (${spec.notes.join('; ')})` : ''}`;
+          const n = num(sums.rows.find((r) => r.side === 'old')?.row_count);
+          const rows = n.toLocaleString('en-US');
+          const cols = `${spec.columns.length} column${spec.columns.length === 1 ? '' : 's'}`;
+          const notes = spec.notes.length ? ` (${spec.notes.join('; ')})` : '';
+          const range =
+            live && d?.kind === 'updated_at'
+              ? ` (${d.column} < copy mark ${ctx.handles['copyMark'] ?? '?'})`
+              : live && d?.kind === 'append-id'
+                ? ` (${d.column} ≤ copy mark ${ctx.handles['copyMark'] ?? '?'})`
+                : '';
+          if (n === 0) {
+            const why = range ? `every row of ${from} changed after the copy mark` : `${from} is empty`;
+            return { status: 'warn', detail: `compared 0 rows of ${from} with ${newTable}${range}: nothing was verified before the swap — ${why}; the post-swap verification compares the rows` };
+          }
+          if (whileWriting && problems.length)
+            return {
+              status: 'warn',
+              detail: `compared all ${rows} rows of ${from} with ${newTable} while replication kept writing, ${cols}: they differ (${problems.join('; ')}) — expected for rows changed during the copy: the locked swap reconciles them and the post-swap verification compares every row`,
+            };
+          const all = range ? '' : 'all ';
+          return `compared ${all}${rows} rows of ${from} with ${newTable}${range}${whileWriting ? ' while replication kept writing' : ''}, ${cols}: row counts and per-column checksums match${notes}`;
         },
       }),
       swap: (s) => ({
@@ -392,7 +472,8 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
           // runOnce finds the finished statement by its recorded id, or resubmits with the same ClientToken and gets the
           // same statement back (nothing runs twice), and the mark is read from it
           const needsMark = live && plan.delta !== undefined && plan.delta.kind !== 'full' && ctx.handles['swapMark'] === undefined;
-          return !needsMark;
+          const needsChecksum = live && plan.delta?.kind === 'full' && ctx.handles['swapChecksum'] === undefined;
+          return !(needsMark || needsChecksum);
         },
         run: async (ctx) => {
           const wh = ctx.deps.warehouse;
@@ -403,6 +484,7 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
             return `swapped in one transaction (statement ${info.id})`;
           }
           const markIndex = plan.swapMarkIndex;
+          const checksumIndex = plan.checksumIndex;
           let info;
           for (let attempt = 1; ; attempt++) {
             try {
@@ -423,6 +505,11 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
             const res = await wh.fetch(`${info.id}:${markIndex + 1}`);
             const v = res.rows[0]?.swap_mark;
             await ctx.setHandle('swapMark', v === null || v === undefined ? (ctx.handles['copyMark'] ?? '1900-01-01 00:00:00') : String(v));
+          }
+          if (checksumIndex !== undefined) {
+            const res = await wh.fetch(`${info.id}:${checksumIndex + 1}`);
+            if (!res.rows[0]) throw new Error(`the swap batch's checksum of ${newTable} (sub-statement ${checksumIndex + 1}) returned no row`);
+            await ctx.setHandle('swapChecksum', JSON.stringify(res.rows[0]));
           }
           const sub = info.subStatements ?? [];
           const lockMs = sub.slice(1, -2).reduce((a, x) => a + (x.durationMs ?? 0), 0);
@@ -562,10 +649,20 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
             }
             if (Date.now() >= deadline) {
               await ctx.note(`warning: ${name} got no new change in ${Math.round(settings.freshnessMs / 1000)} s after the swap (max ${JSON.stringify(now)}); check the CDC service before approving the drop`);
-              return 'no new change seen (see the warning)';
+              return { status: 'warn', detail: `no new change seen in ${Math.round(settings.freshnessMs / 1000)} s (see the warning)` };
             }
             await new Promise((r) => setTimeout(r, Math.min(1_000, Math.max(50, deadline - Date.now()))));
           }
+        },
+      }),
+      'post-verify': (s) => ({
+        ...base(s),
+        isDone: async (ctx) => dropped(ctx),
+        run: async (ctx) => {
+          const r = await postSwapVerification(ctx, s);
+          await ctx.setHandle('postVerify', r.detail);
+          await ctx.setHandle('postVerifyStatus', r.status);
+          return r;
         },
       }),
       'approve-drop': (s) => ({
@@ -574,7 +671,9 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
           prompt: (ctx: PlanContext<D>) => {
             const errs = Number(ctx.handles['logErrors'] ?? '0');
             const warn = errs ? `⚠️ ${errs} ]E: line(s) in the DMS log after the resume — Reject rolls the change back (swap back). ` : '';
-            return `${warn}Drop ${schema}.${oldTable}? ${name} now has the new shape (${params.command.ops.length} change(s), asked by <@${ctx.job.requester}>). Approve drops the old table for good; Reject rolls back (swap back).`;
+            const pv = ctx.handles['postVerify'];
+            const verified = pv ? ` ${ctx.handles['postVerifyStatus'] === 'warn' ? '⚠️ ' : ''}Post-swap verification: ${pv}.` : '';
+            return `${warn}Drop ${schema}.${oldTable}? ${name} now has the new shape (${params.command.ops.length} change(s), asked by <@${ctx.job.requester}>).${verified} Approve drops the old table for good; Reject rolls back (swap back).`;
           },
         },
         isDone: async (ctx) => dropped(ctx) || !(await exists(ctx, oldTable)),
@@ -691,7 +790,7 @@ export async function preflightChecks(
   wh: Warehouse,
   plan: ModifyPlan,
   settings: Pick<RunbookSettings, 'diskFactor'>,
-): Promise<{ problems: string[]; warnings: string[]; detail: string }> {
+): Promise<{ problems: string[]; warnings: string[]; detail: string; sizeMb?: number }> {
   const { schema, name } = plan.table;
   if (plan.mode === 'in-place') return { problems: [], warnings: [], detail: 'in place: no copy, no disk needed' };
   const user = await currentUser(wh);
@@ -718,7 +817,7 @@ export async function preflightChecks(
     problems.push(`views bound to ${name} would follow ${plan.names.oldTable} after the swap and be dropped with it: ${list}. Recreate them WITH NO SCHEMA BINDING (late-binding), then try again`);
   }
   const sizeText = size.known ? `${fmt(size.sizeMb)} MB, ${fmt(size.rows)} rows` : `size of ${name} unknown (${size.why})`;
-  return { problems, warnings, detail: `${sizeText}; ${diskText}` };
+  return { problems, warnings, detail: `${sizeText}; ${diskText}`, ...(size.known ? { sizeMb: size.sizeMb } : {}) };
 }
 
 /** Run the plan's narrowing checks: rows that would not fit the new types (block) or lose precision (warn). */
