@@ -75,8 +75,10 @@ describe(`modify ${T} (cdc) with the apply loop writing throughout`, () => {
     const mark = loop.history().length;
     const r = reader();
     const jobId = await queueModify(h, `${T} set sortkey (created_at, id), set distkey user_id, alter column link type bigint, add column referrer varchar(256), drop column opq_id`);
+    let approvalText = '';
     await approveAs(h, jobId, 'approve-drop', {
       whileParked: async () => {
+        approvalText = h.approvalButtons(jobId)!.message.text ?? '';
         expect(await tableExists(h, `old_${T}`)).toBe(true);
         expect(await tableExists(h, `new_${T}`)).toBe(false);
       },
@@ -95,10 +97,15 @@ describe(`modify ${T} (cdc) with the apply loop writing throughout`, () => {
       'post-sync:done',
       'late-writes:done',
       'freshness:done',
+      'post-verify:done',
       'approve-drop:done',
       'drop:done',
       'schema-file:done',
     ]);
+    // the post-swap verification said what it compared, and the approval showed it
+    const post = job.steps.find((s) => s.name === 'post-verify')!;
+    expect(post.detail).toMatch(/^compared (all )?[\d,]+ (of [\d,]+ )?rows of old_core_action with core_action \(updated_at < swap mark .* − 2 s, same key in both\), \d+ columns: row counts and per-column checksums equal/);
+    expect(approvalText).toContain(`Post-swap verification: ${post.detail!}`);
     expect(job.approvals).toEqual([expect.objectContaining({ step: 'approve-drop', decision: 'approved' })]);
     expect(job.approvals[0]?.by).not.toBe(job.requester);
     expect(await tableExists(h, `old_${T}`)).toBe(false);
@@ -184,11 +191,15 @@ describe(`modify ${T} (cdc) with the apply loop writing throughout`, () => {
       'verify:done',
       'rename-in:done',
       'freshness:done',
+      'post-verify:done',
       'approve-drop:done',
       'drop:done',
       'schema-file:done',
     ]);
     expect(await tableExists(h, `old_${T}`)).toBe(false);
+    expect(job.steps.find((s) => s.name === 'post-verify')?.detail).toMatch(
+      /^compared all [\d,]+ rows of old_core_action with core_action as it was at the swap \(checksum taken by the verify step while core_action was missing\), \d+ columns: row counts and per-column checksums equal/,
+    );
     const live = await liveTable(h, T);
     expect(live.columns.map((c) => c.name)).toContain('client_ip');
     expect(live.columns.map((c) => c.name)).not.toContain('ip_address');

@@ -27,7 +27,7 @@ describe('modify crash: dms', () => {
     const run = await h.runWithKills('modify core_usermailing alter column subject_id type bigint', { submitted: ['copy:sent', 'copy:submitted', 'swap:submitted'] });
     const { job } = run;
     const steps = job.steps.map((s) => s.name);
-    expect(steps).toEqual(['preflight', 'read-grants', 'stop-task', 'create', 'copy', 'verify', 'swap', 'resume-task', 'log-check', 'approve-drop', 'drop', 'schema-file']);
+    expect(steps).toEqual(['preflight', 'read-grants', 'stop-task', 'create', 'copy', 'verify', 'swap', 'resume-task', 'log-check', 'post-verify', 'approve-drop', 'drop', 'schema-file']);
     expect(job.state, run.outputs()).toBe('succeeded');
 
     const expected = steps.flatMap((s) => [`${s}:before`, ...(s === 'copy' ? ['copy:sent'] : []), ...(s === 'copy' || s === 'swap' ? [`${s}:submitted`] : []), `${s}:after`]);

@@ -99,8 +99,10 @@ describe(`modify ${T} (DMS) with the apply loop writing throughout`, () => {
       h,
       `${T} set sortkey (user_id, created_at), alter column subject_id type bigint, rename column subject_id to topic_id, drop column extra, add column channel varchar(16) default 'email', set distkey mailing_id --deep-copy`,
     );
+    let approvalText = '';
     await approveAs(h, jobId, 'approve-drop', {
       whileParked: async () => {
+        approvalText = h.approvalButtons(jobId)!.message.text ?? '';
         expect(await tableExists(h, `old_${T}`)).toBe(true);
         expect(await tableExists(h, `new_${T}`)).toBe(false);
         expect(taskStatus()).toBe('running');
@@ -117,6 +119,7 @@ describe(`modify ${T} (DMS) with the apply loop writing throughout`, () => {
       'swap:done',
       'resume-task:done',
       'log-check:done',
+      'post-verify:done',
       'approve-drop:done',
       'drop:done',
       'schema-file:done',
@@ -137,7 +140,11 @@ describe(`modify ${T} (DMS) with the apply loop writing throughout`, () => {
     const audit = await h.rt.jobs.audit.readAudit(jobId);
     expect(audit.filter((e) => e.event === 'aws-call').map((e) => e.detail)).toEqual(expect.arrayContaining(['StopReplicationTask', 'StartReplicationTask resume-processing']));
     expect(job.steps.find((s) => s.name === 'log-check')?.detail).toMatch(/^no \]E: lines/);
-    expect(job.steps.find((s) => s.name === 'verify')?.detail).toMatch(/rows: counts and per-column checksums match/);
+    expect(job.steps.find((s) => s.name === 'verify')?.detail).toMatch(/^compared all [\d,]+ rows of core_usermailing with new_core_usermailing, \d+ columns: row counts and per-column checksums match/);
+    // the post-swap verification compared every row of old_<t> with the table as it took the name, and the approval said so
+    const post = job.steps.find((s) => s.name === 'post-verify')!;
+    expect(post.detail).toMatch(/^compared all [\d,]+ rows of old_core_usermailing with core_usermailing as it was at the swap \(checksum taken by the verify step while the DMS task was stopped\), 7 columns: row counts and per-column checksums equal$/);
+    expect(approvalText).toContain(`Post-swap verification: ${post.detail!}`);
 
     // the source kept changing while the task was stopped: those changes waited and were applied after the resume
     const stoppedAt = job.steps.find((s) => s.name === 'stop-task')!.finishedAt!;
