@@ -5,11 +5,14 @@
  *
  * Deep copy, by provider (DESIGN.md §4 invariant 1):
  *  - dms: stop the task (wait `stopped`) → create new_<t> → copy → verify → swap in one batch → resume → read the
- *    task's CloudWatch log → approval → drop old_<t> (+ re-create the FKs that pointed at it) → rewrite schemas/.
+ *    task's CloudWatch log → post-swap verification → approval → drop old_<t> (+ re-create the FKs that pointed at it) → rewrite schemas/.
  *  - cdc live-copy (default): create → copy mark → copy while the table stays readable → remove rows deleted meanwhile
  *    → verify the stable rows → ONE batch: lock, apply the delta since the mark, swap → post-swap delete sync → move
- *    late writes from old_<t> → freshness → approval → drop → schemas/.
+ *    late writes from old_<t> → freshness → post-swap verification → approval → drop → schemas/.
  *  - cdc rename-first (fallback): t → old_<t> (the service buffers) → create → copy → verify → new_<t> → t → …
+ * The post-swap verification (step post-verify, its SQL from the plan) compares old_<t> with <t> before anyone is asked
+ * to drop old_<t>, and the approval prompt shows its line. Verification lines say exactly what they compared; one that
+ * compared 0 rows returns status 'warn' (shown ⚠, never ✓).
  * Rollback (reject at the approval, `/redshift rollback`, a Rollback button) undoes the completed steps in reverse:
  * resume ↔ stop, swap ↔ swap back (carrying changes made since the swap), create ↔ drop new_<t>. After the drop the old
  * data is gone, and a rollback says so instead of pretending.
