@@ -1,7 +1,13 @@
 /**
  * Demo data: `rows` generated rows per table (same seeded generator the replication apply loops use), written straight
  * into the sandbox database. Keys are not enforced in Redshift, and not here either.
+ *
+ * Row k of n is stamped (created_at, updated_at, every timestamp) (n − k + 1) minutes ago, as rows of a real table were
+ * written over time: with every row stamped "now", every row was newer than a live copy's copy mark (max − 5 min) and
+ * the verification before the swap compared 0 rows (issue 7, 4b).
  */
+export const SEED_SPACING_MS = 60_000;
+
 import { Prng, tableGenerator } from '../sandbox/apply-loop.js';
 import type { Sandbox } from '../sandbox/server.js';
 import type { Registry } from '../schema/registry.js';
@@ -24,7 +30,7 @@ export async function seedRows(sandbox: Pick<Sandbox, 'sql'>, registry: Registry
       const params: unknown[] = [];
       const tuples: string[] = [];
       for (let i = 0; i < n; i++) {
-        const row = gen.insert(start + i, rng, now);
+        const row = gen.insert(start + i, rng, now - (rows - (start + i) + 1) * SEED_SPACING_MS);
         tuples.push(`(${cols.map((c) => { params.push(row[c] ?? null); return `$${params.length}`; }).join(', ')})`);
       }
       await sandbox.sql(`INSERT INTO ${qualified(t.schema, t.name)} (${cols.map(quoteIdent).join(', ')}) VALUES ${tuples.join(', ')}`, params);

@@ -105,7 +105,7 @@ export function deltaPlan(current: TableDef, next: TableDef, mapping: readonly C
   const full = (why: string): DeltaPlan => ({
     kind: 'full',
     primaryKey: pk,
-    notes: [`${why}: the changes made during the copy are found by comparing the whole tables under the lock, so the table is unreadable for about two full scans (use --strategy rename-first to avoid it)`],
+    notes: [`${why}: the changes made during the copy are found by comparing the whole tables under the lock, so the table is unreadable for several scans of both tables (the plan shows the expected lock time; --strategy rename-first avoids the lock)`],
   });
   const declared = changeColumn(current.changeTracking);
   if (current.changeTracking === undefined)

@@ -845,7 +845,7 @@ function deepCopyPlan(
   } as ModifyPlan;
 }
 
-const seconds = (s: number): string => (s >= 10 ? `${Math.round(s)} s` : s >= 0.1 ? `${Number(s.toFixed(1))} s` : '< 0.1 s');
+const seconds = (s: number): string => (s >= 10 ? `${Math.round(s)} s` : s >= 0.1 ? `${Number(s.toFixed(1))} s` : s >= 0.01 ? `${s.toFixed(2)} s` : 'under 0.01 s');
 const mb = (n: number): string => `${n.toLocaleString('en-US')} MB`;
 
 /**

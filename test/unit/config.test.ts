@@ -25,6 +25,8 @@ describe('loadConfig', () => {
       freshnessMs: 600_000,
       diskFactor: 2.5,
       swapLockTimeoutMs: 2000,
+      scanMbPerSecond: 100,
+      copyMbPerSecond: 25,
       hygiene: { unsortedPct: 10, statsOffPct: 10, deletedPct: 10, reindexSkew: 5 },
       vacuumRetryMs: 10_000,
       vacuumWaitMs: 1_800_000,
@@ -96,7 +98,7 @@ describe('loadConfig', () => {
   });
 
   it('reads the runbook settings, minutes as milliseconds, fractions allowed', () => {
-    const c = loadConfig({ LOG_CHECK_MINUTES: '0.5', LOG_CHECK_LAG_SECONDS: '90', FRESHNESS_MINUTES: '15', DISK_FACTOR: '3', SWAP_LOCK_TIMEOUT_MS: '500', SCHEMA_GIT_DIR: '/srv/warehouse' });
+    const c = loadConfig({ LOG_CHECK_MINUTES: '0.5', LOG_CHECK_LAG_SECONDS: '90', FRESHNESS_MINUTES: '15', DISK_FACTOR: '3', SWAP_LOCK_TIMEOUT_MS: '500', SCHEMA_GIT_DIR: '/srv/warehouse', SCAN_MB_PER_SECOND: '250', COPY_MB_PER_SECOND: '40.5' });
     expect(c.runbooks).toEqual({
       logCheckMs: 30_000,
       logLagMs: 90_000,
@@ -104,11 +106,14 @@ describe('loadConfig', () => {
       diskFactor: 3,
       swapLockTimeoutMs: 500,
       schemaGitDir: '/srv/warehouse',
+      scanMbPerSecond: 250,
+      copyMbPerSecond: 40.5,
       hygiene: { unsortedPct: 10, statsOffPct: 10, deletedPct: 10, reindexSkew: 5 },
       vacuumRetryMs: 10_000,
       vacuumWaitMs: 1_800_000,
     });
     expect(problems({ LOG_CHECK_LAG_SECONDS: '-1' })[0]).toMatch(/^LOG_CHECK_LAG_SECONDS \(got "-1"\): cannot be negative/);
+    expect(problems({ SCAN_MB_PER_SECOND: '0' })[0]).toMatch(/^SCAN_MB_PER_SECOND .*more than 0/);
     expect(loadConfig({ LOG_CHECK_MINUTES: ' ' }).runbooks.logCheckMs).toBe(600_000);
     // the log check's lag: 2 minutes unless set, never longer than the check itself unless set
     expect(logLagMsOf(loadConfig({}).runbooks)).toBe(120_000);

@@ -403,7 +403,7 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
           // the rate this copy reached: what COPY_MB_PER_SECOND (the plan's lock estimate) should be set from
           const sizeMb = Number(ctx.handles['sizeMb'] ?? 'NaN');
           const secs = (Date.now() - t0) / 1000;
-          const rate = Number.isFinite(sizeMb) && sizeMb > 0 && secs > 0 ? `; ${sizeMb.toLocaleString('en-US')} MB in ${secs.toFixed(1)} s ≈ ${(sizeMb / secs).toFixed(1)} MB/s` : '';
+          const rate = Number.isFinite(sizeMb) && sizeMb > 0 && secs > 0 ? `; ${sizeMb.toLocaleString('en-US')} MB in ${secs < 1 ? secs.toFixed(2) : secs.toFixed(1)} s ≈ ${(sizeMb / secs).toFixed(1)} MB/s` : '';
           return `${rows >= 0 ? `${rows.toLocaleString('en-US')} rows` : 'rows'} copied (statement ${info.id}${rate})`;
         },
       }),
