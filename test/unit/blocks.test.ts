@@ -161,6 +161,19 @@ describe('step replies', () => {
     expect(m.text).toContain('done in 12.3s');
   });
 
+  it('a check that finished without passing (status warn) is :warning:, in its reply and in the checklist, never a check mark', () => {
+    const step = { name: 'copy', title: 'Verify the copy', state: 'done' as const, status: 'warn' as const, startedAt: T0, finishedAt: T0 + 1_000, detail: 'compared 0 rows' };
+    const m = stepFinishedMessage(job(), step);
+    expect(allText(m.blocks)).toContain(':warning: Step 2/4 *Verify the copy* finished with a warning in 1.0s');
+    expect(allText(m.blocks)).not.toContain(':white_check_mark:');
+    expect(m.text).toContain('finished with a warning');
+    const j = job();
+    j.steps[1] = step;
+    const p = allText(progressMessage(j, T0 + 5_000).blocks);
+    expect(p).toContain(':warning: 2. Verify the copy');
+    expect(p).toContain(':white_check_mark: 1. Stop replication');
+  });
+
   it('a failure offers Retry step, Roll back (once something is done) and Cancel, with confirm dialogs on the risky ones', () => {
     const step = { name: 'copy', title: 'Copy rows', state: 'failed' as const, startedAt: T0, finishedAt: T0 + 2_000 };
     const m = stepFailedMessage(job(), step, 'ERROR: disk full <1>');
