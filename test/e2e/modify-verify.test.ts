@@ -108,6 +108,7 @@ describe('verification lines say what they compared; post-swap verification befo
     const v = await drainAndVerify(loopOf('core_open'));
     expect(v.ok).toBe(true);
     expect(v.targetRows).toBe(v.expectedRows);
+    console.log(`[modify-verify] core_open (append_only): verify — ${job.steps.find((s) => s.name === 'verify')?.detail}; post-verify — ${post.detail}; swap — ${job.steps.find((s) => s.name === 'swap')?.detail}`);
   }, 90_000);
 
   it('table without change tracking (core_userfield): whole-table post-swap verification against the swap, shown in the approval', async () => {
@@ -130,6 +131,7 @@ describe('verification lines say what they compared; post-swap verification befo
     const v = await drainAndVerify(loopOf('core_userfield'));
     expect(v.ok).toBe(true);
     expect(v.targetRows).toBe(v.expectedRows);
+    console.log(`[modify-verify] core_userfield (none): verify — ${job.steps.find((s) => s.name === 'verify')?.detail}; post-verify — ${post.detail}; swap — ${job.steps.find((s) => s.name === 'swap')?.detail}`);
   }, 90_000);
 
   it('a write to old_<t> after the swap of a none table stops the job before the drop approval', async () => {
