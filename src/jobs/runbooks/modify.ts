@@ -627,7 +627,9 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
           const v = values(ctx);
           const r = await ctx.deps.warehouse.query(fillStatement(queryOf(s), v), undefined, { name: stmtName(ctx, 'late-writes') });
           const n = num(r.rows[0]?.late_rows);
-          if (n === 0) return `${oldTable} got no write after the swap`;
+          const d = plan.delta;
+          const col = d && d.kind !== 'full' ? d.column : 'the change column';
+          if (n === 0) return `${oldTable} got no write after the swap (0 rows with ${col} > swap mark ${ctx.handles['swapMark'] ?? '?'})`;
           const info = await ctx.deps.warehouse.executeBatch(fillBatch(batchOf(s), v), { name: stmtName(ctx, 'late-writes') });
           await ctx.audit({ kind: 'statement', ref: info.id, outcome: info.status, text: 'move late writes' });
           return `${n} row(s) written to ${oldTable} after the swap moved into ${name}`;
