@@ -102,7 +102,8 @@ describe(`modify ${T} (DMS) with the apply loop writing throughout`, () => {
     let approvalText = '';
     await approveAs(h, jobId, 'approve-drop', {
       whileParked: async () => {
-        approvalText = h.approvalButtons(jobId)!.message.text ?? '';
+        // Slack's fallback text escapes & < > (Slack entities): read it as a user does
+        approvalText = (h.approvalButtons(jobId)!.message.text ?? '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
         expect(await tableExists(h, `old_${T}`)).toBe(true);
         expect(await tableExists(h, `new_${T}`)).toBe(false);
         expect(taskStatus()).toBe('running');
