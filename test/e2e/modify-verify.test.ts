@@ -123,6 +123,12 @@ describe('verification lines say what they compared; post-swap verification befo
     });
     const job = await succeeded(h, jobId);
     expect(job.steps.map((s) => s.name)).toEqual(['preflight', 'read-grants', 'create', 'copy', 'pre-sync', 'verify', 'swap', 'freshness', 'post-verify', 'approve-drop', 'drop', 'schema-file']);
+    // the pre-swap compare ran while replication wrote: it either matched (✓) or says how it differed (⚠) — before,
+    // differences were ignored and the line still said "match"
+    const verify = job.steps.find((s) => s.name === 'verify')!;
+    expect(verify.title).toBe('Verify the copy (whole table, while replication writes)');
+    if (verify.status === 'warn') expect(verify.detail).toMatch(/^compared all [\d,]+ rows of core_userfield with new_core_userfield while replication kept writing, 4 columns: they differ \(.+\) — expected/);
+    else expect(verify.detail).toMatch(/^compared all [\d,]+ rows of core_userfield with new_core_userfield while replication kept writing, 4 columns: row counts and per-column checksums match/);
     const post = job.steps.find((s) => s.name === 'post-verify')!;
     expect(post.status).toBeUndefined();
     expect(post.detail).toMatch(

@@ -397,6 +397,11 @@ interface BadCase {
 }
 
 const BAD: BadCase[] = [
+  {
+    what: 'change tracking misspelled',
+    text: `${BASE}changeTracking: { updated: updated_at }\n`,
+    expected: 'ak/t.yml:13: changeTracking: a mapping is not a change tracking: write none, { updated_at: <timestamp column> } or { append_only: <integer id column> }',
+  },
   { what: 'change column not a column', text: `${BASE}changeTracking: { updated_at: modified }\n`, expected: 'ak/t.yml:13: changeTracking.updated_at: "modified" is not a column of t' },
   {
     what: 'change column not a timestamp',
