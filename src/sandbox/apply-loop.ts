@@ -27,15 +27,15 @@
  */
 import { type DmsSandbox, type DmsTableBinding, dmsLogLine } from './dms.js';
 import { qualified, quoteIdent } from '../schema/identifiers.js';
-import { parseRedshiftType } from '../schema/types.js';
+import { formatRedshiftType, parseRedshiftType } from '../schema/types.js';
+import { EmbeddedSourceDb, type SourceDb, type SourceRow, type SourceTable, type SourceValue } from './source-db.js';
 
 /** The one thing the loops need from the database layer (a pg Pool / Client or a PGlite instance fits). */
 export interface SqlClient {
   query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
 }
 
-export type SourceValue = string | number | boolean | null;
-export type SourceRow = Record<string, SourceValue>;
+export type { SourceRow, SourceValue } from './source-db.js';
 /** A key's state in the source: its current row, or 'deleted'. */
 export type ExpectedRow = SourceRow | 'deleted';
 export type ChangeKind = 'insert' | 'update' | 'delete';
@@ -75,6 +75,14 @@ export interface ApplyLoopStats {
   missingEpisodes: number;
   lastAppliedAt?: number;
   lastError?: string;
+  /** changes lost because the binlog no longer held them when the replicator came to read them (retention knob) */
+  lostToRetention: number;
+  /** changes applied a second time by the replayDuplicates knob */
+  replayed: number;
+  /** why the table is not replicated now, until a reload (binlog position lost) */
+  broken?: string;
+  /** which source the loop writes: 'embedded' stand-in or 'mariadb' */
+  source: 'embedded' | 'mariadb';
 }
 
 // ───────────────────────────── PRNG ─────────────────────────────
@@ -113,6 +121,8 @@ export class Prng {
 export interface RowGenerator {
   /** the columns the loop writes (the key column included) */
   readonly columns: readonly string[];
+  /** their Redshift types, when known (a MariaDB source creates its table from them; a CDC reload creates the target) */
+  readonly types?: Readonly<Record<string, string>>;
   /** a new source row with this key */
   insert(key: number, rng: Prng, now: number): SourceRow;
   /** the row after an update of `prev` (the key must not change) */
@@ -194,8 +204,14 @@ export function tableGenerator(columns: readonly GeneratorColumn[], keyColumn = 
   };
   const mutable = columns.filter((c) => c.name !== keyColumn && c.name !== 'created_at' && c.name !== 'updated_at' && fns.get(c.name) !== undefined);
   const hasUpdatedAt = columns.some((c) => c.name === 'updated_at');
+  const types: Record<string, string> = {};
+  for (const c of columns) {
+    const p = parseRedshiftType(c.type);
+    if (p.ok) types[c.name] = formatRedshiftType(p.type);
+  }
   return {
     columns: columns.map((c) => c.name),
+    types,
     insert(key, rng, now) {
       const row: SourceRow = {};
       for (const c of columns) {
@@ -250,6 +266,17 @@ export interface ApplyLoopOptions {
   onError?: (err: Error) => void;
   /** re-read the target's columns at most this often, ms (default 1000; also at once after an undefined-column error) */
   columnRefreshMs?: number;
+  /** the source database the changes are written to (default: a new embedded stand-in) */
+  source?: SourceDb;
+  /**
+   * the source's binlog retention, ms (default: unlimited): a change the replicator has not read within this time is
+   * purged from the binlog — the replicator cannot continue from its position until the table is reloaded
+   */
+  binlogRetentionMs?: number;
+  /** rows per chunk of a full load / reload (default 5000); FullLoadRows moves after each chunk */
+  loadChunkRows?: number;
+  /** pause between full-load chunks, ms (default 0): lets a test watch TableState `Full load` and FullLoadRows move */
+  loadChunkDelayMs?: number;
 }
 
 export interface VerifyResult {
@@ -349,7 +376,18 @@ abstract class ApplyLoopBase {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private inFlight: Promise<void> | undefined;
-  protected counters = { applied: 0, appliedByLoad: 0, failed: 0, seeded: 0, loads: 0, maxPending: 0, missingEpisodes: 0 };
+  protected counters = { applied: 0, appliedByLoad: 0, failed: 0, seeded: 0, loads: 0, maxPending: 0, missingEpisodes: 0, lostToRetention: 0, replayed: 0 };
+  /** the source table the changes are written to (the source of truth a load copies and verify() compares with) */
+  protected readonly sourceDb: SourceDb;
+  protected readonly sourceTable: SourceTable;
+  /** log entries written to the source so far: the binlog's end position (only these can be read by a replicator) */
+  protected flushed = 0;
+  private flushing: Promise<void> | undefined;
+  protected retentionMs: number;
+  protected readonly loadChunkRows: number;
+  protected readonly loadChunkDelayMs: number;
+  /** why replication of this table cannot continue until a reload (binlog position purged) */
+  protected broken: string | undefined;
   protected missingSince: number | undefined;
   protected lastAppliedAt: number | undefined;
   protected lastError: string | undefined;
@@ -377,6 +415,67 @@ abstract class ApplyLoopBase {
     this.mix = { insert: 6, update: 3, delete: 1, ...(opts.mix ?? {}) };
     this.nextKey = opts.firstKey ?? 1;
     this.columnRefreshMs = Math.max(0, opts.columnRefreshMs ?? 1000);
+    this.sourceDb = opts.source ?? new EmbeddedSourceDb();
+    this.sourceTable = this.sourceDb.table({
+      schema: this.schema,
+      table: this.table,
+      keyColumn: this.keyColumn,
+      columns: this.generator.columns.map((name) => ({ name, ...(this.generator.types?.[name] !== undefined ? { type: this.generator.types[name] } : {}), notNull: name === this.keyColumn })),
+    });
+    this.retentionMs = opts.binlogRetentionMs ?? Number.POSITIVE_INFINITY;
+    this.loadChunkRows = Math.max(1, opts.loadChunkRows ?? 5000);
+    this.loadChunkDelayMs = Math.max(0, opts.loadChunkDelayMs ?? 0);
+  }
+
+  /** which source the loop writes to, for a banner */
+  get sourceKind(): 'embedded' | 'mariadb' {
+    return this.sourceDb.kind;
+  }
+
+  /**
+   * Fault knob: the source's binlog retention, ms (undefined = unlimited). A change not read by the replicator within
+   * it is gone: DMS fails the task (FATAL_ERROR) on every resume until a reload-target; CDC marks the table broken until
+   * `reload()`. Either way the changes in the gap are lost (their fate says so) until the reload copies the source.
+   */
+  setBinlogRetention(ms: number | undefined): void {
+    this.retentionMs = ms === undefined ? Number.POSITIVE_INFINITY : Math.max(0, ms);
+  }
+
+  /** Is log entry `i` purged from the binlog (older than the retention)? */
+  protected isPurged(i: number): boolean {
+    const c = this.log[i];
+    return c !== undefined && this.now() - c.generatedAt > this.retentionMs;
+  }
+
+  /** The binlog-purged entries from the cursor on: marks them failed, counts them; returns how many. */
+  protected losePurged(reason: string): number {
+    let end = this.cursor;
+    while (end < this.flushed && this.isPurged(end)) end++;
+    const n = end - this.cursor;
+    if (n > 0) {
+      this.settleUpTo(end, { failed: reason });
+      this.counters.lostToRetention += n;
+    }
+    return n;
+  }
+
+  /** Write the generated changes the source does not hold yet, in order (one transaction per batch). */
+  async flushSource(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.flushed >= this.log.length) return;
+    this.flushing = (async () => {
+      try {
+        while (this.flushed < this.log.length) {
+          const end = Math.min(this.log.length, this.flushed + 500);
+          const batch = this.log.slice(this.flushed, end).map((c) => ({ kind: c.kind, key: c.key, ...(c.row !== undefined ? { row: c.row } : {}) }));
+          await this.sourceTable.apply(batch);
+          this.flushed = end;
+        }
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+    await this.flushing;
   }
 
   get qualifiedName(): string {
@@ -425,6 +524,7 @@ abstract class ApplyLoopBase {
       this.setLive(key, row);
       rows.push(row);
     }
+    await this.sourceTable.upsert(rows);
     await this.insertRows(rows);
     this.counters.seeded += n;
     this.afterSeed(n);
@@ -444,6 +544,7 @@ abstract class ApplyLoopBase {
     const res = await this.db.query(`SELECT ${select} FROM ${this.target}`);
     let maxKey = this.nextKey - 1;
     let n = 0;
+    const adopted: SourceRow[] = [];
     for (const r of res.rows) {
       const row: SourceRow = {};
       for (const c of this.generator.columns) row[c] = null;
@@ -456,8 +557,11 @@ abstract class ApplyLoopBase {
       row[this.keyColumn] = key;
       if (!this.source.has(key)) n++;
       this.setLive(key, row);
+      adopted.push(row);
       maxKey = Math.max(maxKey, key);
     }
+    // the source holds what the target holds when replication starts
+    await this.sourceTable.upsert(adopted);
     this.nextKey = maxKey + 1;
     this.counters.seeded += n;
     this.afterSeed(n);
@@ -545,7 +649,43 @@ abstract class ApplyLoopBase {
       missingEpisodes: this.counters.missingEpisodes,
       ...(this.lastAppliedAt !== undefined ? { lastAppliedAt: this.lastAppliedAt } : {}),
       ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
+      lostToRetention: this.counters.lostToRetention,
+      replayed: this.counters.replayed,
+      ...(this.broken !== undefined ? { broken: this.broken } : {}),
+      source: this.sourceDb.kind,
     };
+  }
+
+  /** Every row the source database holds now, by key (after writing what is not written yet). */
+  async sourceRows(): Promise<Map<number, SourceRow>> {
+    await this.flushSource();
+    const out = new Map<number, SourceRow>();
+    let after: number | undefined;
+    for (;;) {
+      const chunk = await this.sourceTable.readChunk(after, 10_000);
+      for (const r of chunk) out.set(Number(r[this.keyColumn]), r);
+      if (chunk.length < 10_000) break;
+      after = Number(chunk[chunk.length - 1]![this.keyColumn]);
+    }
+    return out;
+  }
+
+  /**
+   * Fault knob: apply the last `n` applied inserts a second time (a replay from an earlier checkpoint). Redshift does
+   * not enforce primary keys, so each replayed insert is a duplicate row in the target. Returns the keys replayed.
+   */
+  async replayDuplicates(n: number): Promise<number[]> {
+    const picks: ChangeRecord[] = [];
+    for (let i = this.cursor - 1; i >= 0 && picks.length < n; i--) {
+      const c = this.log[i]!;
+      if (c.kind === 'insert' && c.fate === 'applied' && c.via === 'apply' && this.source.has(c.key)) picks.push(c);
+    }
+    picks.reverse();
+    for (const c of picks) {
+      await this.exec({ ...c, row: { ...this.source.get(c.key)! } });
+      this.counters.replayed++;
+    }
+    return picks.map((c) => c.key);
   }
 
   /** Run one tick by hand (generation by elapsed time, then apply). Ticks never overlap. */
@@ -561,6 +701,7 @@ abstract class ApplyLoopBase {
           this.carry = due - n;
           if (n > 0) this.generate(n);
         }
+        await this.flushSource();
         await this.applyStep();
       } catch (err) {
         this.lastError = errText(err);
@@ -606,6 +747,8 @@ abstract class ApplyLoopBase {
    * ok = same keys, no duplicates, same values in every generated column.
    */
   async verify(table = this.table): Promise<VerifyResult> {
+    // the source of truth is the source DATABASE (MariaDB or the stand-in), read after every generated change is in it
+    const source = await this.sourceRows();
     const have = await this.readColumns(table);
     if (have === undefined) throw new Error(`verify: table ${this.schema}.${table} does not exist`);
     // a column's name in the compared table: the renamed one when it has it (the new table), else the original (old_<t>)
@@ -625,7 +768,7 @@ abstract class ApplyLoopBase {
       const n = (seen.get(key) ?? 0) + 1;
       seen.set(key, n);
       if (n === 2) duplicates.push(key);
-      const want = this.source.get(key);
+      const want = source.get(key);
       if (want === undefined) {
         extra.push(key);
         continue;
@@ -634,19 +777,19 @@ abstract class ApplyLoopBase {
       if (!same && n === 1) mismatched.push(key);
     }
     const missing: number[] = [];
-    for (const k of this.source.keys()) if (!seen.has(k)) missing.push(k);
+    for (const k of source.keys()) if (!seen.has(k)) missing.push(k);
     const ok = missing.length === 0 && extra.length === 0 && mismatched.length === 0 && duplicates.length === 0;
     const cap = (a: number[]): number[] => a.slice(0, 20);
     const summary = ok
-      ? `${this.schema}.${table} matches the source: ${this.source.size} rows`
-      : `${this.schema}.${table} differs from the source (${this.source.size} rows expected, ${res.rows.length} found): ` +
+      ? `${this.schema}.${table} matches the source: ${source.size} rows`
+      : `${this.schema}.${table} differs from the source (${source.size} rows expected, ${res.rows.length} found): ` +
         `${missing.length} missing, ${extra.length} extra, ${mismatched.length} different, ${duplicates.length} duplicated keys` +
         (missing.length ? `; missing e.g. ${cap(missing).join(',')}` : '') +
         (extra.length ? `; extra e.g. ${cap(extra).join(',')}` : '') +
         (mismatched.length ? `; different e.g. ${cap(mismatched).join(',')}` : '');
     return {
       ok,
-      expectedRows: this.source.size,
+      expectedRows: source.size,
       targetRows: res.rows.length,
       missingCount: missing.length,
       extraCount: extra.length,
@@ -763,12 +906,28 @@ abstract class ApplyLoopBase {
     });
   }
 
-  /** Replace the target's content with the source state (a full load). Returns the row count. */
-  protected async loadAll(): Promise<number> {
-    const rows = [...this.source.values()];
+  /**
+   * Replace the target's content with the source table's (a full load, TRUNCATE_BEFORE_LOAD): the target is emptied,
+   * then the source is read in key order, `loadChunkRows` at a time, each chunk inserted before the next is read;
+   * `progress(rowsSoFar)` after each chunk. The source is read at the binlog position `flushed` (no write lands in it
+   * while the load runs: ticks do not overlap). Returns the row count.
+   */
+  protected async loadAll(progress?: (rows: number) => void): Promise<number> {
+    await this.flushSource();
     await this.db.query(`DELETE FROM ${this.target}`);
-    await this.insertRows(rows);
-    return rows.length;
+    let total = 0;
+    let after: number | undefined;
+    for (;;) {
+      const chunk = await this.sourceTable.readChunk(after, this.loadChunkRows);
+      if (chunk.length === 0) break;
+      await this.insertRows(chunk);
+      total += chunk.length;
+      progress?.(total);
+      if (chunk.length < this.loadChunkRows) break;
+      after = Number(chunk[chunk.length - 1]![this.keyColumn]);
+      if (this.loadChunkDelayMs > 0) await new Promise((r) => setTimeout(r, this.loadChunkDelayMs));
+    }
+    return total;
   }
 
   protected async insertRows(rows: readonly SourceRow[]): Promise<void> {
@@ -832,8 +991,9 @@ abstract class ApplyLoopBase {
     return classify(err);
   }
 
+  /** the binlog's end: changes the source has committed (a replicator reads nothing beyond it) */
   protected logLength(): number {
-    return this.log.length;
+    return this.flushed;
   }
 
   protected changeAt(i: number): ChangeRecord {
@@ -922,16 +1082,65 @@ export class DmsApplyLoop extends ApplyLoopBase {
     this.binding.addLoadedRows(n);
   }
 
+  /** Fault knob: the table goes to `Table error` now (changes to it are lost until ReloadTables / reload-target). */
+  injectTableError(reason = 'injected by the sandbox'): void {
+    const b = this.binding;
+    b.log([
+      {
+        component: 'TARGET_APPLY',
+        severity: 'E',
+        text: `Failed to apply changes to table '${this.schema}'.'${this.table}': ${reason} [1022502]  (odbc_endpoint_imp.c:7644)`,
+      },
+      {
+        component: 'TASK_MANAGER',
+        severity: 'W',
+        text: `Table '${this.schema}'.'${this.table}' was suspended: Table error (TableErrorPolicy SUSPEND_TABLE); changes to it are not applied until the table is reloaded [1025805]  (replicationtask.c:2822)`,
+      },
+    ]);
+    b.suspend();
+  }
+
+  /**
+   * Fault knob: the task stops with FATAL_ERROR now (Status failed, StopReason `Stop Reason FATAL_ERROR`). Unapplied
+   * changes stay in the binlog: resume-processing applies them (unless the retention purged them meanwhile).
+   */
+  injectFatalError(reason = 'Error executing command (injected by the sandbox)'): void {
+    this.binding.failTask(`Last Error ${reason}. Task error notification received from subtask 0, thread 0 [1020101] Stop Reason FATAL_ERROR Error Level FATAL`);
+  }
+
+  /** set while the task's binlog position was purged: every start but a reload fails until a full load */
+  private binlogLost: string | undefined;
+
   protected async applyStep(): Promise<void> {
     const b = this.binding;
     if (b.cdcGeneration() !== this.cdcGeneration) {
       // cdc-only start-replication: DMS starts reading the binlog from now; older unapplied changes are never applied
       this.cdcGeneration = b.cdcGeneration();
       this.settleUpTo(this.logLength(), { failed: 'skipped: the task was restarted with start-replication (CDC from the new start point)' });
+      this.binlogLost = undefined;
+      this.broken = undefined;
     }
     if (!b.canApply()) return;
     if (b.loadGeneration() !== this.loadedGeneration && (b.tableState() === 'Before load' || b.tableState() === 'Full load')) {
       await this.fullLoad();
+      if (this.binlogLost === undefined) this.broken = undefined;
+      return;
+    }
+    if (this.binlogLost === undefined && this.cursor < this.logLength() && this.isPurged(this.cursor)) {
+      const retention = Math.round(this.retentionMs / 1000);
+      const n = this.losePurged(`lost: purged from the source's binlog (retention ${retention} s) before DMS read it`);
+      this.binlogLost = `the source's binlog no longer holds the task's position: ${n} change(s) to ${this.qualifiedName} were purged (binlog retention ${retention} s) before DMS read them`;
+      this.broken = `${this.binlogLost}; reload the table (start the task with reload-target) to copy the source again`;
+    }
+    if (this.binlogLost !== undefined) {
+      b.log([
+        {
+          component: 'SOURCE_CAPTURE',
+          severity: 'E',
+          text: 'Read next binary log event failed; mariadb_rpl_fetch error 1236 (Could not find first log file name in binary log index file) [1020403]  (mysql_endpoint_capture.c:1060)',
+        },
+      ]);
+      b.failTask(`Last Error Could not find first log file name in binary log index file: ${this.binlogLost}. Task error notification received from subtask 0, thread 0 [1020403] Stop Reason FATAL_ERROR Error Level FATAL`);
       return;
     }
     if (b.tableState() === 'Table error') {
@@ -994,13 +1203,16 @@ export class DmsApplyLoop extends ApplyLoopBase {
   private async fullLoad(): Promise<void> {
     const b = this.binding;
     const generation = b.loadGeneration();
-    const end = this.logLength();
     b.begin();
-    b.loadStarted();
     try {
-      const rows = await this.loadAll();
+      await this.flushSource();
+      const end = this.logLength();
+      b.loadStarted(await this.sourceTable.count());
+      b.log([{ component: 'SOURCE_UNLOAD', severity: 'I', text: `Unload of table '${this.schema}'.'${this.table}' started (${this.sourceDb.kind === 'mariadb' ? 'MariaDB' : 'embedded'} source)  (streamcomponent.c:2024)` }]);
+      const rows = await this.loadAll((n) => b.loadProgress(n));
       this.settleUpTo(end, { applied: 'load' });
       this.loadedGeneration = generation;
+      this.binlogLost = undefined;
       this.counters.loads++;
       b.loadFinished(rows);
       b.log([{ component: 'TARGET_LOAD', severity: 'I', text: `Load finished for table '${this.schema}'.'${this.table}'. ${rows} rows received.  (streamcomponent.c:3543)` }]);
@@ -1037,7 +1249,77 @@ export class DmsApplyLoop extends ApplyLoopBase {
 // ───────────────────────────── CDC (FlyData-like) ─────────────────────────────
 
 export class CdcApplyLoop extends ApplyLoopBase {
+  /** the service's read position in the binlog: changes before it are in its buffer (safe from binlog purges) */
+  private readUpTo = 0;
+  private outage = false;
+
+  /**
+   * Fault knob: the CDC service is down (true) or back (false). While down it reads nothing from the binlog; changes
+   * older than the binlog retention when it comes back are gone, and the table is broken until `reload()`.
+   */
+  setOutage(down: boolean): void {
+    this.outage = down;
+  }
+
+  /**
+   * A reload of the table, as requested on the CDC service's dashboard: the target is created when missing (the
+   * service's own shape: columns and types, no keys), emptied, and filled from the source; replication continues
+   * from the source's current binlog position. Returns the rows loaded.
+   */
+  async reload(): Promise<number> {
+    while (this.reloading) await this.reloading;
+    let rows = 0;
+    this.reloading = (async () => {
+      await this.flushSource();
+      const end = this.logLength();
+      if ((await this.readColumns()) === undefined) await this.createTarget();
+      this.forgetColumns();
+      rows = await this.loadAll();
+      this.settleUpTo(end, { applied: 'load' });
+      this.readUpTo = Math.max(this.readUpTo, end);
+      this.broken = undefined;
+      this.missingSince = undefined;
+      this.counters.loads++;
+    })();
+    try {
+      await this.reloading;
+    } finally {
+      this.reloading = undefined;
+    }
+    return rows;
+  }
+
+  private reloading: Promise<void> | undefined;
+
+  private async createTarget(): Promise<void> {
+    const types = this.generator.types ?? {};
+    const cols = this.generator.columns.map((c) => `${quoteIdent(c)} ${types[c] ?? 'varchar(65535)'}`);
+    await this.db.query(`CREATE TABLE ${this.target} (${cols.join(', ')})`);
+  }
+
   protected async applyStep(): Promise<void> {
+    if (this.reloading) return;
+    if (this.outage) return;
+    if (this.broken === undefined && this.readUpTo < this.logLength()) {
+      // the service reads what the binlog still holds; a gap older than the retention breaks the table
+      const from = Math.max(this.cursor, this.readUpTo);
+      if (from < this.logLength() && this.isPurged(from)) {
+        const retention = Math.round(this.retentionMs / 1000);
+        const keep = this.cursor;
+        this.cursor = from;
+        const n = this.losePurged(`lost: purged from the source's binlog (retention ${retention} s) while the CDC service was not reading`);
+        this.cursor = keep;
+        this.broken = `${n} change(s) to ${this.qualifiedName} were purged from the source's binlog (retention ${retention} s) before the CDC service read them: reload the table from the CDC service's dashboard`;
+        this.noteError(new Error(this.broken));
+      }
+    }
+    if (this.broken !== undefined) {
+      // nothing is applied until the reload; what arrives meanwhile is lost with the rest (the reload copies it)
+      this.settleUpTo(this.logLength(), { failed: `not applied: ${this.qualifiedName} is broken until a reload` });
+      this.readUpTo = this.logLength();
+      return;
+    }
+    this.readUpTo = this.logLength();
     let n = 0;
     while (this.cursor < this.logLength() && n < this.batchSize) {
       const c = this.changeAt(this.cursor);

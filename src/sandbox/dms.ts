@@ -119,6 +119,8 @@ interface TableRec extends DmsTableStatsView {
   busy: number;
   /** for unattached tables: when the simulated full load finishes */
   loadDueAt?: number;
+  /** rows the source held when the running full load started (FullLoadProgressPercent) */
+  loadExpectedRows?: number;
 }
 
 interface TaskRec {
@@ -912,6 +914,12 @@ export class DmsSandbox {
     const now = this.now();
     const recs = [...t.tables.values()];
     const loaded = recs.filter((r) => r.state === 'Table completed').length;
+    // a table being loaded counts by rows: FullLoadRows of the rows the source held when its load started
+    const done = recs.reduce(
+      (sum, r) =>
+        sum + (r.state === 'Table completed' ? 1 : r.state === 'Full load' && r.loadExpectedRows !== undefined && r.loadExpectedRows > 0 ? Math.min(1, r.fullLoadRows / r.loadExpectedRows) : 0),
+      0,
+    );
     return {
       ReplicationTaskIdentifier: t.identifier,
       SourceEndpointArn: t.sourceEndpointArn,
@@ -926,7 +934,7 @@ export class DmsSandbox {
       ...(t.startDate !== undefined ? { ReplicationTaskStartDate: epochSeconds(t.startDate) } : {}),
       ReplicationTaskArn: t.arn,
       ReplicationTaskStats: {
-        FullLoadProgressPercent: recs.length === 0 ? 100 : Math.floor((loaded * 100) / recs.length),
+        FullLoadProgressPercent: recs.length === 0 ? 100 : Math.floor((done * 100) / recs.length),
         ElapsedTimeMillis: t.startDate === undefined ? 0 : (t.runningSince !== undefined ? now : (t.stopDate ?? now)) - t.startDate,
         TablesLoaded: loaded,
         TablesLoading: recs.filter((r) => r.state === 'Full load').length,
@@ -1027,11 +1035,19 @@ export class DmsTableBinding {
     this.hooks.advance();
   }
 
-  loadStarted(): void {
+  /** The full load starts: TableState `Full load`, FullLoadRows from 0; `sourceRows` = what the source holds now. */
+  loadStarted(sourceRows?: number): void {
     const now = this.hooks.now();
     this.rec.state = 'Full load';
+    this.rec.fullLoadRows = 0;
+    this.rec.loadExpectedRows = sourceRows;
     this.rec.fullLoadStartTime = now;
     this.rec.lastUpdateTime = now;
+  }
+  /** A chunk of the full load is in: FullLoadRows = rows loaded so far. */
+  loadProgress(rows: number): void {
+    this.rec.fullLoadRows = rows;
+    this.rec.lastUpdateTime = this.hooks.now();
   }
   loadFinished(rows: number): void {
     const now = this.hooks.now();
