@@ -441,6 +441,10 @@ abstract class ApplyLoopBase {
     this.retentionMs = ms === undefined ? Number.POSITIVE_INFINITY : Math.max(0, ms);
   }
 
+  protected retentionText(): string {
+    return this.retentionMs < 10_000 ? `${Math.round(this.retentionMs)} ms` : `${Math.round(this.retentionMs / 1000)} s`;
+  }
+
   /** Is log entry `i` purged from the binlog (older than the retention)? */
   protected isPurged(i: number): boolean {
     const c = this.log[i];
@@ -528,6 +532,24 @@ abstract class ApplyLoopBase {
     await this.insertRows(rows);
     this.counters.seeded += n;
     this.afterSeed(n);
+  }
+
+  /**
+   * Put `n` rows in the SOURCE only (what the source held before the task was created): the target gets them from a
+   * full load (DMS start-replication / reload-target, ReloadTables) or a CDC `reload()`. Not change-logged.
+   */
+  async seedSource(n: number): Promise<void> {
+    await this.flushSource();
+    const rows: SourceRow[] = [];
+    const now = this.now();
+    for (let i = 0; i < n; i++) {
+      const key = this.nextKey++;
+      const row = this.generator.insert(key, this.rng, now);
+      this.setLive(key, row);
+      rows.push(row);
+    }
+    await this.sourceTable.upsert(rows);
+    this.counters.seeded += n;
   }
 
   /**
@@ -1127,9 +1149,9 @@ export class DmsApplyLoop extends ApplyLoopBase {
       return;
     }
     if (this.binlogLost === undefined && this.cursor < this.logLength() && this.isPurged(this.cursor)) {
-      const retention = Math.round(this.retentionMs / 1000);
-      const n = this.losePurged(`lost: purged from the source's binlog (retention ${retention} s) before DMS read it`);
-      this.binlogLost = `the source's binlog no longer holds the task's position: ${n} change(s) to ${this.qualifiedName} were purged (binlog retention ${retention} s) before DMS read them`;
+      const retention = this.retentionText();
+      const n = this.losePurged(`lost: purged from the source's binlog (retention ${retention}) before DMS read it`);
+      this.binlogLost = `the source's binlog no longer holds the task's position: ${n} change(s) to ${this.qualifiedName} were purged (binlog retention ${retention}) before DMS read them`;
       this.broken = `${this.binlogLost}; reload the table (start the task with reload-target) to copy the source again`;
     }
     if (this.binlogLost !== undefined) {
@@ -1304,12 +1326,12 @@ export class CdcApplyLoop extends ApplyLoopBase {
       // the service reads what the binlog still holds; a gap older than the retention breaks the table
       const from = Math.max(this.cursor, this.readUpTo);
       if (from < this.logLength() && this.isPurged(from)) {
-        const retention = Math.round(this.retentionMs / 1000);
+        const retention = this.retentionText();
         const keep = this.cursor;
         this.cursor = from;
-        const n = this.losePurged(`lost: purged from the source's binlog (retention ${retention} s) while the CDC service was not reading`);
+        const n = this.losePurged(`lost: purged from the source's binlog (retention ${retention}) while the CDC service was not reading`);
         this.cursor = keep;
-        this.broken = `${n} change(s) to ${this.qualifiedName} were purged from the source's binlog (retention ${retention} s) before the CDC service read them: reload the table from the CDC service's dashboard`;
+        this.broken = `${n} change(s) to ${this.qualifiedName} were purged from the source's binlog (retention ${retention}) before the CDC service read them: reload the table from the CDC service's dashboard`;
         this.noteError(new Error(this.broken));
       }
     }
