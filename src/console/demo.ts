@@ -32,6 +32,7 @@ import { createWarehouse } from '../warehouse/redshift-data.js';
 import { createDms } from '../replication/dms.js';
 import { createLogs } from '../replication/logs.js';
 import type { Replication } from '../sandbox/replication.js';
+import { EmbeddedSourceDb, MariaDbSourceDb, type SourceDb } from '../sandbox/source-db.js';
 import { seedRows } from './seed.js';
 import { createMysqlSource } from '../source/mysql.js';
 import { DEFAULT_COMPARE_LAG_SECONDS } from '../source/checksum-sql.js';
@@ -158,8 +159,14 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       { env: {} },
     );
     await applySchema(warehouse, registry, {}, () => undefined);
-    const seeded = await seedRows(sandbox, registry, rowsPerTable);
+    // the replication's source: MariaDB when SOURCE_DATABASE_URL is set (its tables are recreated from schemas/ and
+    // seeded with the warehouse's rows), else the embedded stand-in
+    const sourceUrl = process.env.SOURCE_DATABASE_URL?.trim();
+    const sourceDb: SourceDb = sourceUrl ? await MariaDbSourceDb.open({ url: sourceUrl, createDatabase: true }) : new EmbeddedSourceDb();
+    closers.push(() => void sourceDb.close());
+    const seeded = await seedRows(sandbox, registry, rowsPerTable, () => true, sourceDb);
     out.write(`Sandbox ready: ${registry.names().length} tables in ${registry.defaultSchema}, ${seeded.toLocaleString('en-US')} rows. You are ${user}.\n`);
+    out.write(`Replication source: ${sourceDb.describe()}${sourceDb.kind === 'mariadb' ? ' — its tables were recreated and seeded with the same rows' : ''}.\n`);
     const awsHere = { region: 'us-west-2', endpoint: sandbox.endpoint };
     const dms = createDms({ aws: awsHere }, { env: {} });
     const logs = createLogs({ aws: awsHere }, { env: {} });
@@ -170,6 +177,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
         dms: { rate: 5 },
         cdc: cdcTable.map((table) => ({ table, rate: 5 })),
         tickMs: 200,
+        source: sourceDb,
         onError: (table, err) => logger.warn({ table, err: err.message }, 'replication apply error'),
       });
       const parts = [
@@ -186,8 +194,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       approvers: process.env.APPROVERS ? process.env.APPROVERS.split(',').map((s) => s.trim()).filter(Boolean) : [user],
       allowSelfApproval: process.env.ALLOW_SELF_APPROVAL ? process.env.ALLOW_SELF_APPROVAL === 'true' : true,
     });
-    // the MySQL source for compare / schema diff --source: the one SOURCE_DATABASE_URL names, if any (no stand-in yet)
-    const sourceUrl = process.env.SOURCE_DATABASE_URL?.trim();
+    // the MySQL source for compare / schema diff --source: the one SOURCE_DATABASE_URL names, if any (the bot reads it
+    // read-only; the embedded stand-in is not a MySQL server, so compare has no source without it)
     const source = sourceUrl ? createMysqlSource({ url: sourceUrl }) : undefined;
     if (source) closers.push(() => void source.close());
     out.write(source ? `Source: MySQL database ${source.database} (SOURCE_DATABASE_URL) for compare and schema diff --source.\n` : 'Source: none (set SOURCE_DATABASE_URL to use compare and schema diff --source).\n');

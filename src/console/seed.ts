@@ -5,16 +5,27 @@
  * Row k of n is stamped (created_at, updated_at, every timestamp) (n − k + 1) minutes ago, as rows of a real table were
  * written over time: with every row stamped "now", every row was newer than a live copy's copy mark (max − 5 min) and
  * the verification before the swap compared 0 rows (issue 7, 4b).
+ *
+ * With a `source` (the MariaDB of SOURCE_DATABASE_URL, or the embedded stand-in) the same rows go to the source's table
+ * too, so the source and the warehouse start equal (what a finished full load leaves) and `/redshift compare` has every
+ * table on both sides.
  */
 export const SEED_SPACING_MS = 60_000;
 
 import { Prng, tableGenerator } from '../sandbox/apply-loop.js';
 import type { Sandbox } from '../sandbox/server.js';
+import type { SourceDb, SourceRow } from '../sandbox/source-db.js';
 import type { Registry } from '../schema/registry.js';
 import type { TableDef } from '../schema/model.js';
 import { qualified, quoteIdent } from '../schema/identifiers.js';
 
-export async function seedRows(sandbox: Pick<Sandbox, 'sql'>, registry: Registry, rows: number, only: (t: TableDef) => boolean = () => true): Promise<number> {
+export async function seedRows(
+  sandbox: Pick<Sandbox, 'sql'>,
+  registry: Registry,
+  rows: number,
+  only: (t: TableDef) => boolean = () => true,
+  source?: SourceDb,
+): Promise<number> {
   let total = 0;
   const rng = new Prng(42);
   const now = Date.now();
@@ -24,16 +35,26 @@ export async function seedRows(sandbox: Pick<Sandbox, 'sql'>, registry: Registry
     if (!key) continue;
     const gen = tableGenerator(t.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull })), key);
     const cols = gen.columns;
+    const sourceTable = source?.table({
+      schema: t.schema,
+      table: t.name,
+      keyColumn: key,
+      columns: cols.map((name) => ({ name, ...(gen.types?.[name] !== undefined ? { type: gen.types[name] } : {}), notNull: name === key })),
+    });
+    await sourceTable?.prepare();
     const chunk = Math.max(1, Math.floor(30000 / cols.length));
     for (let start = 1; start <= rows; start += chunk) {
       const n = Math.min(chunk, rows - start + 1);
       const params: unknown[] = [];
       const tuples: string[] = [];
+      const sourceRows: SourceRow[] = [];
       for (let i = 0; i < n; i++) {
         const row = gen.insert(start + i, rng, now - (rows - (start + i) + 1) * SEED_SPACING_MS);
+        sourceRows.push(row);
         tuples.push(`(${cols.map((c) => { params.push(row[c] ?? null); return `$${params.length}`; }).join(', ')})`);
       }
       await sandbox.sql(`INSERT INTO ${qualified(t.schema, t.name)} (${cols.map(quoteIdent).join(', ')}) VALUES ${tuples.join(', ')}`, params);
+      await sourceTable?.upsert(sourceRows);
       total += n;
     }
   }

@@ -171,7 +171,8 @@ function valueFn(col: GeneratorColumn): ValueFn | undefined {
     case 'char':
       return (r) => r.word(Math.min(t.length, 8));
     case 'varchar':
-      return (r) => r.word(Math.min(t.length, 24));
+      // at most a third of the byte length: the value fits the MySQL source's varchar(n/3 characters) too
+      return (r) => r.word(Math.min(Math.max(1, Math.floor(t.length / 3)), 24));
     case 'date':
       return (_r, now) => sqlTimestamp(now).slice(0, 10);
     case 'timestamp':

@@ -14,6 +14,7 @@ import type { TableDef } from '../schema/model.js';
 import { parseRedshiftType } from '../schema/types.js';
 import { type ApplyLoopOptions, CdcApplyLoop, type ChangeMix, DmsApplyLoop, type SqlClient, tableGenerator } from './apply-loop.js';
 import type { DmsSandbox, DmsTaskView } from './dms.js';
+import { EmbeddedSourceDb, type SourceDb } from './source-db.js';
 
 export interface LoopSettings {
   /** changes per second (default: ReplicationOptions.rate) */
@@ -42,6 +43,10 @@ export interface ReplicationOptions {
   columnRefreshMs?: number;
   /** errors of the loops that are not the table being missing (data errors, connection trouble) */
   onError?: (table: string, err: Error) => void;
+  /** where the loops write their changes: a MariaDB source (MariaDbSourceDb) or, by default, one embedded stand-in */
+  source?: SourceDb;
+  /** the source's binlog retention, ms (default unlimited): see ApplyLoopOptions.binlogRetentionMs */
+  binlogRetentionMs?: number;
 }
 
 export type ApplyLoop = DmsApplyLoop | CdcApplyLoop;
@@ -129,8 +134,11 @@ export async function startReplication(ctx: { dms: DmsSandbox; db: SqlClient }, 
     tasks.push(view);
   }
 
+  const source = opts.source ?? new EmbeddedSourceDb();
   const common = (t: TableDef, s: LoopSettings): ApplyLoopOptions => ({
     db: ctx.db,
+    source,
+    ...(opts.binlogRetentionMs !== undefined ? { binlogRetentionMs: opts.binlogRetentionMs } : {}),
     schema: t.schema,
     table: t.name,
     keyColumn: keyOf(t),

@@ -8,9 +8,29 @@
  * holds the tables' rows: the source of truth a full load reads in key order, chunk by chunk, and verify() compares with.
  */
 import { createPool, type Pool, type RowDataPacket } from 'mysql2/promise';
+import { checkIdentifier } from '../schema/identifiers.js';
 import { parseRedshiftType } from '../schema/types.js';
-import { quoteMysqlIdent } from '../source/checksum-sql.js';
-import { parseSourceUrl } from '../source/url.js';
+
+/** A MySQL identifier in backticks; names come from schemas/ (checked again here). The sandbox imports no bot code. */
+function quoteMysqlIdent(name: string): string {
+  const c = checkIdentifier(name);
+  if (!c.ok) throw new Error(c.error);
+  return `\`${name.replace(/`/g, '``')}\``;
+}
+
+/** mysql://user:password@host:port/database → its parts, or an error that never echoes the password. */
+function parseUrl(url: string): { ok: true; u: URL; database: string } | { ok: false; error: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { ok: false, error: 'not a URL: expected mysql://user:password@host:3306/database' };
+  }
+  if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') return { ok: false, error: `expected a mysql:// URL (got ${u.protocol}//…)` };
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_$]{1,64}$/.test(database)) return { ok: false, error: 'name the database in the path (letters, digits, _ and $; at most 64): mysql://user:password@host:3306/<database>' };
+  return { ok: true, u, database };
+}
 
 export type SourceValue = string | number | boolean | null;
 export type SourceRow = Record<string, SourceValue>;
@@ -124,8 +144,9 @@ export class EmbeddedSourceDb implements SourceDb {
 
 /**
  * The MySQL column type a Redshift column came from, under the CDC service's mapping (src/source/mysql-types.ts) read
- * backwards: varchar(n bytes) ← varchar(n) (n ≤ 16383, else text), boolean ← tinyint(1) (read back as true/false),
- * timestamp ← datetime, numeric ← decimal. Types the loops never generate become `text`.
+ * backwards: varchar(n bytes) ← varchar(n/3 characters) (longtext past 16383 characters, as varchar(65535) came from
+ * longtext), timestamp ← datetime, numeric ← decimal, integer ← int. boolean ← tinyint(1), read back as true/false (not
+ * reversible: the CDC mapping makes tinyint(1) a smallint; schemas/ has no boolean column). Other types become `text`.
  */
 export function mysqlColumnType(redshiftType: string | undefined): { sql: string; boolean: boolean } {
   if (redshiftType === undefined) return { sql: 'text', boolean: false };
@@ -149,8 +170,11 @@ export function mysqlColumnType(redshiftType: string | undefined): { sql: string
       return { sql: 'tinyint(1)', boolean: true };
     case 'char':
       return { sql: `char(${Math.min(255, t.length)})`, boolean: false };
-    case 'varchar':
-      return { sql: t.length <= 16383 ? `varchar(${t.length})` : 'longtext', boolean: false };
+    case 'varchar': {
+      // the CDC service maps varchar(n characters) to varchar(3n bytes) (utf8); read backwards: n = bytes / 3
+      const chars = Math.max(1, Math.ceil(t.length / 3));
+      return { sql: chars <= 16383 ? `varchar(${chars})` : 'longtext', boolean: false };
+    }
     case 'date':
       return { sql: 'date', boolean: false };
     case 'timestamp':
@@ -297,9 +321,9 @@ export class MariaDbSourceDb implements SourceDb {
   }
 
   static async open(o: MariaDbSourceOptions): Promise<MariaDbSourceDb> {
-    const parsed = parseSourceUrl(o.url);
+    const parsed = parseUrl(o.url);
     if (!parsed.ok) throw new Error(`source database URL: ${parsed.error}`);
-    const u = new URL(o.url);
+    const u = parsed.u;
     const base = {
       host: u.hostname,
       port: u.port === '' ? 3306 : Number(u.port),
@@ -325,7 +349,7 @@ export class MariaDbSourceDb implements SourceDb {
     });
     // fail now, with the server's words, rather than at the first write
     await pool.query('SELECT 1');
-    return new MariaDbSourceDb(pool, parsed.database, parsed.host);
+    return new MariaDbSourceDb(pool, parsed.database, u.hostname);
   }
 
   describe(): string {
