@@ -3,8 +3,12 @@
  * the target tables through a direct database connection.
  *
  * Both loops model the SOURCE as a change log: every tick they generate changes (insert / update / delete, seeded PRNG)
- * into that log — continuously, whatever the target is doing — and keep the source's state (`expectedRows()`). The apply
- * side walks the log in order:
+ * into that log — continuously, whatever the target is doing — and write them to the source DATABASE (`SourceDb`,
+ * source-db.ts: MariaDB, or the embedded stand-in by default), the source of truth a full load / reload copies in key
+ * order and `verify()` compares with. The log is the binlog stand-in: the apply side reads only changes the source has
+ * committed (`flushed`), and with a binlog retention (`binlogRetentionMs`) a change not read in time is purged — DMS then
+ * fails with FATAL_ERROR on every resume and CDC marks the table broken, until a reload. The apply side walks the log
+ * in order:
  *  - `DmsApplyLoop` applies while its DMS task is running (or still stopping). While the task is stopped nothing is
  *    applied; the changes stay pending (DMS re-reads the binlog on resume-processing) and are applied in order after the
  *    resume. When the target table is MISSING it writes `[TARGET_APPLY    ]E:  … Table 'schema'.'table' does not exist`

@@ -54,6 +54,8 @@ export type ApplyLoop = DmsApplyLoop | CdcApplyLoop;
 export interface Replication {
   /** the DMS tasks (seeded or found), as the sandbox sees them when replication started */
   tasks: DmsTaskView[];
+  /** the source database every loop writes to (the one passed in, or the embedded stand-in) */
+  source: SourceDb;
   /** `schema.table` → its loop */
   dmsLoops: Map<string, DmsApplyLoop>;
   cdcLoops: Map<string, CdcApplyLoop>;
@@ -198,6 +200,7 @@ export async function startReplication(ctx: { dms: DmsSandbox; db: SqlClient }, 
   let stopped: Promise<void> | undefined;
   return {
     tasks,
+    source,
     dmsLoops,
     cdcLoops,
     loop(table) {
