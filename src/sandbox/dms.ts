@@ -719,7 +719,11 @@ export class DmsSandbox {
       t.stopReason = 'Stop Reason FATAL_ERROR';
       t.lastFailureMessage = failure ?? 'Last Error Replication task failed (sandbox). Stop Reason FATAL_ERROR Error Level FATAL';
       t.runningSince = undefined;
-      this.writeLog(t, [{ component: 'TASK_MANAGER', severity: 'E', text: `Task error notification received from subtask 0, thread 0: ${t.lastFailureMessage} [1020101]  (replicationtask.c:2889)` }]);
+      // as the real service logs a fatal error: the notification, then "Task '<resource id>' encountered a fatal error"
+      this.writeLog(t, [
+        { component: 'TASK_MANAGER', severity: 'E', text: `Task error notification received from subtask 0, thread 0: ${t.lastFailureMessage} [1020101]  (replicationtask.c:2889)` },
+        ...(t.stopReason === 'Stop Reason FATAL_ERROR' ? [{ component: 'TASK_MANAGER', severity: 'E' as const, text: `Task '${t.resourceId}' encountered a fatal error  (repository.c:5935)` }] : []),
+      ]);
     }
     this.emit(t, from, to, cause);
   }

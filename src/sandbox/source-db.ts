@@ -215,7 +215,11 @@ class MariaDbTable implements SourceTable {
 
   private value(col: string, v: SourceValue | undefined): SourceValue {
     if (v === undefined) return null;
-    if (this.booleans.has(col) && typeof v === 'boolean') return v ? 1 : 0;
+    if (this.booleans.has(col)) {
+      // true/false from the generator, or 'true'/'false' as PostgreSQL prints them (rows adopted from the target)
+      if (typeof v === 'boolean') return v ? 1 : 0;
+      if (typeof v === 'string' && /^(true|t|false|f)$/i.test(v)) return /^t/i.test(v) ? 1 : 0;
+    }
     return v;
   }
 

@@ -282,6 +282,7 @@ describe('DMS with a MariaDB source', () => {
     const failed = await waitStatus(ID, 'failed');
     expect(failed.StopReason).toBe('Stop Reason FATAL_ERROR');
     expect(failed.LastFailureMessage).toMatch(/^Last Error RetCode: SQL_ERROR .*Lost connection.*Stop Reason FATAL_ERROR Error Level FATAL$/);
+    expect(taskLog(failed).some((l) => /\[TASK_MANAGER\s*\]E:  Task '[A-Z2-7]{26}' encountered a fatal error/.test(l))).toBe(true);
     const pending0 = loop.pendingCount();
     await loop.until(() => loop.pendingCount() >= pending0 + 20, 20_000, '20 changes pending while failed');
     await dmsClient.send(new StartReplicationTaskCommand({ ReplicationTaskArn: arn, StartReplicationTaskType: 'resume-processing' }));
