@@ -381,3 +381,40 @@ describe('CDC with a MariaDB source', () => {
     expect(v.summary).toMatch(/matches the source/);
   });
 });
+
+describe('adopting a target that already has rows (startReplication adopts by default)', () => {
+  it('the target rows become the MariaDB source rows (booleans as PostgreSQL prints them included); verify matches', async () => {
+    await pool.query('CREATE TABLE ak_sumofus.core_tag (id integer NOT NULL, hidden boolean NOT NULL, name varchar(765), created_at timestamp NOT NULL)');
+    await pool.query(
+      "INSERT INTO ak_sumofus.core_tag SELECT g, g % 2 = 0, 'tag' || g, timestamp '2026-01-02 03:04:05' + g * interval '1 minute' FROM generate_series(1, 120) g",
+    );
+    const loop = new CdcApplyLoop({
+      db: pool,
+      schema: 'ak_sumofus',
+      table: 'core_tag',
+      generator: tableGenerator([
+        { name: 'id', type: 'integer', notNull: true },
+        { name: 'hidden', type: 'boolean', notNull: true },
+        { name: 'name', type: 'varchar(765)' },
+        { name: 'created_at', type: 'datetime', notNull: true },
+      ]),
+      source,
+      seed: 4,
+      rate: 100,
+      tickMs: 20,
+    });
+    try {
+      expect(await loop.adoptExisting()).toBe(120);
+      expect(await myCount('core_tag')).toBe(120);
+      const [h] = await my.query<RowDataPacket[]>('SELECT sum(hidden) AS n FROM core_tag');
+      expect(Number(h[0]!.n)).toBe(60);
+      loop.start();
+      await loop.until(() => loop.stats().applied >= 30, 20_000, '30 changes applied');
+      loop.stopGenerating();
+      await loop.idle();
+      expect((await loop.verify()).summary).toMatch(/matches the source/);
+    } finally {
+      await loop.stop();
+    }
+  });
+});
