@@ -432,11 +432,6 @@ abstract class ApplyLoopBase {
     this.loadChunkDelayMs = Math.max(0, opts.loadChunkDelayMs ?? 0);
   }
 
-  /** which source the loop writes to, for a banner */
-  get sourceKind(): 'embedded' | 'mariadb' {
-    return this.sourceDb.kind;
-  }
-
   /**
    * Fault knob: the source's binlog retention, ms (undefined = unlimited). A change not read by the replicator within
    * it is gone: DMS fails the task (FATAL_ERROR) on every resume until a reload-target; CDC marks the table broken until

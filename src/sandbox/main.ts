@@ -12,6 +12,8 @@
  *   PORT          port to listen on (default: the first free one from 4566)
  *   HOST          default 127.0.0.1 (0.0.0.0 in a container)
  *   DATABASE_URL  postgres://… for a PostgreSQL database the sandbox owns, or pglite:<dir>; default: in-memory PGlite
+ *   SOURCE_DATABASE_URL  mysql://user:password@host:3306/db — replication writes its changes to this MariaDB database
+ *                 (created if needed; seeded tables recreated there with the same rows); default: an embedded stand-in
  *   PAGE_SIZE     rows per GetStatementResult page (default 1000)
  *   LOG_LEVEL     pino level (default info)
  */
@@ -24,6 +26,7 @@ import { loadRegistry } from '../schema/registry.js';
 import { createWarehouse } from '../warehouse/redshift-data.js';
 import { redactUrl } from './db.js';
 import { startSandbox, type Sandbox } from './server.js';
+import { EmbeddedSourceDb, MariaDbSourceDb, type SourceDb } from './source-db.js';
 import { formatSlackRecord } from './slack.js';
 
 /** What the bot needs to talk to this sandbox; the trial's Slack user may run and approve (see README). */
@@ -45,21 +48,21 @@ function sandboxExports(endpoint: string): [string, string][] {
 
 
 /** `endpoint`: where to call the sandbox from this process (127.0.0.1 when it listens on 0.0.0.0, e.g. in a container) */
-async function seed(sandbox: Sandbox, endpoint: string, rows: number, replicate: boolean, out: (line: string) => void): Promise<void> {
+async function seed(sandbox: Sandbox, endpoint: string, rows: number, replicate: boolean, source: SourceDb, out: (line: string) => void): Promise<void> {
   const registry = await loadRegistry(); // the repository's schemas/, read only
   const wh = createWarehouse({ warehouse: { target: { kind: 'provisioned', clusterId: 'sandbox', dbUser: 'sandbox' }, database: 'dev' }, aws: { region: 'us-west-2', endpoint } }, { env: {} });
   try {
     const applied = await applySchema(wh, registry, {}, () => undefined);
     // rows only in the tables created now: a second --seed on the same DATABASE_URL adds no duplicates
     const created = new Set(applied.created);
-    const n = await seedRows(sandbox, registry, rows, (t) => created.has(`${t.schema}.${t.name}`));
+    const n = await seedRows(sandbox, registry, rows, (t) => created.has(`${t.schema}.${t.name}`), source);
     out(`Seeded: ${registry.names().length} tables in ${registry.defaultSchema} (${applied.created.length} created now, ${applied.existing.length} already there), ${n.toLocaleString('en-US')} rows added.`);
   } finally {
     wh.close();
   }
   if (replicate) {
     const cdc = registry.find('core_action') !== undefined ? [{ table: 'core_action', rate: 5 }] : [];
-    const r = await sandbox.startReplication(registry, { dms: { rate: 5 }, cdc, tickMs: 200 });
+    const r = await sandbox.startReplication(registry, { dms: { rate: 5 }, cdc, tickMs: 200, source });
     const parts = [...r.tasks.map((t) => `DMS task ${t.identifier} ${t.status} (${t.tables.map((x) => x.table).join(', ')})`), ...[...r.cdcLoops.keys()].map((k) => `CDC on ${k.split('.')[1]}`)];
     if (parts.length > 0) out(`Replication is live, ~5 changes/s per table: ${parts.join('; ')}.`);
   }
@@ -114,10 +117,17 @@ async function main(): Promise<void> {
   const endpoint = sandbox.endpoint.replace('//0.0.0.0:', '//127.0.0.1:');
   out(`Sandbox endpoint: ${endpoint}`);
   out(`Backend: ${sandbox.backend}${databaseUrl ? ` (${redactUrl(databaseUrl)})` : ' (in memory; set DATABASE_URL to keep data)'}`);
-  if (values.seed) await seed(sandbox, endpoint, rows, !values.static, out);
+  const sourceUrl = process.env.SOURCE_DATABASE_URL?.trim() || undefined;
+  const source: SourceDb = sourceUrl !== undefined ? await MariaDbSourceDb.open({ url: sourceUrl, createDatabase: true }) : new EmbeddedSourceDb();
+  if (values.seed) {
+    out(`Replication source: ${source.describe()}`);
+    await seed(sandbox, endpoint, rows, !values.static, source, out);
+  }
   out('');
   out('# Paste into the shell where you run `npm start` and `npm run cli` (the bot then uses this sandbox):');
   for (const [k, v] of sandboxExports(endpoint)) out(`export ${k}=${v}`);
+  // not echoed: the URL may hold a password
+  if (sourceUrl !== undefined) out('# and the same SOURCE_DATABASE_URL, so `/redshift compare` reads the MariaDB the replication writes to');
   out('');
   out('Messages the bot sends to Slack are printed below. Ctrl-C stops the sandbox.');
   let stopping = false;
@@ -125,7 +135,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping the sandbox');
-    sandbox.close().then(
+    sandbox
+      .close()
+      .then(() => source.close())
+      .then(
       () => process.exit(0),
       (e: unknown) => {
         log.error({ err: e }, 'error while stopping');

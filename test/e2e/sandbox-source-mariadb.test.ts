@@ -25,8 +25,17 @@ import {
 } from '@aws-sdk/client-database-migration-service';
 import { DmsSandbox, DMS_TARGET_PREFIX } from '../../src/sandbox/dms.js';
 import { LogsSandbox, LOGS_TARGET_PREFIX } from '../../src/sandbox/logs.js';
-import { CORE_USERMAILING_COLUMNS, CdcApplyLoop, DmsApplyLoop, tableGenerator } from '../../src/sandbox/apply-loop.js';
+import { CdcApplyLoop, DmsApplyLoop, type GeneratorColumn, tableGenerator } from '../../src/sandbox/apply-loop.js';
 import { MariaDbSourceDb } from '../../src/sandbox/source-db.js';
+
+/** ak_sumofus.core_usermailing, as schemas/ has it */
+const CORE_USERMAILING_COLUMNS: readonly GeneratorColumn[] = [
+  { name: 'id', type: 'bigint', notNull: true },
+  { name: 'mailing_id', type: 'integer', notNull: true },
+  { name: 'user_id', type: 'integer', notNull: true },
+  { name: 'subject_id', type: 'integer' },
+  { name: 'created_at', type: 'datetime', notNull: true },
+];
 
 const logs = new LogsSandbox();
 const dms = new DmsSandbox({ logs, delays: { createMs: 20, startMs: 40, stopMs: 40, fullLoadMs: 40 } });
