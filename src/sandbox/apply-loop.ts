@@ -1095,9 +1095,14 @@ export class DmsApplyLoop extends ApplyLoopBase {
     this.dms.injectLogErrorsOnResume(this.binding.taskArn, lines);
   }
 
-  override async stop(): Promise<void> {
+  /**
+   * Stop ticking and detach from the task's table (the sandbox then completes its loads on its own). `detach: false`
+   * only pauses: the table stays this loop's, and a load queued meanwhile waits for `start()` (lets a test see
+   * `Table is being reloaded` / `Before load` before the load begins).
+   */
+  override async stop(o: { detach?: boolean } = {}): Promise<void> {
     await super.stop();
-    this.binding.detach();
+    if (o.detach !== false) this.binding.detach();
   }
 
   protected override afterSeed(n: number): void {
@@ -1143,7 +1148,8 @@ export class DmsApplyLoop extends ApplyLoopBase {
       this.broken = undefined;
     }
     if (!b.canApply()) return;
-    if (b.loadGeneration() !== this.loadedGeneration && (b.tableState() === 'Before load' || b.tableState() === 'Full load')) {
+    const state = b.tableState();
+    if (b.loadGeneration() !== this.loadedGeneration && (state === 'Before load' || state === 'Full load' || state === 'Table is being reloaded')) {
       await this.fullLoad();
       if (this.binlogLost === undefined) this.broken = undefined;
       return;

@@ -20,7 +20,7 @@ import type { LogsSandbox } from './logs.js';
 export const DMS_TARGET_PREFIX = 'AmazonDMSv20160101';
 
 export type DmsTaskStatus = 'creating' | 'ready' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'deleting';
-export type DmsTableState = 'Before load' | 'Full load' | 'Table completed' | 'Table error' | 'Table cancelled';
+export type DmsTableState = 'Before load' | 'Full load' | 'Table completed' | 'Table error' | 'Table cancelled' | 'Table is being reloaded';
 export type StartType = 'start-replication' | 'resume-processing' | 'reload-target';
 export type MigrationType = 'full-load' | 'cdc' | 'full-load-and-cdc';
 export type TableErrorPolicy = 'SUSPEND_TABLE' | 'STOP_TASK';
@@ -574,6 +574,8 @@ export class DmsSandbox {
     for (const tb of tables) {
       const rec = this.ensureTable(t, tb.schema, tb.table);
       this.queueLoad(t, rec, true);
+      // what the console shows while DMS prepares the reload (CHAP_Tasks.ReloadTables); the load then goes Full load → Table completed
+      rec.state = 'Table is being reloaded';
     }
     this.writeLog(
       t,
@@ -665,7 +667,7 @@ export class DmsSandbox {
         } else if (!r.attached && r.state === 'Full load' && r.loadDueAt === undefined) {
           r.state = 'Table completed';
         }
-        if (r.state === 'Before load' || r.state === 'Full load') loaded = false;
+        if (r.state === 'Before load' || r.state === 'Full load' || r.state === 'Table is being reloaded') loaded = false;
       }
       if (loaded && t.fullLoadStartDate !== undefined && (t.fullLoadFinishDate === undefined || t.fullLoadFinishDate < t.fullLoadStartDate)) t.fullLoadFinishDate = now;
       const next = [...t.tables.values()].filter((r) => !r.attached && r.loadDueAt !== undefined).map((r) => r.loadDueAt!);
@@ -942,7 +944,7 @@ export class DmsSandbox {
         ElapsedTimeMillis: t.startDate === undefined ? 0 : (t.runningSince !== undefined ? now : (t.stopDate ?? now)) - t.startDate,
         TablesLoaded: loaded,
         TablesLoading: recs.filter((r) => r.state === 'Full load').length,
-        TablesQueued: recs.filter((r) => r.state === 'Before load').length,
+        TablesQueued: recs.filter((r) => r.state === 'Before load' || r.state === 'Table is being reloaded').length,
         TablesErrored: recs.filter((r) => r.state === 'Table error').length,
         ...(t.freshStartDate !== undefined ? { FreshStartDate: epochSeconds(t.freshStartDate) } : {}),
         ...(t.startDate !== undefined ? { StartDate: epochSeconds(t.startDate) } : {}),

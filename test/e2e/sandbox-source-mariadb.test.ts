@@ -278,8 +278,13 @@ describe('DMS with a MariaDB source', () => {
     await loop.idle();
     expect((await loop.verify()).ok).toBe(false);
     loop.resumeGenerating();
+    // the reload is seen as the console shows it ("Table is being reloaded"), then the load itself, then done
+    await loop.stop({ detach: false });
     await dmsClient.send(new ReloadTablesCommand({ ReplicationTaskArn: arn, TablesToReload: [{ SchemaName: 'ak_sumofus', TableName: 'core_usermailing' }] }));
-    await until('Table completed after ReloadTables', () => tableStats(arn, 'core_usermailing'), (s) => s.TableState === 'Table completed');
+    expect((await tableStats(arn, 'core_usermailing')).TableState).toBe('Table is being reloaded');
+    loop.start();
+    const reloaded = await until('Table completed after ReloadTables', () => tableStats(arn, 'core_usermailing'), (s) => s.TableState === 'Table completed');
+    expect(reloaded.FullLoadReloaded).toBe(true);
     loop.stopGenerating();
     await loop.idle();
     expect((await loop.verify()).summary).toMatch(/matches the source/);
