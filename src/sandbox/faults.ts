@@ -40,9 +40,31 @@ export interface TableHealth {
   skewRows?: number;
 }
 
+/** Statements that wait in STARTED before they run: one slow statement (a long copy) in an otherwise quick job. */
+export interface SlowStatementRule {
+  /** a substring of the statement's SQL, or `/regex/flags` */
+  match: string;
+  /** how long it waits in STARTED, ms */
+  ms: number;
+  /** how many matching statements are slowed before the rule goes away; unlimited when absent */
+  times?: number;
+}
+
 export interface FaultKnobs {
   /** the next n API calls (any operation, any service) answer HTTP 400 ThrottlingException */
   throttleNext: number;
+  /**
+   * per operation name (`ExecuteStatement`, `DescribeStatement`, `StopReplicationTask`, `FilterLogEvents` …, any service):
+   * the next n calls of that operation answer HTTP 400 ThrottlingException
+   */
+  throttleOps: Record<string, number>;
+  /**
+   * until this epoch-ms time the Data API (the warehouse) is unreachable: every request's connection is closed without an
+   * answer (the SDK sees a reset socket, as when the endpoint or the network is down); 0 = reachable
+   */
+  warehouseUnreachableUntil: number;
+  /** statements whose SQL matches wait this long in STARTED before they run */
+  slowStatements: SlowStatementRule[];
   /** statements whose SQL matches end FAILED with the given error, without running */
   failStatements: FailStatementRule[];
   /** statements whose SQL matches end FINISHED without running (the catalog then is not what they said) */
@@ -75,6 +97,9 @@ export type SuperuserView = (typeof SUPERUSER_VIEWS)[number];
 
 export const DEFAULT_FAULTS: Readonly<FaultKnobs> = {
   throttleNext: 0,
+  throttleOps: {},
+  warehouseUnreachableUntil: 0,
+  slowStatements: [],
   failStatements: [],
   noopStatements: [],
   statementDelayMs: 0,
@@ -87,7 +112,7 @@ export const DEFAULT_FAULTS: Readonly<FaultKnobs> = {
 };
 
 export function defaultFaults(): FaultKnobs {
-  return { ...DEFAULT_FAULTS, failStatements: [], noopStatements: [], catalogGrants: [], tableHealth: {} };
+  return { ...DEFAULT_FAULTS, throttleOps: {}, slowStatements: [], failStatements: [], noopStatements: [], catalogGrants: [], tableHealth: {} };
 }
 
 const pct = z.number().min(0).max(100);
@@ -109,6 +134,12 @@ const failRule = z.strictObject({
 export const faultPatch = z.strictObject({
   reset: z.boolean().optional(),
   throttleNext: z.number().int().min(0).optional(),
+  throttleOps: z.record(z.string().regex(/^[A-Za-z]+$/, 'keys are operation names such as DescribeStatement'), z.number().int().min(0)).optional(),
+  /** the warehouse is unreachable for this long from now (0 ends an outage) */
+  warehouseUnreachableForMs: z.number().int().min(0).max(3_600_000).optional(),
+  slowStatements: z
+    .array(z.strictObject({ match: z.string().min(1, 'match must not be empty'), ms: z.number().int().min(0).max(3_600_000), times: z.number().int().positive().optional() }))
+    .optional(),
   failStatements: z.array(failRule).optional(),
   noopStatements: z.array(z.strictObject({ match: z.string().min(1, 'match must not be empty'), times: z.number().int().positive().optional() })).optional(),
   statementDelayMs: z.number().int().min(0).max(3_600_000).optional(),
@@ -124,6 +155,9 @@ export type FaultPatch = z.infer<typeof faultPatch>;
 export function applyFaultPatch(faults: FaultKnobs, patch: FaultPatch): void {
   if (patch.reset) Object.assign(faults, defaultFaults());
   if (patch.throttleNext !== undefined) faults.throttleNext = patch.throttleNext;
+  if (patch.throttleOps !== undefined) faults.throttleOps = { ...patch.throttleOps };
+  if (patch.warehouseUnreachableForMs !== undefined) faults.warehouseUnreachableUntil = patch.warehouseUnreachableForMs > 0 ? Date.now() + patch.warehouseUnreachableForMs : 0;
+  if (patch.slowStatements !== undefined) faults.slowStatements = patch.slowStatements.map((r) => ({ ...r }));
   if (patch.failStatements !== undefined) faults.failStatements = patch.failStatements.map((r) => ({ ...r }));
   if (patch.noopStatements !== undefined) faults.noopStatements = patch.noopStatements.map((r) => ({ ...r }));
   if (patch.statementDelayMs !== undefined) faults.statementDelayMs = patch.statementDelayMs;
@@ -135,13 +169,30 @@ export function applyFaultPatch(faults: FaultKnobs, patch: FaultPatch): void {
   if (patch.vacuumBusy !== undefined) faults.vacuumBusy = patch.vacuumBusy;
 }
 
-/** Consume one throttle token; true when this call must be throttled. */
-export function takeThrottle(faults: FaultKnobs): boolean {
+/** Consume one throttle token (the global one first, then the operation's); true when this call must be throttled. */
+export function takeThrottle(faults: FaultKnobs, operation?: string): boolean {
   if (faults.throttleNext > 0) {
     faults.throttleNext--;
     return true;
   }
+  const left = operation !== undefined ? faults.throttleOps[operation] : undefined;
+  if (operation !== undefined && left !== undefined && left > 0) {
+    faults.throttleOps[operation] = left - 1;
+    return true;
+  }
   return false;
+}
+
+/** How long a statement must wait in STARTED by the slowStatements rules (0 when none matches). */
+export function takeStatementSlowness(faults: FaultKnobs, sql: string): number {
+  const i = faults.slowStatements.findIndex((r) => matches(r, sql));
+  if (i < 0) return 0;
+  const rule = faults.slowStatements[i]!;
+  if (rule.times !== undefined) {
+    rule.times--;
+    if (rule.times <= 0) faults.slowStatements.splice(i, 1);
+  }
+  return rule.ms;
 }
 
 function matches(rule: { match: string }, sql: string): boolean {

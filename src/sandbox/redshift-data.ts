@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { type AwsJsonResponse, SandboxFault, decodeToken, encodeToken, epochSeconds, faultResponse, ok, operationOf, parseInput } from './aws-fault.js';
 import { resetSession } from './catalog.js';
 import { type Db, type DbField, type DbResult, type DbSession, DbError, OID, QUERY_CANCELED } from './db.js';
-import { type FaultKnobs, takeStatementFailure, takeStatementNoop } from './faults.js';
+import { type FaultKnobs, takeStatementFailure, takeStatementNoop, takeStatementSlowness } from './faults.js';
 import { LongNames } from './long-names.js';
 import { type Maintenance, SANDBOX_SCHEMA, TranslateError, type VacuumMode, bindNamedParams, namedParams, splitStatements, translateStatement } from './translate.js';
 
@@ -507,11 +507,12 @@ export class RedshiftDataService {
     let session: DbSession | undefined;
     let broken = false;
     try {
-      const delayed = this.faults.statementDelayMs > 0;
+      const delayMs = this.faults.statementDelayMs + takeStatementSlowness(this.faults, rec.sql);
+      const delayed = delayMs > 0;
       if (delayed) {
         // wait before taking a connection: on PGlite (one connection) a delayed statement must not hold up the others
         this.set(rec, 'STARTED');
-        await this.delay(rec, this.faults.statementDelayMs);
+        await this.delay(rec, delayMs);
       }
       if (rec.cancelRequested) throw new Aborted();
       session = await this.db.session();

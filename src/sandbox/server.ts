@@ -207,7 +207,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       send(res, 400, { __type: 'SerializationException', message: `the request body is not JSON: ${e instanceof Error ? e.message : String(e)}` }, requestId);
       return;
     }
-    if (takeThrottle(faults)) {
+    if (prefix === REDSHIFT_DATA_TARGET_PREFIX && faults.warehouseUnreachableUntil > Date.now()) {
+      log.debug({ target }, 'warehouse unreachable (fault knob): connection closed');
+      req.socket.destroy();
+      return;
+    }
+    if (takeThrottle(faults, target.slice(prefix.length + 1))) {
       log.debug({ target }, 'throttled (fault knob)');
       send(res, 400, { __type: 'ThrottlingException', message: 'Rate exceeded (sandbox fault knob throttleNext)' }, requestId);
       return;

@@ -70,6 +70,8 @@ export class WarehouseError extends Error {
     readonly statementId: string | undefined,
     readonly status: StatementStatus | 'ERROR',
     readonly sql?: string,
+    /** set when the call failed on throttling / connection trouble and ran out of retries: trying later may work */
+    readonly retryable?: 'throttle' | 'transient',
   ) {
     super(message);
     this.name = 'WarehouseError';

@@ -78,6 +78,12 @@ export interface RetryOptions {
   baseMs: number;
   /** backoff cap, ms (default 5000) */
   maxMs: number;
+  /**
+   * how long wait() keeps polling through an outage — DescribeStatement calls that ran out of retries on throttling or
+   * connection trouble — before it gives up on the statement (default 300000: a warehouse unreachable for a few minutes
+   * does not fail a long copy that is still running there)
+   */
+  outageMs: number;
 }
 
 export interface WaitRecord {
@@ -123,7 +129,7 @@ export interface RedshiftDataWarehouseOptions {
 }
 
 export const DEFAULT_POLL: PollOptions = { initialMs: 5, factor: 1.6, maxMs: 1000, maxOverhead: 0.1 };
-export const DEFAULT_RETRY: RetryOptions = { maxRetries: 8, baseMs: 50, maxMs: 5000 };
+export const DEFAULT_RETRY: RetryOptions = { maxRetries: 8, baseMs: 50, maxMs: 5000, outageMs: 300_000 };
 
 /** The Data API's documented limits. */
 export const DATA_API_LIMITS = { sqlBytes: 100_000, batchStatements: 40, statementNameChars: 500, clientTokenChars: 64 } as const;
@@ -284,7 +290,7 @@ export class RedshiftDataWarehouse implements Warehouse {
         if (err instanceof WarehouseError) return err;
         const tries = kind === undefined ? '' : ` (gave up after ${attempts} attempts)`;
         const sqlPart = ctx.sql !== undefined ? ` — SQL: ${sqlExcerpt(ctx.sql)}` : '';
-        return new WarehouseError(`${op} failed${tries}: ${awsErrorText(err)}${sqlPart}`, ctx.id, 'ERROR', ctx.sql);
+        return new WarehouseError(`${op} failed${tries}: ${awsErrorText(err)}${sqlPart}`, ctx.id, 'ERROR', ctx.sql, kind);
       },
     });
   }
@@ -359,11 +365,33 @@ export class RedshiftDataWarehouse implements Warehouse {
     const started = this.now();
     let polls = 0;
     let delay = this.poll.initialMs;
+    /** when the current run of unanswered polls began (undefined while the warehouse answers) */
+    let outageSince: number | undefined;
     this.stats.waits++;
     for (;;) {
       polls++;
       this.stats.polls++;
-      const d = await this.describeRaw(id, signal);
+      let d: DescribeOutput;
+      try {
+        d = await this.describeRaw(id, signal);
+        outageSince = undefined;
+      } catch (err) {
+        // the statement runs on in the warehouse whether or not we can reach it: keep asking for outageMs
+        if (!(err instanceof WarehouseError) || err.retryable === undefined) throw err;
+        const now = this.now();
+        outageSince ??= now;
+        const down = now - outageSince;
+        if (down >= this.retry.outageMs)
+          throw new WarehouseError(
+            `${err.message} — no answer from the warehouse for ${Math.round(down / 1000)} s while waiting for statement ${id}; it may still be running there`,
+            id,
+            'ERROR',
+            err.sql,
+            err.retryable,
+          );
+        await this.doSleep(Math.min(this.retry.maxMs, this.retry.outageMs - down), signal);
+        continue;
+      }
       if (d.Status === 'FINISHED' || d.Status === 'FAILED' || d.Status === 'ABORTED') {
         const now = Date.now();
         const rec: WaitRecord = { id, status: d.Status, polls, elapsedMs: this.now() - started };
