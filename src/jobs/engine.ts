@@ -18,6 +18,7 @@ import type { TableLocks } from '../queue/locks.js';
 import { SETTLED_STATES } from '../queue/lua.js';
 import { type PlanContext, type PlannedAction, type Runbook, type Step, type StepContext, type StepResult, runbookProblems } from './runbook.js';
 import type { ApprovalRecord, JobRecord, JobState, Reporter, StepRecord } from './types.js';
+import { withWaitNotices } from '../util/retry.js';
 
 export interface Logger {
   warn(obj: object, msg?: string): void;
@@ -284,7 +285,7 @@ class JobRun<D> {
       const ctx = this.ctx(job, step);
       let done: boolean;
       try {
-        done = await step.isDone(ctx);
+        done = await withWaitNotices((text) => void ctx.note(text).catch(() => undefined), () => step.isDone(ctx));
       } catch (e) {
         return this.fail(job, `step ${i + 1} "${step.title}": could not check whether it is already done: ${message(e)}`, i);
       }
@@ -314,7 +315,9 @@ class JobRun<D> {
 
       let result: StepResult;
       try {
-        result = await step.run(this.ctx(job, step));
+        const runCtx = this.ctx(job, step);
+        // an AWS call held back by throttling or an outage says so in the thread, while the step waits
+        result = await withWaitNotices((text) => void runCtx.note(text).catch(() => undefined), () => step.run(runCtx));
       } catch (e) {
         const why = this.o.signal?.aborted ? `interrupted (${message(this.o.signal.reason)}): ${message(e)}` : message(e);
         return this.fail(job, `step ${i + 1} "${step.title}" failed: ${why}`, i);

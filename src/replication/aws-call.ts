@@ -80,6 +80,7 @@ export class AwsCaller<C> {
       policy: this.retry,
       stats: this.stats,
       signal: ctx.signal,
+      what: `${this.service} ${op}`,
       sleep: this.doSleep,
       random: this.random,
       fail: (err, kind, attempts) => {

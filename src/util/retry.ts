@@ -3,7 +3,25 @@
  * set, `classifyAwsError`) are retried with full-jitter exponential backoff, abortable; anything else (or running out of
  * tries) becomes the adapter's own readable error via `fail`.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { abortError, sleep as defaultSleep } from './sleep.js';
+
+/** Who is told that a call is held back (throttled, or its service not answering): the running job step's thread. */
+export type WaitNotice = (text: string) => void;
+const waitListeners = new AsyncLocalStorage<WaitNotice>();
+
+/** Run `fn` so that every AWS call it makes which has to wait tells `notice` (the engine passes the step's note). */
+export function withWaitNotices<T>(notice: WaitNotice, fn: () => Promise<T>): Promise<T> {
+  return waitListeners.run(notice, fn);
+}
+
+/** Tell whoever runs the current step that we are waiting (nothing happens outside withWaitNotices). */
+export function noticeWaiting(text: string): void {
+  waitListeners.getStore()?.(text);
+}
+
+/** A call that had to be retried this many times says so (once per call): short blips stay quiet. */
+export const NOTICE_AFTER_RETRIES = 3;
 
 export type Retryable = 'throttle' | 'transient';
 
@@ -59,6 +77,8 @@ export interface RetryOptions {
   /** the error to throw: `kind` is set when the retries ran out, undefined for an error that is not retried */
   fail: (err: unknown, kind: Retryable | undefined, attempts: number) => Error;
   signal?: AbortSignal | undefined;
+  /** what the call is, for the waiting notice ("Data API DescribeStatement") */
+  what?: string;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
 }
@@ -78,7 +98,17 @@ export async function withRetries<T>(call: () => Promise<T>, o: RetryOptions): P
       o.stats.retries++;
       if (kind === 'throttle') o.stats.throttled++;
       const ceiling = Math.min(o.policy.maxMs, o.policy.baseMs * 2 ** attempt);
+      if (attempt + 1 === NOTICE_AFTER_RETRIES) {
+        const what = o.what ?? 'an AWS call';
+        const why = kind === 'throttle' ? `AWS is throttling ${what}` : `${what} gets no good answer (${errorName(err)})`;
+        noticeWaiting(`⏳ ${why}: waiting with backoff and trying again (attempt ${attempt + 2} of at most ${o.policy.maxRetries + 1})`);
+      }
       await sleep(random() * ceiling, o.signal);
     }
   }
+}
+
+function errorName(err: unknown): string {
+  if (err instanceof Error) return err.name && err.name !== 'Error' ? err.name : err.message.slice(0, 80);
+  return String(err).slice(0, 80);
 }

@@ -16,7 +16,7 @@
  * - Responses the adapter depends on are validated with zod: an unexpected shape is a WarehouseError, not a crash later.
  */
 import { abortError, sleep } from '../util/sleep.js';
-import { withRetries } from '../util/retry.js';
+import { noticeWaiting, withRetries } from '../util/retry.js';
 import { sdkClientConfig } from '../util/aws-sdk.js';
 import { randomUUID } from 'node:crypto';
 import {
@@ -284,6 +284,7 @@ export class RedshiftDataWarehouse implements Warehouse {
       policy: this.retry,
       stats: this.stats,
       signal: ctx.signal,
+      what: `Data API ${op}`,
       sleep: this.doSleep,
       random: this.random,
       fail: (err, kind, attempts) => {
@@ -374,11 +375,14 @@ export class RedshiftDataWarehouse implements Warehouse {
       let d: DescribeOutput;
       try {
         d = await this.describeRaw(id, signal);
+        if (outageSince !== undefined) noticeWaiting(`✓ the warehouse answers again after ${Math.round((this.now() - outageSince) / 1000)} s; statement ${id} is ${d.Status ?? 'unknown'}`);
         outageSince = undefined;
       } catch (err) {
         // the statement runs on in the warehouse whether or not we can reach it: keep asking for outageMs
         if (!(err instanceof WarehouseError) || err.retryable === undefined) throw err;
         const now = this.now();
+        if (outageSince === undefined)
+          noticeWaiting(`⏳ the warehouse does not answer (${err.message.slice(0, 160)}); still waiting for statement ${id}, for up to ${Math.round(this.retry.outageMs / 1000)} s without an answer`);
         outageSince ??= now;
         const down = now - outageSince;
         if (down >= this.retry.outageMs)

@@ -5,18 +5,27 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunbookSettings } from '../../src/jobs/deps.js';
-import { type BotHarness, startBotHarness } from '../support/bot-harness.js';
-import { approveAs, columnsOf, liveTable, queueModify, succeeded, tableExists } from '../support/modify-flow.js';
+import type { DmsApplyLoop } from '../../src/sandbox/apply-loop.js';
+import type { Replication } from '../../src/sandbox/replication.js';
+import { type BotHarness, SCHEMA, startBotHarness } from '../support/bot-harness.js';
+import { approveAs, columnsOf, drainAndVerify, liveTable, queueModify, succeeded, tableExists, threadOf } from '../support/modify-flow.js';
 
 const SETTINGS: Partial<RunbookSettings> & { marginSeconds: number } = { logCheckMs: 1_500, freshnessMs: 3_000, marginSeconds: 2 };
 
 let h: BotHarness;
+let replication: Replication;
+let dmsLoop: DmsApplyLoop;
+const loopErrors: string[] = [];
 
 beforeAll(async () => {
   h = await startBotHarness({ name: 'faults', inProcessWorker: { concurrency: 2 }, copySchemas: true, aws: true, settings: SETTINGS, rowsPerTable: 30 });
+  replication = await h.sandbox.startReplication(h.registry, { dms: { rate: 10 }, tickMs: 50, onError: (t, e) => loopErrors.push(`${t}: ${e.message}`) });
+  dmsLoop = replication.dmsLoops.get(`${SCHEMA}.core_usermailing`)!;
+  await dmsLoop.until(() => dmsLoop.stats().applied >= 5, 10_000, 'the DMS loop to apply its first changes');
 }, 90_000);
 
 afterAll(async () => {
+  await replication?.stop();
   await h?.close();
 }, 60_000);
 
@@ -53,5 +62,39 @@ describe('faults in the middle of a modify job', () => {
     expect(columnsOf(await liveTable(h, T))).toContain('note varchar(32)');
     expect(await rowCount(T)).toBe(rows);
     expect(await tableExists(h, `old_${T}`)).toBe(false);
+  }, 120_000);
+
+  /*
+   * Fault: AWS throttles every call type the job makes — each Data API operation, each DMS operation and CloudWatch
+   * Logs' FilterLogEvents answer ThrottlingException 3 times in a row (`throttleOps`).
+   * Safe state: every call is retried with bounded backoff and succeeds; the job's thread says it is waiting on
+   * throttling (naming the call); the job finishes with no DMS change lost and no statement run twice.
+   */
+  it('AWS throttling on every call type: bounded backoff, the thread says it is waiting, the DMS deep copy finishes', async () => {
+    const T = 'core_usermailing';
+    const OPS = ['ExecuteStatement', 'BatchExecuteStatement', 'DescribeStatement', 'GetStatementResult', 'DescribeReplicationTasks', 'StopReplicationTask', 'StartReplicationTask', 'FilterLogEvents'];
+    const throttledBefore = { wh: h.warehouse.stats.throttled, dms: h.dms!.stats.throttled, logs: h.logs!.stats.throttled };
+    const jobId = await queueModify(h, `${T} add column note varchar(32) --deep-copy`);
+    // turned on once the job is queued, so the throttled calls are the job's (the command's own catalog reads answer
+    // in an ephemeral reply, not in the job's thread)
+    h.sandbox.faults.throttleOps = Object.fromEntries(OPS.map((op) => [op, 3]));
+    await approveAs(h, jobId, 'approve-drop');
+    const job = await succeeded(h, jobId, 90_000);
+    // every operation's throttling was used up: each call type was throttled and got through
+    expect(h.sandbox.faults.throttleOps).toEqual(Object.fromEntries(OPS.map((op) => [op, 0])));
+    expect(h.warehouse.stats.throttled - throttledBefore.wh).toBeGreaterThanOrEqual(12);
+    expect(h.dms!.stats.throttled - throttledBefore.dms).toBeGreaterThanOrEqual(9);
+    expect(h.logs!.stats.throttled - throttledBefore.logs).toBeGreaterThanOrEqual(3);
+    const thread = (await threadOf(h, jobId)).join('\n');
+    expect(thread).toMatch(/⏳ AWS is throttling Data API (ExecuteStatement|BatchExecuteStatement|DescribeStatement|GetStatementResult): waiting with backoff and trying again \(attempt 4 of at most 9\)/);
+    expect(thread).toMatch(/⏳ AWS is throttling DMS (DescribeReplicationTasks|StopReplicationTask|StartReplicationTask): waiting with backoff/);
+    expect(job.steps.map((s) => s.state).every((s) => s === 'done')).toBe(true);
+    expect(h.sandbox.dms.getTask('flydata-core-usermailing').status).toBe('running');
+    // no statement ran twice: every named step statement finished exactly once
+    const copies = await h.statements({ sql: new RegExp(`^DELETE FROM ak_sumofus\\.new_${T};\\s*INSERT INTO`) });
+    expect(copies.map((c) => c.status)).toEqual(['FINISHED']);
+    const v = await drainAndVerify(dmsLoop);
+    expect(v.ok, v.summary).toBe(true);
+    expect(loopErrors).toEqual([]);
   }, 120_000);
 });
