@@ -307,6 +307,20 @@ function describe(err: unknown): string {
 interface Pending {
   render: () => SlackMessage;
   waiters: Array<() => void>;
+  /** update calls that gave up on rate limiting / connection trouble for this message's state so far */
+  failedRounds?: number;
+}
+
+/**
+ * How many times one message's state is tried again after its chat.update call gave up on a 429 or connection trouble
+ * (each call already rides out REPORTER_RETRY.retries Retry-Afters): the last state of a job must reach Slack.
+ */
+export const UPDATE_RETRY_ROUNDS = 5;
+
+/** A chat.update failure worth trying again later (rate limited past the WebClient's retries, network, HTTP 5xx). */
+function transientSlackError(err: unknown): boolean {
+  const code = err && typeof err === 'object' && 'code' in err ? (err as { code: unknown }).code : undefined;
+  return code === 'slack_webapi_request_error' || code === 'slack_webapi_http_error' || code === 'slack_webapi_rate_limited_error';
 }
 
 interface ChannelState {
@@ -380,14 +394,23 @@ export class UpdateThrottle {
     const [ts, item] = next.value;
     s.pending.delete(ts);
     s.inflight = (async () => {
+      let again = false;
       try {
         await this.send(channel, ts, item.render());
       } catch (err) {
-        this.log.warn({ channel, ts, err: describe(err) }, 'chat.update failed');
+        const rounds = (item.failedRounds ?? 0) + 1;
+        again = transientSlackError(err) && rounds <= UPDATE_RETRY_ROUNDS;
+        this.log.warn({ channel, ts, err: describe(err), willRetry: again, rounds }, 'chat.update failed');
+        if (again) {
+          // keep the state (or the newer one scheduled meanwhile) and its waiters for the next turn: never lose the last state
+          const newer = s.pending.get(ts);
+          if (newer) newer.waiters.push(...item.waiters);
+          else s.pending.set(ts, { ...item, failedRounds: rounds });
+        }
       } finally {
         s.lastSentAt = this.now();
         s.inflight = undefined;
-        for (const w of item.waiters) w();
+        if (!again) for (const w of item.waiters) w();
         this.pump(channel, s);
       }
     })();

@@ -97,4 +97,30 @@ describe('faults in the middle of a modify job', () => {
     expect(v.ok, v.summary).toBe(true);
     expect(loopErrors).toEqual([]);
   }, 120_000);
+
+  /*
+   * Fault: Slack answers chat.update with HTTP 429 + Retry-After: 1, eight times in a row, just as the job finishes —
+   * more than the reporter's WebClient retries one call (3 retries after Retry-After), so one update call gives up.
+   * Safe state: progress updates coalesce (the latest state is kept, never an older one re-sent), nothing is lost, and
+   * the final state ("succeeded") always reaches the progress message once Slack lets us.
+   */
+  it('Slack 429 with Retry-After on chat.update as the job ends: updates coalesce and the final state is still posted', async () => {
+    const T = 'core_list';
+    const jobId = await queueModify(h, `${T} add column note varchar(32) --deep-copy`);
+    // the drop after the approval takes 3 s, so the rate limit starts after the approver's click was answered and
+    // before the job's last updates
+    h.sandbox.faults.slowStatements = [{ match: `DROP TABLE ak_sumofus.old_${T}`, ms: 3_000, times: 1 }];
+    await approveAs(h, jobId, 'approve-drop');
+    h.fake.rateLimit('chat.update', 8, 1);
+    const limitedBefore = h.fake.rateLimited.length;
+    await succeeded(h, jobId, 60_000);
+    await h.waitUntil(async () => ((await h.progressMessage(jobId))?.text ?? '').includes('succeeded'), 'the final state on the progress message', 45_000);
+    expect(h.fake.rateLimited.length - limitedBefore).toBe(8);
+    const progress = (await h.progressMessage(jobId))!;
+    expect(progress.text).toMatch(/succeeded/);
+    // nothing lost: every step has its line in the thread
+    const thread = await threadOf(h, jobId);
+    const job = (await h.rt.jobs.store.get(jobId))!;
+    for (const [i, step] of job.steps.entries()) expect(thread.some((l) => l.startsWith(`Step ${i + 1}/${job.steps.length} ${step.title}`)), `thread line of step ${i + 1}`).toBe(true);
+  }, 120_000);
 });
