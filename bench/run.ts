@@ -9,6 +9,7 @@ import { insertSelect } from './insert-select.js';
 import { readUnavailability } from './read-unavailability.js';
 import { statusLatency } from './status-latency.js';
 import { sandboxFullLoad } from './sandbox-full-load.js';
+import { slashLoad } from './slash-load.js';
 
 export interface Bench {
   name: string;
@@ -17,7 +18,7 @@ export interface Bench {
   run(print: (line: string) => void): Promise<void>;
 }
 
-export const BENCHES: readonly Bench[] = [insertSelect, ackLatency, readUnavailability, compareRss, statusLatency, sandboxFullLoad];
+export const BENCHES: readonly Bench[] = [insertSelect, ackLatency, slashLoad, readUnavailability, compareRss, statusLatency, sandboxFullLoad];
 
 async function main(argv: string[]): Promise<number> {
   // benches run against the loopback sandbox: the SDK's notice about Node 22 is noise in their output
