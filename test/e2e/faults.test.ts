@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunbookSettings } from '../../src/jobs/deps.js';
 import type { DmsApplyLoop } from '../../src/sandbox/apply-loop.js';
 import type { Replication } from '../../src/sandbox/replication.js';
-import { type BotHarness, SCHEMA, startBotHarness } from '../support/bot-harness.js';
-import { approveAs, columnsOf, drainAndVerify, liveTable, queueModify, succeeded, tableExists, threadOf } from '../support/modify-flow.js';
+import { type BotHarness, SCHEMA, USERS, startBotHarness } from '../support/bot-harness.js';
+import { approveAs, columnsOf, drainAndVerify, liveTable, parkedOn, queueModify, rejectAs, succeeded, tableExists, threadOf } from '../support/modify-flow.js';
 
 const SETTINGS: Partial<RunbookSettings> & { marginSeconds: number } = { logCheckMs: 1_500, freshnessMs: 3_000, marginSeconds: 2 };
 
@@ -122,5 +122,68 @@ describe('faults in the middle of a modify job', () => {
     const thread = await threadOf(h, jobId);
     const job = (await h.rt.jobs.store.get(jobId))!;
     for (const [i, step] of job.steps.entries()) expect(thread.some((l) => l.startsWith(`Step ${i + 1}/${job.steps.length} ${step.title}`)), `thread line of step ${i + 1}`).toBe(true);
+  }, 120_000);
+
+  /*
+   * Fault: after the swap, the DMS task will not resume (StartReplicationTask resume-processing ends in `failed` with
+   * DMS's LastFailureMessage — `failNextResume`).
+   * Safe state: the job fails at resume-task and says why in its thread (DMS's own message), neither the table nor
+   * old_<t> is dropped, the table stays locked, and the failure offers Retry and Roll back; Retry resumes the task and
+   * the job goes on to its drop approval, with every change DMS made meanwhile in the table.
+   */
+  it('a DMS task that will not resume: the thread says so, nothing is dropped, Retry resumes it and the job finishes', async () => {
+    const T = 'core_usermailing';
+    const TASK = 'flydata-core-usermailing';
+    h.sandbox.dms.failNextResume(TASK);
+    const jobId = await queueModify(h, `${T} add column resume_note varchar(16) --deep-copy`);
+    const failed = await h.waitJob(jobId, (j) => j.state === 'failed', 'to fail at resume-task', 60_000);
+    expect(failed.steps.find((s) => s.state === 'failed')?.name).toBe('resume-task');
+    expect(failed.error).toMatch(/failed to resume: source capture could not find the binlog position/);
+    expect(await tableExists(h, T)).toBe(true);
+    expect(await tableExists(h, `old_${T}`)).toBe(true);
+    expect((await h.rt.jobs.locks.holder(`${SCHEMA}.${T}`))?.jobId).toBe(jobId);
+    const threadTs = (await h.progressMessage(jobId))!.ts;
+    await h.waitUntil(() => h.fake.messages().some((m) => m.thread_ts === threadTs && JSON.stringify(m.blocks ?? []).includes('"block_id":"rso_failure"')), 'the failure reply with its buttons');
+    const failure = h.fake.messages().find((m) => m.thread_ts === threadTs && JSON.stringify(m.blocks ?? []).includes('"block_id":"rso_failure"'))!;
+    expect(failure.text).toMatch(/failed to resume/);
+    const actions = (failure.blocks ?? []).find((b) => (b as { block_id?: string }).block_id === 'rso_failure') as { elements: Array<{ action_id: string; value: string }> };
+    expect(actions.elements.map((e) => e.action_id)).toEqual(['rso_retry', 'rso_rollback', 'rso_cancel']);
+
+    const retry = actions.elements.find((e) => e.action_id === 'rso_retry')!;
+    const click = await h.click('rso_retry', retry.value, { userId: USERS.lead, messageTs: failure.ts, threadTs });
+    expect(click.status).toBe(200);
+    await approveAs(h, jobId, 'approve-drop');
+    const done = await succeeded(h, jobId, 60_000);
+    expect(done.steps.find((s) => s.name === 'resume-task')?.state).toBe('done');
+    expect(h.sandbox.dms.getTask(TASK).status).toBe('running');
+    expect(await tableExists(h, `old_${T}`)).toBe(false);
+    const v = await drainAndVerify(dmsLoop);
+    expect(v.ok, v.summary).toBe(true);
+  }, 120_000);
+
+  /*
+   * Fault: CloudWatch Logs answers FilterLogEvents with pages that are EMPTY but carry a nextToken (it does so when a
+   * call's scan budget ran out before a match; the sandbox serves every 3rd page empty and at most 5 events a page),
+   * while 12 `]E:` lines follow the resume.
+   * Safe state: the log check follows every nextToken — an empty page is not the end — and counts all 12 lines; the job
+   * stops at its drop approval with the warning, and Reject swaps back.
+   */
+  it('CloudWatch pages that are empty but carry a nextToken: the log check reads past them and counts every ]E: line', async () => {
+    const T = 'core_usermailing';
+    const emptyBefore = h.sandbox.logs.emptyPagesServed;
+    dmsLoop.injectLogErrors(12);
+    const jobId = await queueModify(h, `${T} add column pages_note varchar(16) --deep-copy`);
+    const job = await parkedOn(h, jobId, 'approve-drop');
+    expect(h.sandbox.logs.emptyPagesServed - emptyBefore).toBeGreaterThan(0);
+    expect(job.handles['logErrors']).toBe('12');
+    expect(h.approvalButtons(jobId)!.message.text).toContain('⚠️ 12 ]E: line(s) in the DMS log after the resume');
+    await rejectAs(h, jobId, 'approve-drop');
+    const end = await h.waitJob(jobId, (j) => ['rejected', 'rolled-back', 'failed'].includes(j.state), 'to settle after the reject', 60_000);
+    expect(end.state, end.error ?? '').toBe('rejected');
+    expect(columnsOf(await liveTable(h, T))).not.toContain('pages_note varchar(16)');
+    expect(await tableExists(h, `old_${T}`)).toBe(false);
+    expect(h.sandbox.dms.getTask('flydata-core-usermailing').status).toBe('running');
+    const v = await drainAndVerify(dmsLoop);
+    expect(v.ok, v.summary).toBe(true);
   }, 120_000);
 });
