@@ -65,6 +65,11 @@ export interface FaultKnobs {
   warehouseUnreachableUntil: number;
   /** statements whose SQL matches wait this long in STARTED before they run */
   slowStatements: SlowStatementRule[];
+  /**
+   * the next n ExecuteStatement / BatchExecuteStatement calls are refused as the Data API refuses a submit over its
+   * active-statements quota: HTTP 400 ActiveStatementsExceededException, "The number of active statements exceeds the limit."
+   */
+  activeStatementsExceededNext: number;
   /** statements whose SQL matches end FAILED with the given error, without running */
   failStatements: FailStatementRule[];
   /** statements whose SQL matches end FINISHED without running (the catalog then is not what they said) */
@@ -100,6 +105,7 @@ export const DEFAULT_FAULTS: Readonly<FaultKnobs> = {
   throttleOps: {},
   warehouseUnreachableUntil: 0,
   slowStatements: [],
+  activeStatementsExceededNext: 0,
   failStatements: [],
   noopStatements: [],
   statementDelayMs: 0,
@@ -140,6 +146,7 @@ export const faultPatch = z.strictObject({
   slowStatements: z
     .array(z.strictObject({ match: z.string().min(1, 'match must not be empty'), ms: z.number().int().min(0).max(3_600_000), times: z.number().int().positive().optional() }))
     .optional(),
+  activeStatementsExceededNext: z.number().int().min(0).optional(),
   failStatements: z.array(failRule).optional(),
   noopStatements: z.array(z.strictObject({ match: z.string().min(1, 'match must not be empty'), times: z.number().int().positive().optional() })).optional(),
   statementDelayMs: z.number().int().min(0).max(3_600_000).optional(),
@@ -157,6 +164,7 @@ export function applyFaultPatch(faults: FaultKnobs, patch: FaultPatch): void {
   if (patch.throttleNext !== undefined) faults.throttleNext = patch.throttleNext;
   if (patch.throttleOps !== undefined) faults.throttleOps = { ...patch.throttleOps };
   if (patch.warehouseUnreachableForMs !== undefined) faults.warehouseUnreachableUntil = patch.warehouseUnreachableForMs > 0 ? Date.now() + patch.warehouseUnreachableForMs : 0;
+  if (patch.activeStatementsExceededNext !== undefined) faults.activeStatementsExceededNext = patch.activeStatementsExceededNext;
   if (patch.slowStatements !== undefined) faults.slowStatements = patch.slowStatements.map((r) => ({ ...r }));
   if (patch.failStatements !== undefined) faults.failStatements = patch.failStatements.map((r) => ({ ...r }));
   if (patch.noopStatements !== undefined) faults.noopStatements = patch.noopStatements.map((r) => ({ ...r }));
@@ -178,6 +186,15 @@ export function takeThrottle(faults: FaultKnobs, operation?: string): boolean {
   const left = operation !== undefined ? faults.throttleOps[operation] : undefined;
   if (operation !== undefined && left !== undefined && left > 0) {
     faults.throttleOps[operation] = left - 1;
+    return true;
+  }
+  return false;
+}
+
+/** Consume one active-statements refusal for a submit operation; true when this submit must be refused. */
+export function takeActiveStatementsExceeded(faults: FaultKnobs, operation: string): boolean {
+  if ((operation === 'ExecuteStatement' || operation === 'BatchExecuteStatement') && faults.activeStatementsExceededNext > 0) {
+    faults.activeStatementsExceededNext--;
     return true;
   }
   return false;

@@ -19,7 +19,7 @@ import pino, { type Logger } from 'pino';
 import type { AwsJsonResponse } from './aws-fault.js';
 import { bootstrapCatalog, resetSession } from './catalog.js';
 import { type Db, openDb, redactUrl, toObjects } from './db.js';
-import { type FaultKnobs, applyFaultPatch, defaultFaults, faultPatch, takeThrottle } from './faults.js';
+import { type FaultKnobs, applyFaultPatch, defaultFaults, faultPatch, takeActiveStatementsExceeded, takeThrottle } from './faults.js';
 import { type MaintenanceRecord, REDSHIFT_DATA_TARGET_PREFIX, RedshiftDataService, type Submission } from './redshift-data.js';
 import { DMS_TARGET_PREFIX, type DmsDelays, DmsSandbox } from './dms.js';
 import { LOGS_TARGET_PREFIX, type LogsSandboxOptions, LogsSandbox } from './logs.js';
@@ -210,6 +210,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (prefix === REDSHIFT_DATA_TARGET_PREFIX && faults.warehouseUnreachableUntil > Date.now()) {
       log.debug({ target }, 'warehouse unreachable (fault knob): connection closed');
       req.socket.destroy();
+      return;
+    }
+    if (prefix === REDSHIFT_DATA_TARGET_PREFIX && takeActiveStatementsExceeded(faults, target.slice(prefix.length + 1))) {
+      send(res, 400, { __type: 'ActiveStatementsExceededException', message: 'The number of active statements exceeds the limit.' }, requestId);
       return;
     }
     if (takeThrottle(faults, target.slice(prefix.length + 1))) {

@@ -186,4 +186,24 @@ describe('faults in the middle of a modify job', () => {
     const v = await drainAndVerify(dmsLoop);
     expect(v.ok, v.summary).toBe(true);
   }, 120_000);
+
+  /*
+   * Fault: the Data API refuses submits with ActiveStatementsExceededException (too many statements running on the
+   * cluster) — 4 in a row, each step's submit in turn.
+   * Safe state: it is treated as throttling (wait with backoff, try again with the same ClientToken), the thread says it
+   * is waiting, and the job finishes with each statement run once.
+   */
+  it('Data API ActiveStatementsExceededException: the submit waits and retries, the job finishes, nothing runs twice', async () => {
+    const T = 'core_page_tags';
+    const jobId = await queueModify(h, `${T} add column active_note varchar(16)`);
+    h.sandbox.faults.activeStatementsExceededNext = 4;
+    const job = await succeeded(h, jobId, 60_000);
+    expect(h.sandbox.faults.activeStatementsExceededNext).toBe(0);
+    const thread = (await threadOf(h, jobId)).join('\n');
+    expect(thread).toMatch(/⏳ AWS is throttling Data API (ExecuteStatement|BatchExecuteStatement): waiting with backoff and trying again \(attempt 4 of at most 9\)/);
+    expect(job.steps.every((s) => s.state === 'done')).toBe(true);
+    const alters = await h.statements({ sql: new RegExp(`^ALTER TABLE ${SCHEMA}\\.${T} ADD COLUMN active_note`) });
+    expect(alters.map((a) => a.status)).toEqual(['FINISHED']);
+    expect(columnsOf(await liveTable(h, T))).toContain('active_note varchar(16)');
+  }, 90_000);
 });
