@@ -88,6 +88,8 @@ export interface BotHarnessOptions {
   source?: Source;
   /** COMPARE_LAG_SECONDS for the runtime */
   compare?: { lagSeconds: number };
+  /** a Redis of the test's own (fault tests restart it) instead of REDIS_URL */
+  redisUrl?: string;
 }
 
 export interface SlashOptions {
@@ -240,7 +242,8 @@ export async function startBotHarness(o: BotHarnessOptions): Promise<BotHarness>
   };
 
   try {
-    const redis = await connectRedis(REDIS_URL);
+    const redisUrl = o.redisUrl ?? REDIS_URL;
+    const redis = await connectRedis(redisUrl);
     cleanups.push(async () => {
       await deleteKeysWithPrefix(redis, prefix);
       await redis.quit();
@@ -460,7 +463,7 @@ export async function startBotHarness(o: BotHarnessOptions): Promise<BotHarness>
         return {
           PATH: process.env.PATH ?? '',
           HOME: process.env.HOME ?? '/tmp',
-          REDIS_URL,
+          REDIS_URL: redisUrl,
           REDIS_PREFIX: prefix,
           AWS_ENDPOINT_URL: sandbox.endpoint,
           AWS_REGION: 'us-west-2',
