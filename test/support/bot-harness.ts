@@ -90,6 +90,8 @@ export interface BotHarnessOptions {
   compare?: { lagSeconds: number };
   /** a Redis of the test's own (fault tests restart it) instead of REDIS_URL */
   redisUrl?: string;
+  /** a PostgreSQL server of the test's own (fault tests restart it) instead of TEST_PG_ADMIN_URL's */
+  pgAdminUrl?: string;
 }
 
 export interface SlashOptions {
@@ -250,7 +252,7 @@ export async function startBotHarness(o: BotHarnessOptions): Promise<BotHarness>
     });
     const fake = await startFakeSlack({ botToken: TOKEN });
     cleanups.push(() => fake.close());
-    const db = await createTestDatabase(`bot_${o.name}`);
+    const db = await createTestDatabase(`bot_${o.name}`, o.pgAdminUrl);
     cleanups.push(() => db.drop());
     const sandbox = await startSandbox({ databaseUrl: db.url, logger });
     cleanups.push(() => sandbox.close());

@@ -36,8 +36,12 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** Create an empty PostgreSQL database with a unique name; drop() removes it (terminating leftover connections). */
-export async function createTestDatabase(purpose: string): Promise<TestDatabase> {
+/**
+ * Create an empty PostgreSQL database with a unique name (on TEST_PG_ADMIN_URL's server, or `adminUrl`'s: a fault test's own
+ * cluster); drop() removes it (terminating leftover connections).
+ */
+export async function createTestDatabase(purpose: string, adminUrl: string = ADMIN_URL): Promise<TestDatabase> {
+  const ADMIN_URL = adminUrl;
   const name = `rso_${purpose.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
