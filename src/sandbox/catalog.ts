@@ -137,20 +137,27 @@ $$ select coalesce(nullif(current_setting('${S}.disk_capacity_mb', true), '')::b
 create or replace function ${S}._table_health(schema_name text, table_name text) returns jsonb language sql stable as
 $$ select coalesce(coalesce(nullif(current_setting('${S}.table_health', true), ''), '{}')::jsonb -> (schema_name || '.' || table_name), '{}'::jsonb) $$;
 
--- exact row count without waiting long behind a table lock (a swap in progress): falls back to the planner's estimate
-create or replace function ${S}._row_count(rel oid) returns bigint language plpgsql volatile as $$
+-- a table's row count from metadata, as Redshift's svv_table_info reads it (STV_TBL_PERM), never a scan of the table:
+-- PostgreSQL's statistics (n_live_tup, updated as transactions commit, read without any lock on the table)
+create or replace function ${S}._row_count(rel oid) returns bigint language sql stable as
+$$ select greatest(pg_stat_get_live_tuples(rel), 0)::bigint $$;
+
+-- a table's size in MB without waiting behind a table lock (a swap in progress): pg_total_relation_size opens the
+-- table; when another session holds it locked, the pages the catalog last recorded stand in (Redshift reads its block
+-- counts from metadata)
+create or replace function ${S}._size_mb(rel oid) returns bigint language plpgsql volatile as $$
 declare
   n bigint;
   old text := current_setting('lock_timeout');
 begin
-  perform set_config('lock_timeout', '200ms', true);
+  perform set_config('lock_timeout', '50ms', true);
   begin
-    execute format('select count(*) from %s', rel::regclass) into n;
-  exception when lock_not_available or undefined_table or feature_not_supported or insufficient_privilege then
-    select greatest(reltuples, 0)::bigint into n from pg_class where oid = rel;
+    n := pg_total_relation_size(rel);
+  exception when lock_not_available or undefined_table then
+    select greatest(relpages, 0)::bigint * current_setting('block_size')::bigint into n from pg_class where oid = rel;
   end;
   perform set_config('lock_timeout', old, true);
-  return n;
+  return ceil(n / 1048576.0)::bigint;
 end $$;
 
 create or replace function ${S}._attnum(rel regclass, col text, what text) returns int2 language plpgsql stable as $$
@@ -499,7 +506,7 @@ with base as materialized (
     coalesce(tm.encode_auto, true) as encode_auto,
     tm.created_at,
     ${S}._row_count(c.oid) as nrows,
-    ceil(pg_total_relation_size(c.oid) / 1048576.0)::bigint as size_mb,
+    ${S}._size_mb(c.oid) as size_mb,
     ${S}._table_health(n.nspname, c.relname) as health
   from pg_class c
   join pg_namespace n on n.oid = c.relnamespace

@@ -539,6 +539,7 @@ export class RedshiftDataService {
             broken = true;
           });
         }
+        await publishStats(session);
         this.set(rec, 'FINISHED');
       }
     } catch (e) {
@@ -605,6 +606,7 @@ export class RedshiftDataService {
         }
       }
       if (state.inTx) await session.query('COMMIT');
+      await publishStats(session);
       const outcomes = rec.subs.map((s) => s.outcome);
       rec.outcome = {
         resultRows: outcomes.reduce((a, o) => a + (o?.resultRows ?? 0), 0),
@@ -936,4 +938,13 @@ export class RedshiftDataService {
     }
     await Promise.allSettled([...this.running]);
   }
+}
+
+/**
+ * svv_table_info reads row counts from PostgreSQL's statistics (catalog.ts, metadata as on Redshift). A backend sends its
+ * statistics when it goes idle, at most once a second unless forced: force it, so the counts a statement leaves are in
+ * the catalog by the time the statement is FINISHED, as Redshift's STV_TBL_PERM is at commit.
+ */
+async function publishStats(session: DbSession): Promise<void> {
+  await session.query('select pg_stat_force_next_flush()').catch(() => undefined);
 }

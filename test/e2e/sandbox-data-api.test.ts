@@ -403,3 +403,29 @@ describe.each(backends)('Redshift Data API sandbox on %s', (backend) => {
     await expect(sb.client.send(new BatchExecuteStatementCommand({ ...TARGET, Sqls: [] }))).rejects.toMatchObject({ name: 'ValidationException' });
   });
 });
+
+// Redshift's svv_table_info reads row counts from metadata (STV_TBL_PERM), it never scans a table: a table locked by a
+// swap in progress still shows its rows at once. (PostgreSQL only: PGlite has one connection, so a lock held by one
+// statement leaves no second session to read the view.)
+describe('svv_table_info on postgres: row counts from metadata', () => {
+  const sb = withSandbox('postgres', { purpose: 'svvmeta' });
+
+  it('shows the rows of a table another session holds locked, at once', async () => {
+    await sb.run(`create table public.meta_rows (id integer not null, note varchar(20)) sortkey (id)`);
+    await sb.run(`insert into public.meta_rows select g, 'n' from generate_series(1, 3) g`);
+    const rowsNow = async () => (await sb.query(`select tbl_rows from svv_table_info where "table" = 'meta_rows'`))[0]?.tbl_rows;
+    // the statistics a commit leaves reach the catalog within a second or so (PostgreSQL flushes them when idle)
+    const deadline = Date.now() + 10_000;
+    while ((await rowsNow()) !== '3' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await rowsNow()).toBe('3');
+
+    const { Id } = await sb.client.send(new BatchExecuteStatementCommand({ ...TARGET, Sqls: ['lock table public.meta_rows', 'select pg_sleep(3)'] }));
+    await waitStatus(sb.client, Id!, 'STARTED');
+    await new Promise((r) => setTimeout(r, 300)); // the lock is taken
+    const t0 = performance.now();
+    expect(await rowsNow()).toBe('3');
+    const took = performance.now() - t0;
+    expect(took).toBeLessThan(1500);
+    expect((await waitDone(sb.client, Id!)).Status).toBe('FINISHED');
+  });
+});
