@@ -20,6 +20,10 @@ export interface RunbookSettings {
   freshnessMs: number;
   /** free disk must be at least this many times the table's size (default 2.5) */
   diskFactor: number;
+  /** live copy: catch-up rounds stop once a round applied fewer rows than this (default 1,000) */
+  catchUpRows?: number;
+  /** live copy: at most this many catch-up rounds before the locked swap (default 5) */
+  catchUpRounds?: number;
   /** lock_timeout for the swap transaction's ACCESS EXCLUSIVE lock; retried with backoff (default 2 s) */
   swapLockTimeoutMs: number;
   /**

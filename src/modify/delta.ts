@@ -24,6 +24,8 @@ import { checkMapping, defaultSql, newTableName, oldTableName, renderMark, sourc
 import type { ColumnSource, DeltaPlan, SqlMark } from './types.js';
 
 export const DEFAULT_MARGIN_SECONDS = 300;
+/** live copy: catch-up rounds stop once a round applied fewer rows than this, or after this many rounds */
+export const DEFAULT_CATCHUP = { rows: 1_000, rounds: 5 } as const;
 const NO_ROWS_MARK = '1900-01-01 00:00:00';
 
 export interface DeltaOptions {
@@ -147,7 +149,7 @@ export function deltaPlan(current: TableDef, next: TableDef, mapping: readonly C
 }
 
 export interface LockedSwapOptions extends SwapOptions {
-  /** the copy mark (updated_at / append-id); ignored for full */
+  /** where the delta starts: the last catch-up mark (updated_at / append-id); ignored for full */
   mark: SqlMark;
 }
 
@@ -164,11 +166,77 @@ export interface LockedSwap {
 
 const cols = (key: Key, side: 'column' | 'target'): string[] => key.map((k) => quoteIdent(k[side]));
 
-/** Session-temporary table holding the locked swap's delta (dropped at the end of the batch). */
+/** Session-temporary table holding a delta (dropped at the end of the batch). */
 export const DELTA_TABLE = 'rso_swap_delta';
 
 /**
- * ONE batch: LOCK t; apply the delta to new_t; read the swap mark; t → old_t; new_t → t; re-grants.
+ * The statements that bring new_t level with t for the rows changed since `mark` — the same under the swap's lock and
+ * in an unlocked catch-up round. Every statement finds its rows through a range on the change column (Redshift's zone
+ * maps skip the blocks outside it; the sandbox has an index standing for them) or through the primary key of the few
+ * rows so found: the work is proportional to the changes since the mark, not to the table.
+ * - updated_at: the rows of t changed since the mark, plus the current version of every row whose COPY changed since
+ *   the mark (a row whose updated_at went backwards is then present; one deleted at the source is absent) — two
+ *   branches of a UNION ALL, never `a OR EXISTS (…)`, which no engine can answer from a range; then new_t loses the
+ *   rows changed since the mark and the keys of the delta, and gets the delta. `swapMark` adds the statement returning
+ *   swap_mark (the delta's max change column).
+ * - append-id: rows with id > mark (and ≤ `upper`, in a catch-up round, so the next round does not insert them again).
+ * Returns the statements and the index of the swap_mark statement, when asked for.
+ */
+export function applyDelta(
+  current: TableDef,
+  next: TableDef,
+  mapping: readonly ColumnSource[],
+  delta: Extract<DeltaPlan, { kind: 'updated_at' | 'append-id' }>,
+  mark: SqlMark,
+  opts: { swapMark?: boolean; upper?: SqlMark } = {},
+): { sql: string[]; swapMarkIndex?: number } {
+  const t = qualified(current.schema, current.name);
+  const nt = qualified(next.schema, newTableName(current.name));
+  const targets = mapping.map((m) => quoteIdent(m.target)).join(', ');
+  const exprs = mapping.map((m) => sourceExpr(current, next, m)).join(', ');
+  const m = renderMark(mark);
+  const out: string[] = [];
+  let swapMarkIndex: number | undefined;
+  if (delta.kind === 'updated_at') {
+    const upd = quoteIdent(delta.column);
+    const nUpd = quoteIdent(delta.target);
+    const key = delta.primaryKey;
+    const d = quoteIdent(DELTA_TABLE);
+    const oldCols = current.columns.map((c) => `o.${quoteIdent(c.name)}`).join(', ');
+    const changedCopies = `SELECT DISTINCT ${key.map((k) => quoteIdent(k.target)).join(', ')} FROM ${nt} WHERE ${nUpd} >= ${m}`;
+    const updCol = current.columns.find((c) => c.name === delta.column)!;
+    out.push(
+      `CREATE TEMP TABLE ${d} AS SELECT ${oldCols} FROM ${t} AS o WHERE o.${upd} >= ${m} UNION ALL SELECT ${oldCols} FROM ${t} AS o JOIN (${changedCopies}) AS n ON ${keyMatch(key, 'n', 'o')} WHERE (o.${upd} < ${m} OR o.${upd} IS NULL)`,
+      `DELETE FROM ${nt} WHERE ${nUpd} >= ${m}`,
+      `DELETE FROM ${nt} USING ${d} AS o WHERE ${keyMatch(key, newTableName(current.name), 'o')}`,
+      `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${d}`,
+    );
+    if (opts.swapMark) {
+      out.push(`SELECT CAST(MAX(${markValue(upd, updCol)}) AS varchar(32)) AS swap_mark FROM ${d}`);
+      swapMarkIndex = out.length - 1;
+    }
+    out.push(`DROP TABLE ${d}`);
+  } else {
+    const id = quoteIdent(delta.column);
+    const upTo = (col: string): string => (opts.upper ? ` AND ${col} <= ${renderMark(opts.upper)}` : '');
+    // the copy (or an earlier round) read t after the mark was taken: rows above the mark may be in new_t already;
+    // replace them all, or the insert would duplicate them (found by the post-swap verification: counts differed)
+    out.push(
+      `DELETE FROM ${nt} WHERE ${quoteIdent(delta.target)} > ${m}${upTo(quoteIdent(delta.target))}`,
+      `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${t} WHERE ${id} > ${m}${upTo(id)}`,
+    );
+    if (opts.swapMark) {
+      // the range keeps it on the zone maps; an empty delta leaves the mark where it was (COALESCE)
+      out.push(`SELECT CAST(COALESCE(MAX(${id}), ${m}) AS varchar(20)) AS swap_mark FROM ${t} WHERE ${id} >= ${m}`);
+      swapMarkIndex = out.length - 1;
+    }
+  }
+  return swapMarkIndex === undefined ? { sql: out } : { sql: out, swapMarkIndex };
+}
+
+/**
+ * ONE batch: LOCK t; apply the delta since the last catch-up mark to new_t; read the swap mark; t → old_t; new_t → t;
+ * re-grants.
  */
 export function lockedSwapBatch(current: TableDef, next: TableDef, mapping: readonly ColumnSource[], delta: DeltaPlan, opts: LockedSwapOptions): LockedSwap {
   checkMapping(next, mapping);
@@ -179,39 +247,10 @@ export function lockedSwapBatch(current: TableDef, next: TableDef, mapping: read
   const exprs = mapping.map((m) => sourceExpr(current, next, m)).join(', ');
   const out: string[] = [`LOCK TABLE ${t}`];
   let swapMarkIndex: number | undefined;
-  if (delta.kind === 'updated_at') {
-    const mark = renderMark(opts.mark);
-    const upd = quoteIdent(delta.column);
-    const nUpd = quoteIdent(delta.target);
-    const key = delta.primaryKey;
-    // ONE scan of t under the lock (the lock is the read-unavailability): the rows changed since the mark, plus the
-    // current version of every row whose copy changed since the mark (a row deleted at the source after the pre-sync
-    // is then absent, one whose updated_at went backwards is present) — found by a left join on the key to the keys
-    // of new_t changed since the mark, not by `key IN (subquery)`. Old-shape columns, so the same expressions map them.
-    const d = quoteIdent(DELTA_TABLE);
-    const oldCols = current.columns.map((c) => `o.${quoteIdent(c.name)}`).join(', ');
-    const changedKeys = `SELECT DISTINCT 1 AS rso_hit, ${key.map((k) => quoteIdent(k.target)).join(', ')} FROM ${nt} WHERE ${nUpd} >= ${mark}`;
-    const updCol = current.columns.find((c) => c.name === delta.column)!;
-    out.push(
-      `CREATE TEMP TABLE ${d} AS SELECT ${oldCols} FROM ${t} AS o LEFT JOIN (${changedKeys}) AS n ON ${keyMatch(key, 'n', 'o')} WHERE o.${upd} >= ${mark} OR n.rso_hit IS NOT NULL`,
-      `DELETE FROM ${nt} WHERE ${nUpd} >= ${mark}`,
-      `DELETE FROM ${nt} USING ${d} AS o WHERE ${keyMatch(key, newTableName(current.name), 'o')}`,
-      `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${d}`,
-      `SELECT CAST(MAX(${markValue(upd, updCol)}) AS varchar(32)) AS swap_mark FROM ${d}`,
-    );
-    swapMarkIndex = out.length - 1;
-    out.push(`DROP TABLE ${d}`);
-  } else if (delta.kind === 'append-id') {
-    const mark = renderMark(opts.mark);
-    const id = quoteIdent(delta.column);
-    // the copy read t AFTER the mark was taken: rows above the mark may be in new_t already; replace them all, or the
-    // insert would duplicate them (found by the post-swap verification: counts differed)
-    out.push(
-      `DELETE FROM ${nt} WHERE ${quoteIdent(delta.target)} > ${mark}`,
-      `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${t} WHERE ${id} > ${mark}`,
-      `SELECT CAST(MAX(${id}) AS varchar(20)) AS swap_mark FROM ${t}`,
-    );
-    swapMarkIndex = out.length - 1;
+  if (delta.kind === 'updated_at' || delta.kind === 'append-id') {
+    const a = applyDelta(current, next, mapping, delta, opts.mark, { swapMark: true });
+    if (a.swapMarkIndex !== undefined) swapMarkIndex = out.length + a.swapMarkIndex;
+    out.push(...a.sql);
   } else if (delta.primaryKey.length > 0) {
     // (checksum added below, after the delta)
     // full compare on the copied columns (added columns are not in t; their values in new_t are kept)
@@ -250,8 +289,8 @@ export function preSwapDeleteSync(current: TableDef, next: TableDef, delta: Delt
 }
 
 /**
- * After the swap (updated_at delta): rows of t older than the copy mark whose key old_t does not have were deleted at the
- * source between the pre-swap sync and the lock. old_t no longer changes, so no lock is needed.
+ * After the swap (updated_at delta): rows of t older than the last catch-up mark whose key old_t does not have were
+ * deleted at the source between the pre-swap sync (or the catch-up round that last had them) and the lock. old_t no longer changes, so no lock is needed.
  */
 export function postSwapDeleteSync(current: TableDef, next: TableDef, delta: DeltaPlan, mark: SqlMark): string | undefined {
   if (delta.kind !== 'updated_at') return undefined;

@@ -28,7 +28,7 @@ import { renderColumnDef } from '../schema/render.js';
 import { parseRedshiftType } from '../schema/types.js';
 import { applyOps, describeOp } from './apply-ops.js';
 import { castRule } from './casts.js';
-import { DEFAULT_MARGIN_SECONDS, deltaPlan, freshnessQuery, lateWritesToOld, lockedSwapBatch, postSwapDeleteSync, preSwapDeleteSync, reverseDelta, reverseFull } from './delta.js';
+import { applyDelta, DEFAULT_CATCHUP, DEFAULT_MARGIN_SECONDS, deltaPlan, freshnessQuery, lateWritesToOld, lockedSwapBatch, postSwapDeleteSync, preSwapDeleteSync, reverseDelta, reverseFull } from './delta.js';
 import { ACL_QUERY, SESSION_QUERY } from './grants.js';
 import { REGRANTS, placeholder } from './run-values.js';
 import {
@@ -76,6 +76,8 @@ export interface PlanInput {
   throughput?: Throughput;
   /** cdc live copy: seconds subtracted from max(updated_at) for the copy mark */
   marginSeconds?: number;
+  /** cdc live copy: catch-up rounds before the lock — stop once a round applied fewer rows than `rows`, or after `rounds` */
+  catchUp?: { rows: number; rounds: number };
   /** verify a sample (every Nth key) instead of the whole table */
   sampleEvery?: number;
   /** cdc live copy: the swap batch waits at most this long for its table lock (SET statement_timeout around the LOCK) */
@@ -761,7 +763,26 @@ function deepCopyPlan(
         d.kind === 'updated_at' ? `rows with ${d.column} < the copy mark` : d.kind === 'append-id' ? `rows with ${d.column} ≤ the copy mark` : 'whole table, while replication writes',
       ),
     );
-    const locked = lockedSwapBatch(current, next, mapping, d, { mark, ...grantOpts });
+    // catch up unlocked until the delta left is small: the lock then applies only the changes since the last round
+    const lastMark = placeholder('catchup_mark');
+    if (d.kind !== 'full') {
+      const cu = input.catchUp ?? DEFAULT_CATCHUP;
+      steps.push({
+        name: 'catch-up',
+        title: `Catch up ${newName} with the changes made since the copy mark, without a lock (repeated)`,
+        actions: [
+          { kind: 'sql', sql: `ANALYZE ${qualified(schema, newName)}` },
+          { kind: 'query', sql: d.markQuery, expect: 'mark: kept in the job as {{catchup_next}}, then as {{catchup_mark}} once the round below is applied' },
+          { kind: 'batch', sql: applyDelta(current, next, mapping, d, lastMark, d.kind === 'append-id' ? { upper: placeholder('catchup_next') } : {}).sql },
+        ],
+        notes: [
+          `the first round starts at {{copy_mark}}; each round reads the next mark first, then applies the changes since the last one`,
+          `rounds repeat until one applied fewer than ${cu.rows.toLocaleString('en-US')} rows, at most ${cu.rounds} rounds; the locked swap then applies only the changes since the last round's mark`,
+          `the statistics of ${newName} (ANALYZE) let the delta's key lookups use the zone maps instead of scanning the table`,
+        ],
+      });
+    }
+    const locked = lockedSwapBatch(current, next, mapping, d, { mark: lastMark, ...grantOpts });
     // bound the wait for the ACCESS EXCLUSIVE lock (readers queue behind a waiting lock), then lift the bound
     const timeout = input.swapLockTimeoutMs === undefined ? undefined : Math.max(1, Math.round(input.swapLockTimeoutMs));
     const lockSql = timeout === undefined ? locked.sql : [`SET statement_timeout TO ${timeout}`, locked.sql[0]!, 'SET statement_timeout TO 0', ...locked.sql.slice(1)];
@@ -780,7 +801,7 @@ function deepCopyPlan(
         ...(d.kind === 'full' ? [] : d.notes),
       ],
     });
-    const post = postSwapDeleteSync(current, next, d, mark);
+    const post = postSwapDeleteSync(current, next, d, lastMark);
     if (post)
       steps.push({
         name: 'post-sync',

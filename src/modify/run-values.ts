@@ -5,13 +5,16 @@
  *
  *   {{copy_mark}}, {{swap_mark}}  a mark the job read back from the warehouse (max updated_at / id), rendered by renderMark
  *                                 after a format check (a timestamp literal or a whole number, nothing else)
+ *   {{catchup_mark}}              where the next delta starts: the mark the last catch-up round read (the copy mark
+ *                                 before the first round); the locked swap and the post-sync start from it
+ *   {{catchup_next}}              the mark the catch-up round in progress read before applying its delta
  *   {{regrants}}                  a whole batch entry: the re-grants (and owner) read from the old table's ACL in step
  *                                 read-grants, rendered with quoteIdent by grants.ts; zero or more statements
  */
 import { renderMark } from './sql.js';
 import type { SqlMark } from './types.js';
 
-export const MARK_PLACEHOLDERS = ['copy_mark', 'swap_mark'] as const;
+export const MARK_PLACEHOLDERS = ['copy_mark', 'swap_mark', 'catchup_mark', 'catchup_next'] as const;
 export type MarkName = (typeof MARK_PLACEHOLDERS)[number];
 
 /** The batch entry the re-grants take the place of. */
@@ -20,6 +23,8 @@ export const REGRANTS = '{{regrants}}';
 export interface RunValues {
   copy_mark?: SqlMark;
   swap_mark?: SqlMark;
+  catchup_mark?: SqlMark;
+  catchup_next?: SqlMark;
   /** the statements REGRANTS stands for */
   regrants?: readonly string[];
 }

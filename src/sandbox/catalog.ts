@@ -229,6 +229,29 @@ begin
 end $$;
 
 -- CREATE TABLE (… Redshift attributes …): called in the same transaction as the CREATE it describes
+-- Zone maps, in the sandbox: Redshift keeps the min and max of every 1 MB block of every column and skips the blocks a
+-- predicate rules out, so a range on a SORTKEY column (and on a change column such as updated_at, whose recent values
+-- sit in the recently written blocks: an UPDATE is a delete plus an append) reads only the matching blocks. A
+-- PostgreSQL heap has no such thing: without a stand-in every such predicate is a scan of the whole table, and the
+-- sandbox's timings would grow with the table where Redshift's do not. So the sandbox (and only the sandbox) adds a
+-- btree index on the first SORTKEY column (the one whose zone maps prune best; one index, so loading stays cheap) and
+-- on a timestamp column named updated_at. Redshift has no indexes: nothing the
+-- bot sends creates or names one.
+create or replace function ${S}._zone_map_indexes(rel regclass) returns void language plpgsql as $$
+declare
+  col text;
+begin
+  for col in
+    (select a.attname from ${S}.column_meta cm join pg_attribute a on a.attrelid = cm.table_oid and a.attnum = cm.attnum and not a.attisdropped
+      where cm.table_oid = rel and cm.sortkey_pos is not null order by abs(cm.sortkey_pos) limit 1)
+    union
+    select a.attname from pg_attribute a
+      where a.attrelid = rel and a.attname = 'updated_at' and not a.attisdropped and a.atttypid in ('timestamp'::regtype, 'timestamptz'::regtype)
+  loop
+    execute format('create index on %s (%I)', rel, col);
+  end loop;
+end $$;
+
 create or replace function ${S}._record_table(j jsonb) returns void language plpgsql as $$
 declare
   rel regclass := (j->>'table')::regclass;
@@ -294,6 +317,7 @@ begin
   for c in select jsonb_array_elements(coalesce(j->'constraints', '[]'::jsonb)) loop
     perform ${S}._add_constraint(rel, c);
   end loop;
+  perform ${S}._zone_map_indexes(rel);
 end $$;
 
 -- ALTER TABLE … that only changes Redshift metadata, and the checks Redshift makes before the ones PostgreSQL runs

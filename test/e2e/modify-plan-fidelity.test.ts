@@ -90,7 +90,7 @@ async function receivedStatements(jobId: string): Promise<Map<string, string[][]
 }
 
 /** Fill a printed statement list's placeholders the way a reader of the plan would, from the job's record. */
-function filled(stmts: string[], job: JobRecord, table: string): string[] {
+function filled(stmts: string[], job: JobRecord, table: string, round?: number): string[] {
   const lit = (v: string | undefined): string => {
     expect(v, 'a mark the plan refers to was recorded').toBeDefined();
     return /^\d+$/.test(v!) ? v! : `'${v}'`;
@@ -98,7 +98,14 @@ function filled(stmts: string[], job: JobRecord, table: string): string[] {
   return stmts.flatMap((s) =>
     s === '{{regrants}}'
       ? [`GRANT SELECT ON ${SCHEMA}.${table} TO ${role}`]
-      : [s.replace(/\{\{copy_mark\}\}/g, () => lit(job.handles['copyMark'])).replace(/\{\{swap_mark\}\}/g, () => lit(job.handles['swapMark']))],
+      : [
+          s
+            .replace(/\{\{copy_mark\}\}/g, () => lit(job.handles['copyMark']))
+            .replace(/\{\{swap_mark\}\}/g, () => lit(job.handles['swapMark']))
+            // a catch-up round's marks (recorded per round), else where the last round ended (the swap, the post-sync)
+            .replace(/\{\{catchup_mark\}\}/g, () => lit(round === undefined ? job.handles['catchupMark'] : job.handles[`catchupFrom:${round}`]))
+            .replace(/\{\{catchup_next\}\}/g, () => lit(job.handles[`catchupTo:${round ?? 0}`])),
+        ],
   );
 }
 
@@ -116,19 +123,20 @@ async function runAndCompare(table: string, command: string, mustRun: string[]):
   for (const [step, sent] of received) {
     const printedActions = plan.get(step);
     expect(printedActions, `step ${step} is in the printed plan`).toBeDefined();
-    const expected = printedActions!.map((a) => filled(a, job, table));
+    const rounds = step === 'catch-up' ? Array.from({ length: Number(job.handles['catchupRound'] ?? 0) }, (_, i) => i + 1) : [undefined];
+    const expected = rounds.flatMap((r) => printedActions!.filter((a) => r === undefined || a.some((x) => x.includes('{{catchup_')) || r === 1).map((a) => filled(a, job, table, r)));
     for (const statements of sent) expect(expected, `what step ${step} sent is what the plan printed for it`).toContainEqual(statements);
   }
   // and every statement and batch the plan prints for those steps was sent
   for (const step of mustRun) {
     const sent = received.get(step)!;
-    for (const a of plan.get(step)!) expect(sent, `step ${step} sent what the plan printed`).toContainEqual(filled(a, job, table));
+    for (const a of plan.get(step)!) expect(sent, `step ${step} sent what the plan printed`).toContainEqual(filled(a, job, table, step === 'catch-up' ? 1 : undefined));
   }
 }
 
 describe('the printed plan is what runs', () => {
   it('cdc live copy: read-grants, create, mark, copy, pre-sync, verify, the locked swap with its re-grants, post-sync, late-writes, drop', async () => {
-    await runAndCompare('core_action', 'core_action alter column link type bigint', ['read-grants', 'create', 'mark', 'copy', 'pre-sync', 'verify', 'swap', 'post-sync', 'drop']);
+    await runAndCompare('core_action', 'core_action alter column link type bigint', ['read-grants', 'create', 'mark', 'copy', 'pre-sync', 'verify', 'catch-up', 'swap', 'post-sync', 'drop']);
   }, 120_000);
 
   it('dms: read-grants, create, copy, verify, the swap with its re-grants, drop', async () => {

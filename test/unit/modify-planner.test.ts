@@ -533,16 +533,22 @@ describe('planModify: deep copy', () => {
     expect(p.strategy).toBe('live-copy');
     expect(p.delta?.kind).toBe('updated_at');
     expect(p.steps.map((s) => s.name)).toEqual([
-      'preflight', 'read-grants', 'create', 'mark', 'copy', 'pre-sync', 'verify', 'swap', 'post-sync', 'late-writes', 'freshness', 'post-verify', 'approve-drop', 'drop', 'schema-file',
+      'preflight', 'read-grants', 'create', 'mark', 'copy', 'pre-sync', 'verify', 'catch-up', 'swap', 'post-sync', 'late-writes', 'freshness', 'post-verify', 'approve-drop', 'drop', 'schema-file',
     ]);
+    // unlocked catch-up rounds from the copy mark: statistics for new_core_action, the next mark, then the delta
+    const cu = step(p, 'catch-up').actions;
+    expect(cu.map((a) => a.kind)).toEqual(['sql', 'query', 'batch']);
+    expect(cu[0]).toEqual({ kind: 'sql', sql: 'ANALYZE ak_sumofus.new_core_action' });
+    expect(cu[2]!.kind === 'batch' ? cu[2]!.sql[0] : '').toMatch(/WHERE o\.updated_at >= \{\{catchup_mark\}\} UNION ALL /);
     const swap = sqlOf(step(p, 'swap'));
     expect(swap[0]).toBe('LOCK TABLE ak_sumofus.core_action');
     expect(swap.at(-3)).toBe('ALTER TABLE ak_sumofus.core_action RENAME TO old_core_action');
     expect(swap.at(-2)).toBe('ALTER TABLE ak_sumofus.new_core_action RENAME TO core_action');
     expect(swap.at(-1)).toBe('{{regrants}}');
-    // one scan of core_action under the lock: the delta (and the current version of rows whose copy changed) into a temp table
+    // under the lock, from the last catch-up mark: the rows changed since (a range on updated_at) and the current version
+    // of rows whose copy changed since (by key), two branches of a UNION ALL — never a scan of the table
     expect(swap[1]).toMatch(
-      /^CREATE TEMP TABLE rso_swap_delta AS SELECT o\.id, o\.created_at, o\.updated_at, .* FROM ak_sumofus\.core_action AS o LEFT JOIN \(SELECT DISTINCT 1 AS rso_hit, id FROM ak_sumofus\.new_core_action WHERE updated_at >= \{\{copy_mark\}\}\) AS n ON n\.id = o\.id WHERE o\.updated_at >= \{\{copy_mark\}\} OR n\.rso_hit IS NOT NULL$/,
+      /^CREATE TEMP TABLE rso_swap_delta AS SELECT o\.id, o\.created_at, o\.updated_at, .* FROM ak_sumofus\.core_action AS o WHERE o\.updated_at >= \{\{catchup_mark\}\} UNION ALL SELECT o\.id, .* FROM ak_sumofus\.core_action AS o JOIN \(SELECT DISTINCT id FROM ak_sumofus\.new_core_action WHERE updated_at >= \{\{catchup_mark\}\}\) AS n ON n\.id = o\.id WHERE \(o\.updated_at < \{\{catchup_mark\}\} OR o\.updated_at IS NULL\)$/,
     );
     // Redshift: no NOT IN (a NULL key makes it match nothing) and no IN (subquery) on keys anywhere in the plan
     const all = [...p.steps, ...p.rollback].flatMap((s) => s.actions.flatMap((a) => (a.kind === 'sql' || a.kind === 'query' ? [a.sql] : a.kind === 'batch' ? a.sql : [])));
@@ -801,7 +807,7 @@ describe('delta', () => {
     const b = lockedSwapBatch(t, next, mapping, d, { mark: { ts: '2024-05-01 10:00:00.123456' }, ...(acl.ok ? { grants: acl.grants } : {}) });
     expect(b.sql[0]).toBe('LOCK TABLE ak_sumofus.core_action');
     const m = "'2024-05-01 10:00:00.123456'";
-    expect(b.sql[1]).toMatch(/^CREATE TEMP TABLE rso_swap_delta AS SELECT o\.id, o\.created_at, .* FROM ak_sumofus\.core_action AS o LEFT JOIN \(SELECT DISTINCT 1 AS rso_hit, id FROM ak_sumofus\.new_core_action WHERE updated_at >= '2024-05-01 10:00:00\.123456'\) AS n ON n\.id = o\.id WHERE o\.updated_at >= '2024-05-01 10:00:00\.123456' OR n\.rso_hit IS NOT NULL$/);
+    expect(b.sql[1]).toMatch(/^CREATE TEMP TABLE rso_swap_delta AS SELECT o\.id, o\.created_at, .* FROM ak_sumofus\.core_action AS o WHERE o\.updated_at >= '2024-05-01 10:00:00\.123456' UNION ALL SELECT .* JOIN \(SELECT DISTINCT id FROM ak_sumofus\.new_core_action WHERE updated_at >= '2024-05-01 10:00:00\.123456'\) AS n ON n\.id = o\.id WHERE \(o\.updated_at < '2024-05-01 10:00:00\.123456' OR o\.updated_at IS NULL\)$/);
     // rows changed since the mark (by their copy) or in the delta go; a row deleted at the source is then absent from both
     expect(b.sql[2]).toBe(`DELETE FROM ak_sumofus.new_core_action WHERE updated_at >= ${m}`);
     expect(b.sql[3]).toBe('DELETE FROM ak_sumofus.new_core_action USING rso_swap_delta AS o WHERE new_core_action.id = o.id');

@@ -27,7 +27,7 @@ import { reverseFull } from '../../modify/delta.js';
 import { parseAcl, regrantStatements, ACL_QUERY, SESSION_QUERY } from '../../modify/grants.js';
 import { fillBatch, fillStatement, type RunValues } from '../../modify/run-values.js';
 import { compareChecksums, narrowingMessage, swapBackBatch, verifyQueries, DEPENDENT_VIEWS_QUERY } from '../../modify/sql.js';
-import { DEFAULT_MARGIN_SECONDS } from '../../modify/delta.js';
+import { DEFAULT_CATCHUP, DEFAULT_MARGIN_SECONDS } from '../../modify/delta.js';
 import type { AclGrant, ModifyPlan, PlanAction, PlanError, PlanStep, SqlMark } from '../../modify/types.js';
 import { groupLogLines } from '../../replication/port.js';
 import { watchLogs } from '../../replication/watch-logs.js';
@@ -53,6 +53,17 @@ export type ModifyParams = z.output<typeof modifyParams>;
 
 type D = RunbookDeps;
 type Ctx = StepContext<D>;
+
+/** the catch-up's stopping rule from the worker's settings */
+function catchUpOf(s: RunbookSettings & { marginSeconds: number }): { rows: number; rounds: number } {
+  return { rows: s.catchUpRows ?? DEFAULT_CATCHUP.rows, rounds: Math.max(1, s.catchUpRounds ?? DEFAULT_CATCHUP.rounds) };
+}
+
+/** rows a catch-up round put into new_<t>: the row count of the batch's INSERT (the plan's statement of that index) */
+function appliedRows(batch: readonly string[], subs: ReadonlyArray<{ resultRows: number }>): number {
+  const i = batch.findIndex((x) => /^\s*INSERT\b/i.test(x));
+  return Math.max(0, subs[i]?.resultRows ?? 0);
+}
 
 export function settingsOf(deps: D): RunbookSettings & { marginSeconds: number } {
   return { ...DEFAULT_RUNBOOK_SETTINGS, marginSeconds: DEFAULT_MARGIN_SECONDS, ...(deps.settings ?? {}) } as RunbookSettings & { marginSeconds: number };
@@ -82,6 +93,7 @@ export function planModifyJob(
     logCheckMinutes: Math.max(0, s.logCheckMs / 60_000),
     logLagMs: logLagMsOf(s),
     marginSeconds: s.marginSeconds,
+    catchUp: catchUpOf(s),
     swapLockTimeoutMs: s.swapLockTimeoutMs,
     throughput: { scanMbPerSecond: s.scanMbPerSecond, copyMbPerSecond: s.copyMbPerSecond },
     ...check,
@@ -203,8 +215,17 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
     const values = (ctx: Ctx): RunValues => {
       const copy = markOf(ctx.handles['copyMark']);
       const swap = markOf(ctx.handles['swapMark']);
+      // the delta after the catch-up starts where its last round ended (the copy mark before any round)
+      const last = markOf(ctx.handles['catchupMark']) ?? copy;
+      const nextMark = markOf(ctx.handles['catchupNext'] || undefined);
       const regrants = regrantsOf(ctx);
-      return { ...(copy ? { copy_mark: copy } : {}), ...(swap ? { swap_mark: swap } : {}), ...(regrants ? { regrants } : {}) };
+      return {
+        ...(copy ? { copy_mark: copy } : {}),
+        ...(swap ? { swap_mark: swap } : {}),
+        ...(last ? { catchup_mark: last } : {}),
+        ...(nextMark ? { catchup_next: nextMark } : {}),
+        ...(regrants ? { regrants } : {}),
+      };
     };
     const stmtName = (ctx: Ctx, step: string) => `job ${ctx.job.id} ${step} ${schema}.${name}`;
     const dms = (ctx: Ctx) => {
@@ -413,6 +434,40 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
         run: async (ctx) => {
           const info = await runOnce(ctx, 'stmt:pre-sync', { sql: sqlOf(s) }, stmtName(ctx, 'pre-sync'));
           return `${Math.max(0, info.resultRows)} row(s) deleted at the source during the copy removed`;
+        },
+      }),
+      'catch-up': (s) => ({
+        ...base(s),
+        // a finished catch-up is recorded; after the swap there is nothing left to catch up
+        isDone: async (ctx) => ctx.handles['catchupDone'] === '1' || (await swapped(ctx)) || dropped(ctx),
+        run: async (ctx) => {
+          const wh = ctx.deps.warehouse;
+          const { rows: enough, rounds: most } = catchUpOf(settings);
+          await runOnce(ctx, 'stmt:catch-up-analyze', { sql: sqlOf(s) }, stmtName(ctx, 'catch-up'));
+          const done: string[] = [];
+          let round = Number(ctx.handles['catchupRound'] ?? '0');
+          for (;;) {
+            round++;
+            // the mark first, recorded before the delta is applied: a retried round applies the same delta again
+            // (deleting and re-inserting the same rows: idempotent) and ends at the same mark
+            if (!ctx.handles['catchupNext']) {
+              const r = await wh.query(queryOf(s), undefined, { name: stmtName(ctx, `catch-up ${round}`) });
+              const v = r.rows[0]?.mark;
+              await ctx.setHandle('catchupNext', v === null || v === undefined ? (plan.delta?.kind === 'append-id' ? '0' : '1900-01-01 00:00:00') : String(v));
+            }
+            // each round's marks stay on record: what the round sent can be read back against the plan
+            await ctx.setHandle(`catchupFrom:${round}`, ctx.handles['catchupMark'] ?? ctx.handles['copyMark'] ?? '');
+            await ctx.setHandle(`catchupTo:${round}`, ctx.handles['catchupNext']!);
+            const info = await runOnce(ctx, `stmt:catch-up-${round}`, { batch: fillBatch(batchOf(s), values(ctx)) }, stmtName(ctx, `catch-up ${round}`));
+            const applied = appliedRows(batchOf(s), info.subStatements ?? []);
+            await ctx.setHandle('catchupMark', ctx.handles['catchupNext']!);
+            await ctx.setHandle('catchupNext', '');
+            await ctx.setHandle('catchupRound', String(round));
+            done.push(`round ${round}: ${applied.toLocaleString('en-US')} row(s)`);
+            if (applied < enough || round >= most) break;
+          }
+          await ctx.setHandle('catchupDone', '1');
+          return `${done.join('; ')}; the locked swap applies the changes since ${ctx.handles['catchupMark']}`;
         },
       }),
       verify: (s) => ({
