@@ -94,6 +94,7 @@ describe(`modify ${T} (cdc) with the apply loop writing throughout`, () => {
       'copy:done',
       'pre-sync:done',
       'verify:done',
+      'catch-up:done',
       'swap:done',
       'post-sync:done',
       'late-writes:done',
