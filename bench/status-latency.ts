@@ -43,6 +43,7 @@ export const statusLatency: Bench = {
       print(`send → status in Slack (ms): ${fmt(total)}`);
       print(`gathering the health facts (ms): ${fmt(gathered)}`);
       print(`goal ≤ 1000 ms: ${pct(total, 95) <= 1000 ? 'met at p95' : 'NOT met at p95'}`);
+      return { rounds, p50Ms: pct(total, 50), p95Ms: pct(total, 95), maxMs: Math.max(...total) };
     } finally {
       await h.close();
     }

@@ -1,0 +1,132 @@
+/**
+ * `npm run bench -- report`: the headline benches in one go, written to bench/results.json and printed as one table —
+ * each number with its goal and the machine's load average beside it (the CPU is shared: a number without the load it
+ * was measured under says little).
+ *
+ *  - ack-latency (BENCH_ACK_ROUNDS defaults to 50 here: p99 from ≥ 50 rounds) — ack p50 / p99, goal p99 ≤ 50 ms;
+ *  - status-latency and demo-start, when those benches exist in bench/ (else the table says "not available");
+ *  - read-unavailability, live-copy at BENCH_REPORT_ROWS (default 100,000 and 1,000,000; add 10000000 for the 10 M run,
+ *    which takes many minutes): longest read gap (goal ≤ 1 s, within 2× from the smallest size to the largest), job /
+ *    psql raw ratio (goal ≤ 1.15 at 1 M; BENCH_RU_RUNS alternates job and replay), worker peak RSS (goal ≤ 150 MB, flat).
+ * Nothing is invented: a bench that fails or is missing leaves its rows "not available" with the reason.
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ackLatency } from './ack-latency.js';
+import { readUnavailability } from './read-unavailability.js';
+import type { Bench, BenchResult } from './run.js';
+
+const DIR = path.dirname(fileURLToPath(import.meta.url));
+
+interface Row {
+  what: string;
+  value: string;
+  goal: string;
+  met: boolean | null;
+  load: string;
+  note?: string;
+}
+
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+/** A bench module another change adds (status-latency, demo-start): its exported Bench, or why there is none. */
+async function optionalBench(file: string): Promise<Bench | string> {
+  const p = path.join(DIR, file);
+  if (!existsSync(p)) return `not available (bench/${file} is not in this tree)`;
+  const mod = (await import(pathToFileURL(p).href)) as Record<string, unknown>;
+  const b = Object.values(mod).find((v): v is Bench => typeof v === 'object' && v !== null && typeof (v as Bench).run === 'function');
+  return b ?? `not available (bench/${file} exports no bench)`;
+}
+
+async function measure(b: Bench, print: (l: string) => void): Promise<{ result?: BenchResult; error?: string; load: string }> {
+  print(`-- ${b.name}`);
+  try {
+    const result = (await b.run((l) => print(`   ${l}`))) ?? undefined;
+    return { ...(result ? { result } : {}), load: load() };
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e), load: load() };
+  }
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+export const report: Bench = {
+  name: 'report',
+  description: 'the headline benches → bench/results.json and one table with goals and load averages',
+  async run(print) {
+    const rows: Row[] = [];
+    const raw: Record<string, unknown> = {};
+    process.env.BENCH_ACK_ROUNDS ??= '50';
+
+    const ack = await measure(ackLatency, print);
+    raw['ack-latency'] = ack;
+    const p50 = num(ack.result?.['p50Ms']);
+    const p99 = num(ack.result?.['p99Ms']);
+    if (p50 !== undefined && p99 !== undefined) {
+      const rounds = num(ack.result?.['rounds']) ?? 0;
+      rows.push({ what: 'ack p50', value: `${p50.toFixed(1)} ms`, goal: '—', met: null, load: ack.load });
+      rows.push({ what: `ack p99 (${rounds} rounds × ${String(ack.result?.['concurrency'])})`, value: `${p99.toFixed(1)} ms`, goal: '≤ 50 ms, ≥ 50 rounds', met: p99 <= 50 && rounds >= 50, load: ack.load });
+    } else rows.push({ what: 'ack p50/p99', value: 'not available', goal: '≤ 50 ms', met: null, load: ack.load, note: ack.error ?? 'no numbers returned' });
+
+    for (const [file, label, goal] of [
+      ['status-latency.ts', 'status latency', '≤ 1 s'],
+      ['demo-start.ts', 'demo start (cold / warm)', '—'],
+    ] as const) {
+      const b = await optionalBench(file);
+      if (typeof b === 'string') {
+        rows.push({ what: label, value: 'not available', goal, met: null, load: load(), note: b });
+        continue;
+      }
+      const m = await measure(b, print);
+      raw[b.name] = m;
+      const p95 = num(m.result?.['p95Ms']);
+      if (label === 'status latency' && p95 !== undefined) {
+        rows.push({ what: `status latency p95 (${String(m.result?.['rounds'])} rounds)`, value: `${p95.toFixed(0)} ms`, goal, met: p95 <= 1000, load: m.load });
+        continue;
+      }
+      rows.push({
+        what: label,
+        value: m.result ? JSON.stringify(m.result) : 'not available',
+        goal,
+        met: null,
+        load: m.load,
+        ...(m.error ? { note: m.error } : m.result ? {} : { note: 'the bench printed its numbers but returned none (see its output above)' }),
+      });
+    }
+
+    process.env.BENCH_RU_ROWS = process.env.BENCH_REPORT_ROWS ?? process.env.BENCH_RU_ROWS ?? '100000,1000000';
+    process.env.BENCH_RU_STRATEGIES ??= 'live-copy';
+    const ru = await measure(readUnavailability, print);
+    raw['read-unavailability'] = ru;
+    const runs = (ru.result?.['runs'] as Array<Record<string, unknown>> | undefined) ?? [];
+    if (runs.length === 0) rows.push({ what: 'read-unavailability', value: 'not available', goal: '≤ 1 s', met: null, load: ru.load, note: ru.error ?? 'no runs' });
+    for (const r of runs) {
+      const size = Number(r['rows']).toLocaleString('en-US');
+      const gap = num(r['longestGapMs']) ?? NaN;
+      rows.push({ what: `read gap ${String(r['strategy'])} ${size} rows`, value: `${gap} ms`, goal: '≤ 1,000 ms', met: gap <= 1000, load: String(r['load1']), ...(r['catchUp'] ? { note: String(r['catchUp']) } : {}) });
+      const ratio = num(r['rawRatio']);
+      if (ratio !== undefined) rows.push({ what: `job / psql (raw) ${size} rows`, value: ratio.toFixed(3), goal: '≤ 1.15 at 1 M', met: Number(r['rows']) === 1_000_000 ? ratio <= 1.15 : null, load: String(r['load1']) });
+      rows.push({ what: `worker peak RSS ${size} rows`, value: `${String(r['peakRssMb'])} MB`, goal: '≤ 150 MB, flat', met: Number(r['peakRssMb']) <= 150, load: String(r['load1']), note: 'this process: the in-process worker plus the bench harness' });
+    }
+    const live = runs.filter((r) => r['strategy'] === 'live-copy');
+    if (live.length > 1) {
+      const gaps = live.map((r) => Number(r['longestGapMs']));
+      const spread = Math.max(...gaps) / Math.max(1, Math.min(...gaps));
+      rows.push({ what: 'read gap spread (largest / smallest size)', value: `${spread.toFixed(2)}×`, goal: '≤ 2×', met: spread <= 2, load: ru.load });
+    }
+
+    const w = Math.max(...rows.map((r) => r.what.length));
+    const v = Math.max(...rows.map((r) => r.value.length), 5);
+    const g = Math.max(...rows.map((r) => r.goal.length), 4);
+    print(`machine: ${cpus().length} CPUs, load average now ${load()}`);
+    print(`${'measure'.padEnd(w)}  ${'value'.padEnd(v)}  ${'goal'.padEnd(g)}  met  load`);
+    for (const r of rows) print(`${r.what.padEnd(w)}  ${r.value.padEnd(v)}  ${r.goal.padEnd(g)}  ${r.met === null ? ' - ' : r.met ? 'yes' : 'NO '}  ${r.load}${r.note ? `  (${r.note})` : ''}`);
+    const file = path.join(DIR, 'results.json');
+    await writeFile(file, `${JSON.stringify({ at: new Date().toISOString(), cpus: cpus().length, rows, raw }, null, 2)}\n`);
+    print(`written: ${path.relative(process.cwd(), file)}`);
+    return { rows };
+  },
+};
