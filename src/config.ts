@@ -51,7 +51,7 @@ export interface Config {
   warehouse?: WarehouseConfig;
   aws: AwsConfig;
   schemas: { dir: string };
-  /** runbook settings (LOG_CHECK_MINUTES, LOG_CHECK_LAG_SECONDS, FRESHNESS_MINUTES, DISK_FACTOR, SWAP_LOCK_TIMEOUT_MS, SCHEMA_GIT_DIR, HYGIENE_*) */
+  /** runbook settings (LOG_CHECK_MINUTES, LOG_CHECK_LAG_SECONDS, FRESHNESS_MINUTES, DISK_FACTOR, SWAP_LOCK_TIMEOUT_MS, CATCHUP_ROWS, CATCHUP_ROUNDS, SCHEMA_GIT_DIR, HYGIENE_*) */
   runbooks: RunbookSettings;
   /** the MySQL read replica (SOURCE_DATABASE_URL); undefined when none is configured (compare then says so) */
   source?: SourceConfig;
@@ -137,6 +137,8 @@ const lockTimeoutMs = z.coerce
   .int('expected whole milliseconds such as 2000')
   .min(1, 'must be at least 1 ms')
   .max(600_000, 'at most 600000 (10 minutes)');
+
+const wholeCount = z.coerce.number({ error: 'expected a whole number such as 1000' }).int('expected a whole number such as 1000').min(1, 'must be at least 1').max(100_000_000, 'at most 100000000');
 
 const percent = z.coerce.number({ error: 'expected a percent such as 10 or 2.5' }).min(0, 'cannot be negative').max(100, 'at most 100');
 const skew = z.coerce.number({ error: 'expected a ratio such as 5' }).min(1, 'must be at least 1 (1.00 means no skew)').max(1000, 'at most 1000');
@@ -311,6 +313,15 @@ function runbookSettings(get: (k: string) => string | undefined, problems: strin
   if (lock !== undefined) {
     const ms = check(lockTimeoutMs, 'SWAP_LOCK_TIMEOUT_MS', lock, problems);
     if (ms !== undefined) out.swapLockTimeoutMs = ms;
+  }
+  for (const [variable, field] of [
+    ['CATCHUP_ROWS', 'catchUpRows'],
+    ['CATCHUP_ROUNDS', 'catchUpRounds'],
+  ] as const) {
+    const v = get(variable);
+    if (v === undefined) continue;
+    const n = check(wholeCount, variable, v, problems);
+    if (n !== undefined) out[field] = n;
   }
   out.hygiene = { ...out.hygiene };
   const pcts = [

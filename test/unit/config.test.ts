@@ -97,6 +97,12 @@ describe('loadConfig', () => {
     expect(problems({ AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: 'logs.local' })[0]).toMatch(/^AWS_ENDPOINT_URL_CLOUDWATCH_LOGS .*http/);
   });
 
+  it('reads the live copy catch-up settings, and refuses what is not a whole number ≥ 1', () => {
+    const c = loadConfig({ CATCHUP_ROWS: '5000', CATCHUP_ROUNDS: '3' });
+    expect(c.runbooks).toMatchObject({ catchUpRows: 5000, catchUpRounds: 3 });
+    expect(problems({ CATCHUP_ROWS: 'many', CATCHUP_ROUNDS: '0' }).map((l) => l.split(/[ :(]/)[0])).toEqual(['CATCHUP_ROWS', 'CATCHUP_ROUNDS']);
+  });
+
   it('reads the runbook settings, minutes as milliseconds, fractions allowed', () => {
     const c = loadConfig({ LOG_CHECK_MINUTES: '0.5', LOG_CHECK_LAG_SECONDS: '90', FRESHNESS_MINUTES: '15', DISK_FACTOR: '3', SWAP_LOCK_TIMEOUT_MS: '500', SCHEMA_GIT_DIR: '/srv/warehouse', SCAN_MB_PER_SECOND: '250', COPY_MB_PER_SECOND: '40.5' });
     expect(c.runbooks).toEqual({
