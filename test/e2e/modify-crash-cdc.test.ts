@@ -26,7 +26,7 @@ describe('modify crash: cdc live copy', () => {
     const run = await h.runWithKills('modify core_action alter column link type bigint', { submitted: ['copy:sent', 'copy:submitted', 'swap:sent', 'swap:submitted'] });
     const { job } = run;
     const steps = job.steps.map((s) => s.name);
-    expect(steps).toEqual(['preflight', 'read-grants', 'create', 'mark', 'copy', 'pre-sync', 'verify', 'swap', 'post-sync', 'late-writes', 'freshness', 'post-verify', 'approve-drop', 'drop', 'schema-file']);
+    expect(steps).toEqual(['preflight', 'read-grants', 'create', 'mark', 'copy', 'pre-sync', 'verify', 'catch-up', 'swap', 'post-sync', 'late-writes', 'freshness', 'post-verify', 'approve-drop', 'drop', 'schema-file']);
     expect(job.state, run.outputs()).toBe('succeeded');
 
     // every kill point was reached, in order: each by a different worker process
