@@ -1,6 +1,9 @@
 /**
- * Live copy for cdc tables: copy while the table stays readable and replicated, then in ONE transaction lock it, apply
- * the rows that changed since the copy began, and swap the names. The read-unavailability is the locked batch only.
+ * Live copy for cdc tables: copy while the table stays readable and replicated; catch up without a lock (rounds, each
+ * applying the changes since the previous round's mark, until a round is small); then in ONE transaction lock it, apply
+ * the changes since the last round, and swap the names. The read-unavailability is the locked batch only, and every
+ * delta statement reaches its rows through a range on the change column and the keys of the rows so found
+ * (applyDelta), so the lock lasts as long as the last round's changes, not as the table.
  *
  * How the changed rows are found (deltaPlan):
  * - `updated_at` (the table has an `updated_at` timestamp kept as is): the copy mark is max(updated_at) read just before
