@@ -886,6 +886,9 @@ function explainStrategy(input: PlanInput, provider: 'dms' | 'cdc', strategy: Mo
     size
       ? `  • expected lock: ≈ ${seconds((passes * size.sizeMb) / rate.scanMbPerSecond)} = ${passes} scans × ${mb(size.sizeMb)} ÷ ${rate.scanMbPerSecond} MB/s (${what}); ${sizeText}; scan rate from the setting SCAN_MB_PER_SECOND`
       : `  • expected lock: unknown (${input.tableSizeUnknown ?? 'the table size was not read from svv_table_info'})`;
+  // the catch-up rounds leave the lock only the last changes, reached through the zone maps (delta.ts applyDelta)
+  const changesOnly = (which: string, how: string): string =>
+    `  • expected lock: the rows ${which} found by ${how} (zone maps), not by scanning the table — it does not grow with the table${size ? ` (${sizeText.replace('size from svv_table_info (', 'size from svv_table_info: ').replace(/\)$/, '')})` : ''}`;
   const renameFirst = size ? size.sizeMb / rate.copyMbPerSecond + (4 * size.sizeMb) / rate.scanMbPerSecond : undefined;
   const renameText =
     size && renameFirst !== undefined
@@ -903,13 +906,13 @@ function explainStrategy(input: PlanInput, provider: 'dms' | 'cdc', strategy: Mo
       return [
         head,
         `  • every change sets ${d.column}: the rows changed during the copy are those with ${d.column} ≥ max(${d.column}) − ${d.marginSeconds} s read before the copy, re-copied under the lock`,
-        lock(3, `the rows changed since the copy mark, by ${d.column} and by key — fewer when the zone maps skip blocks`),
+        changesOnly(`changed since the last catch-up round only — at least the last ${d.marginSeconds} s of changes (the mark's margin) —`, `${d.column} ranges and keys`),
       ];
     case 'append-id':
       return [
         head,
         `  • ${t.name} only gets inserts: the rows added during the copy are those with ${d.column} > max(${d.column}) read before the copy, inserted under the lock`,
-        lock(3, `the rows with ${d.column} > the copy mark in both tables, then max(${d.column})`),
+        changesOnly('added since the last catch-up round only,', `${d.column} ranges`),
       ];
     case 'full': {
       const out = [
