@@ -8,13 +8,13 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/commands/index.js';
-import { fillBatch, fillStatement } from '../../src/modify/run-values.js';
+import { fillBatch } from '../../src/modify/run-values.js';
 import { planModify } from '../../src/modify/planner.js';
 import type { ModifyPlan, PlanStep } from '../../src/modify/types.js';
 import { DEFAULT_SEARCH_PATH, translateStatement } from '../../src/sandbox/translate.js';
 import { renderCreateTable } from '../../src/schema/render.js';
 import { loadRegistry, referencingTables, type Registry } from '../../src/schema/registry.js';
-import { createTestDatabase, type TestDatabase, withSandbox } from '../support/sandbox.js';
+import { withSandbox } from '../support/sandbox.js';
 
 const ROWS = 200_000;
 const sb = withSandbox('postgres', { purpose: 'delta_scale' });
@@ -81,8 +81,6 @@ beforeAll(async () => {
   await sb.sandbox.sql(`insert into ak_sumofus.core_action (id, created_at, updated_at, user_id, page_id, source, opq_id, created_user, subscribed_user, status, is_forwarded)
     select g, timestamp '2024-06-01', timestamp '2024-06-01', 1, 1, 'new', 'o', 0, 1, 'complete', 0 from generate_series(${ROWS + 1}, ${ROWS + 20}) g`);
   await sb.sandbox.sql(`update ak_sumofus.new_core_action set updated_at = timestamp '2024-06-01' where id in (500, 501)`);
-  const db: TestDatabase | undefined = undefined;
-  void db;
   url = String((await sb.sandbox.sql('select current_database() as d')).rows[0]?.d);
   client = new pg.Client({ connectionString: `${(process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres').replace(/\/[^/]*$/, '')}/${url}` });
   await client.connect();
