@@ -252,7 +252,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const s = await db.session();
     try {
       await resetSession(s, { diskCapacityMb: faults.diskCapacityMb, tableHealth: faults.tableHealth });
-      return { rows: toObjects(await s.query(text, params)) };
+      const rows = toObjects(await s.query(text, params));
+      // writes made here (replication loops, seeds, tests) reach svv_table_info's metadata counts at once, as the Data
+      // API's own statements do (redshift-data.ts publishStats)
+      await s.query('select pg_stat_force_next_flush()').catch(() => undefined);
+      return { rows };
     } finally {
       await s.release();
     }
