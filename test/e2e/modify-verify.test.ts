@@ -97,7 +97,7 @@ describe('verification lines say what they compared; post-swap verification befo
     });
     const job = await succeeded(h, jobId);
     expect(job.steps.map((s) => s.name)).toEqual([
-      'preflight', 'read-grants', 'create', 'mark', 'copy', 'pre-sync', 'verify', 'swap', 'late-writes', 'freshness', 'post-verify', 'approve-drop', 'drop', 'schema-file',
+      'preflight', 'read-grants', 'create', 'mark', 'copy', 'pre-sync', 'verify', 'catch-up', 'swap', 'late-writes', 'freshness', 'post-verify', 'approve-drop', 'drop', 'schema-file',
     ]);
     expect(job.steps.find((s) => s.name === 'verify')?.title).toBe('Verify the copy (rows with id ≤ the copy mark)');
     const post = job.steps.find((s) => s.name === 'post-verify')!;
