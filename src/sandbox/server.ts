@@ -26,6 +26,7 @@ import { LOGS_TARGET_PREFIX, type LogsSandboxOptions, LogsSandbox } from './logs
 import { type Replication, type ReplicationOptions, startReplication } from './replication.js';
 import { type SlackRecord, SlackSandbox } from './slack.js';
 import type { Registry } from '../schema/registry.js';
+import { readBody } from './http-body.js';
 
 export type { FaultKnobs, FailStatementRule, TableHealth } from './faults.js';
 export type { MaintenanceRecord } from './redshift-data.js';
@@ -103,23 +104,6 @@ function send(res: ServerResponse, status: number, body: unknown, requestId: str
   res.end(text);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Error(`request body over ${MAX_BODY} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 /** Start the sandbox: open the database, create the sandbox catalog, listen. */
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
@@ -166,7 +150,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       if (req.method === 'POST') {
         let body: unknown;
         try {
-          const text = await readBody(req);
+          const text = await readBody(req, MAX_BODY);
           body = text.trim() === '' ? {} : JSON.parse(text);
         } catch {
           send(res, 400, { __type: 'SerializationException', message: 'the fault patch must be a JSON object' }, requestId);
@@ -201,7 +185,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     }
     let body: unknown;
     try {
-      const text = await readBody(req);
+      const text = await readBody(req, MAX_BODY);
       body = text.trim() === '' ? {} : JSON.parse(text);
     } catch (e) {
       send(res, 400, { __type: 'SerializationException', message: `the request body is not JSON: ${e instanceof Error ? e.message : String(e)}` }, requestId);

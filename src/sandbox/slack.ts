@@ -11,6 +11,7 @@
  * It is not the test fake (test/support/fake-slack.ts, with knobs for rate limits and failures): it only records.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody } from './http-body.js';
 
 export const SLACK_PATH_PREFIX = '/_sandbox/slack/';
 
@@ -35,23 +36,6 @@ export function formatSlackRecord(r: Pick<SlackRecord, 'kind' | 'channel' | 'thr
 const MAX_RECORDS = 5_000;
 const MAX_BODY = 1024 * 1024;
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Error('body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 /** form-encoded (how the WebClient sends) or JSON (how response_url is posted) → flat string fields */
 function parseFields(text: string, contentType: string | undefined): Record<string, string> {
@@ -113,7 +97,7 @@ export class SlackSandbox {
       send(res, 405, { ok: false, error: 'method_not_allowed' });
       return true;
     }
-    const fields = parseFields(await readBody(req), req.headers['content-type']);
+    const fields = parseFields(await readBody(req, MAX_BODY), req.headers['content-type']);
     if (rest.startsWith('response/')) {
       this.keep({ kind: 'response', text: fields.text ?? '' });
       res.writeHead(200, { 'content-type': 'text/plain' });
