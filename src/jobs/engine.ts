@@ -9,14 +9,16 @@
  * operation knows how to take itself back).
  *
  * The engine knows nothing of BullMQ: parking returns `{ kind: 'parked' }` and the worker (src/queue/queue.ts) moves the
- * BullMQ job to the delayed set so no worker is held while people decide.
+ * BullMQ job to the delayed set so no worker is held while people decide. A step that waits for the world throws
+ * WaitSignal: the engine records `job.waiting` and returns `{ kind: 'waiting', untilMs }`, parked the same way; the
+ * resumed run neither announces the job nor the step again (one "started" per job, one per step).
  */
 import { randomBytes } from 'node:crypto';
 import type { AuditLog } from '../queue/audit.js';
 import type { JobsStore } from '../queue/jobs-store.js';
 import type { TableLocks } from '../queue/locks.js';
 import { SETTLED_STATES } from '../queue/lua.js';
-import { type PlanContext, type PlannedAction, type Runbook, type Step, type StepContext, type StepResult, runbookProblems } from './runbook.js';
+import { type PlanContext, type PlannedAction, type Runbook, type Step, type StepContext, type StepResult, WaitSignal, runbookProblems } from './runbook.js';
 import type { ApprovalRecord, JobRecord, JobState, Reporter, StepRecord } from './types.js';
 import { withWaitNotices } from '../util/retry.js';
 
@@ -35,7 +37,11 @@ export interface EngineOptions<D> {
   logger?: Logger;
 }
 
-export type EngineOutcome = { kind: 'finished'; job: JobRecord } | { kind: 'parked'; job: JobRecord; nonce: string };
+export type EngineOutcome =
+  | { kind: 'finished'; job: JobRecord }
+  | { kind: 'parked'; job: JobRecord; nonce: string }
+  /** a step waits for the world (WaitSignal): look again at `untilMs`; the queue parks the job until then */
+  | { kind: 'waiting'; job: JobRecord; untilMs: number };
 
 export interface PlannedStep {
   index: number;
@@ -186,6 +192,7 @@ class JobRun<D> {
       j.state = 'failed';
       j.error = error;
       j.finishedAt = now;
+      delete j.waiting;
       extra(j);
     });
     const stepRec = stepIndex !== undefined ? failed.steps[stepIndex] : undefined;
@@ -235,6 +242,12 @@ class JobRun<D> {
       if (step && !decisionFor(job, step.name)) return this.park(job, step, i);
     }
 
+    // Woken before a wait's time with nothing to do (a stray promote): park again, saying nothing.
+    if (job.waiting && job.state === 'running' && !job.cancelRequested && !job.rollbackRequested && Date.now() < job.waiting.untilMs - 50) {
+      return { kind: 'waiting', job, untilMs: job.waiting.untilMs };
+    }
+    const resumingWait = job.waiting !== undefined;
+
     // The table lock: taken at enqueue; re-taken here if it was released while the job was not running.
     if (job.table) {
       const lock = await this.o.locks.acquire(job.table, jobId);
@@ -264,9 +277,11 @@ class JobRun<D> {
       delete j.error;
       delete j.finishedAt;
     });
-    await this.o.audit.append({ jobId, event: 'started', ref: String(job.attempt ?? 1), detail: job.rollbackRequested ? 'rollback' : job.cancelRequested ? 'cancel' : `from step ${job.cursor + 1}` });
+    if (!resumingWait || job.cancelRequested || job.rollbackRequested) {
+      await this.o.audit.append({ jobId, event: 'started', ref: String(job.attempt ?? 1), detail: job.rollbackRequested ? 'rollback' : job.cancelRequested ? 'cancel' : `from step ${job.cursor + 1}` });
+    }
     if (job.cancelRequested) return this.unwind(job, 'cancelled');
-    await this.reporter.jobStarted(job);
+    if (!resumingWait) await this.reporter.jobStarted(job);
     if (job.rollbackRequested) return this.unwind(job, 'rolled-back');
     return this.forward(job);
   }
@@ -305,13 +320,22 @@ class JobRun<D> {
         if (decision.decision === 'rejected') return this.unwind(job, 'rejected');
       }
 
-      job = await this.setStep(jobId, i, { state: 'running', startedAt: Date.now(), error: undefined, detail: undefined, status: undefined }, (j) => {
-        j.cursor = i;
-        j.state = 'running';
-      });
-      const startedRec = job.steps[i];
-      if (startedRec) await this.reporter.stepStarted(job, startedRec);
-      await this.o.audit.append({ jobId, event: 'step-start', step: step.name });
+      const wasWaiting = job.waiting?.step === step.name && job.steps[i]?.state === 'running' ? job.waiting : undefined;
+      if (wasWaiting) {
+        job = await this.setStep(jobId, i, {}, (j) => {
+          j.cursor = i;
+          j.state = 'running';
+        });
+      } else {
+        job = await this.setStep(jobId, i, { state: 'running', startedAt: Date.now(), error: undefined, detail: undefined, status: undefined }, (j) => {
+          j.cursor = i;
+          j.state = 'running';
+          delete j.waiting;
+        });
+        const startedRec = job.steps[i];
+        if (startedRec) await this.reporter.stepStarted(job, startedRec);
+        await this.o.audit.append({ jobId, event: 'step-start', step: step.name });
+      }
 
       let result: StepResult;
       try {
@@ -319,6 +343,7 @@ class JobRun<D> {
         // an AWS call held back by throttling or an outage says so in the thread, while the step waits
         result = await withWaitNotices((text) => void runCtx.note(text).catch(() => undefined), () => step.run(runCtx));
       } catch (e) {
+        if (e instanceof WaitSignal) return this.wait(job, step, i, e, wasWaiting);
         const why = this.o.signal?.aborted ? `interrupted (${message(this.o.signal.reason)}): ${message(e)}` : message(e);
         return this.fail(job, `step ${i + 1} "${step.title}" failed: ${why}`, i);
       }
@@ -326,12 +351,34 @@ class JobRun<D> {
       const warn = typeof result === 'object' && result.status === 'warn';
       job = await this.setStep(jobId, i, { state: 'done', finishedAt: Date.now(), status: warn ? 'warn' : undefined, ...(detail ? { detail } : {}) }, (j) => {
         j.cursor = i + 1;
+        delete j.waiting;
       });
       await this.o.audit.append({ jobId, event: 'step-end', step: step.name, outcome: warn ? 'done with a warning' : 'done', ...(detail ? { detail } : {}) });
       const rec = job.steps[i];
       if (rec) await this.reporter.stepFinished(job, rec);
     }
     return this.settle(await this.load(jobId), 'succeeded');
+  }
+
+  /**
+   * A step said "not yet" (WaitSignal): record the wait (the step stays 'running', the cursor on it) and hand the job
+   * back to the queue to park until `untilMs`. The wait's note is shown once, and again only when it changes.
+   */
+  private async wait(job: JobRecord, step: Step<D>, i: number, w: WaitSignal, previous: JobRecord['waiting']): Promise<EngineOutcome> {
+    const r = await this.o.store.transact(job.id, (j) => {
+      j.cursor = i;
+      j.waiting = { step: step.name, untilMs: w.untilMs, note: w.note, since: previous?.since ?? Date.now() };
+      return { write: j, result: true };
+    });
+    if (!r.found) throw new EngineError(`job ${job.id} not found`);
+    // a cancel/rollback that landed while the step looked: act on it now rather than after the wait
+    if (r.job.cancelRequested) return this.unwind(r.job, 'cancelled');
+    if (r.job.rollbackRequested) return this.unwind(r.job, 'rolled-back');
+    if (previous?.note !== w.note) {
+      await this.o.audit.append({ jobId: job.id, event: 'wait', step: step.name, ref: String(w.untilMs), detail: w.note });
+      await this.reporter.note(r.job, `⏳ ${w.note}`);
+    }
+    return { kind: 'waiting', job: r.job, untilMs: w.untilMs };
   }
 
   private async park(job: JobRecord, step: Step<D>, i: number): Promise<EngineOutcome> {
@@ -369,6 +416,7 @@ class JobRun<D> {
     let job = await this.o.store.update(jobId, (j) => {
       j.state = 'running';
       delete j.pendingApproval;
+      delete j.waiting;
     });
     for (let i = job.steps.length - 1; i >= 0; i--) {
       const rec = job.steps[i];
@@ -402,6 +450,7 @@ class JobRun<D> {
       j.state = state;
       j.finishedAt = now;
       delete j.pendingApproval;
+      delete j.waiting;
       delete j.error;
       if (state === 'rolled-back') delete j.rollbackRequested;
     });

@@ -12,11 +12,36 @@
  * - `undo` must be idempotent too (look before acting): it is called on rollback, reject and cancel for every step that
  *   ran or was found done, in reverse order, and again if a rollback is resumed. A step without `undo` changes nothing
  *   that needs taking back (checks, reads, notifications).
+ * - A step that waits for the world (a freshness window, a log watch, another VACUUM to finish) must not hold a worker:
+ *   `run` records what it has seen so far in handles and throws `waitUntil(untilMs, note)`; the engine persists the
+ *   wait in the job record and returns `{ kind: 'waiting' }`, the queue parks the BullMQ job until `untilMs`, and the
+ *   next wake asks `isDone` and calls `run` again (which reads its handles and decides: done, or wait again). A cancel
+ *   or a worker shutdown therefore never waits the wait out.
  * - An approval step is a step whose `approval` is set: the engine parks the job until an allowed approver decides;
  *   `run` then executes only when approved. `isDone` is still asked first (a resumed job does not ask twice).
  */
 import type { ZodType } from 'zod';
 import type { JobRecord } from './types.js';
+
+/**
+ * Thrown by a step's `run` to say "not yet, look again at `untilMs`": the job parks without holding a worker (see the
+ * contract above). Whatever the step needs on the next call must already be in handles.
+ */
+export class WaitSignal extends Error {
+  constructor(
+    readonly untilMs: number,
+    /** what the step waits for, shown once per wait: "waiting for a change to core_action (until 12:10:05)" */
+    readonly note: string,
+  ) {
+    super(`waiting until ${new Date(untilMs).toISOString()}: ${note}`);
+    this.name = 'WaitSignal';
+  }
+}
+
+/** Park the job until `untilMs` (see WaitSignal). */
+export function waitUntil(untilMs: number, note: string): never {
+  throw new WaitSignal(untilMs, note);
+}
 
 export type PlannedActionKind = 'sql' | 'sql-batch' | 'aws' | 'approval' | 'file' | 'check';
 

@@ -87,6 +87,8 @@ export interface JobRecord {
   attempt?: number;
   /** the trigger (Slack trigger_id / client message id) that created the job; the same trigger maps to the same job */
   triggerId?: string;
+  /** set while a step waits for the world (WaitSignal): the job is parked until `untilMs`, no worker held */
+  waiting?: { step: string; untilMs: number; note: string; since: number };
   /** first time a worker started the job */
   startedAt?: number;
 }

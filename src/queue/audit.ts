@@ -19,6 +19,7 @@ export type AuditEvent =
   | 'step-end'
   | 'step-skip'
   | 'step-fail'
+  | 'wait'
   | 'handle'
   | 'statement'
   | 'aws-call'

@@ -11,6 +11,10 @@
  * the one Redis read between "moved to delayed" and the processor returning: a promote landing exactly there could
  * let a second worker start the job while the first one is still returning — harmless, as the first does no more work.)
  *
+ * Waits (a step that waits for the world: freshness, the DMS log watch, another VACUUM) park the same way, delayed
+ * until the time the step named; `cancel`/`rollback` promote the delayed job, so they act at once, and a worker shutting
+ * down (SIGTERM) never waits out a long check — there is no active job to wait for.
+ *
  * Crashes: a killed worker stops renewing its BullMQ lock; after `lockDuration` the stalled checker of another worker
  * moves the job back to wait and it resumes from the record's cursor — `isDone` skips what already happened.
  */
@@ -278,6 +282,18 @@ export function createWorker<D>(opts: RunbookWorkerOptions<D>): RunbookWorker {
           await bullJob.changeDelay(100).catch(() => undefined);
         }
         throw new DelayedError(`job ${jobId} awaits approval of step "${outcome.job.pendingApproval?.step ?? '?'}"`);
+      }
+      if (outcome.kind === 'waiting') {
+        try {
+          await bullJob.moveToDelayed(Math.max(Date.now() + 1, outcome.untilMs), token);
+        } catch (e) {
+          opts.logger?.warn({ err: e instanceof Error ? e.message : String(e), jobId }, 'could not park waiting job');
+          throw new DelayedError(`job ${jobId} could not be parked`);
+        }
+        const fresh = await store.get(jobId);
+        // cancelled / rolled back while we were parking: the promote may have found us still active
+        if (!fresh || fresh.cancelRequested || fresh.rollbackRequested) await bullJob.changeDelay(100).catch(() => undefined);
+        throw new DelayedError(`job ${jobId} waits until ${new Date(outcome.untilMs).toISOString()} (step "${outcome.job.waiting?.step ?? '?'}")`);
       }
       if (outcome.job.state === 'failed') throw new UnrecoverableError(outcome.job.error ?? `job ${jobId} failed`);
       return { state: outcome.job.state };

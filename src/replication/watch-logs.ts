@@ -55,6 +55,80 @@ function lineKey(l: DmsLogLine): string {
 }
 
 /**
+ * Where a watch is, as plain data: kept in a job's handles between two looks so a watch that parks its job between
+ * scans (src/jobs/waits.ts) keeps the lag re-reads and the de-duplication of one long watch.
+ */
+export interface WatchState {
+  /** the end of the last scanned window (exclusive); the next scan re-reads from `scannedTo - lagMs` */
+  scannedTo: number;
+  scans: number;
+  /** line key → how many copies were reported (CloudWatch event id, or stream + timestamp + text) */
+  seen: Record<string, number>;
+  /** every line seen so far, in time order */
+  lines: DmsLogLine[];
+}
+
+export function newWatchState(startMs: number): WatchState {
+  return { scannedTo: startMs, scans: 0, seen: {}, lines: [] };
+}
+
+export interface ScanStepOptions {
+  untilMs: number;
+  pollMs?: number;
+  lagMs?: number;
+  settleMs?: number;
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+export interface ScanStepResult {
+  /** lines not reported by an earlier scan */
+  fresh: DmsLogLine[];
+  /** the watch is over (its window and settle time are scanned) */
+  done: boolean;
+  /** when the next scan is due (epoch ms) */
+  nextAtMs: number;
+}
+
+/**
+ * One scan of a watch: covers [max(startMs, scannedTo − lagMs), min(now, untilMs)], skips lines already seen, and
+ * updates `state` in place. `watchLogs` loops over it; a parked job calls it once per look.
+ */
+export async function scanLogsOnce(port: LogsPort, opts: WatchScanOptions, state: WatchState, w: ScanStepOptions): Promise<ScanStepResult> {
+  const now = w.now ?? Date.now;
+  const pollMs = Math.max(1, w.pollMs ?? 10_000);
+  const lagMs = Math.max(0, w.lagMs ?? 60_000);
+  const stopAt = w.untilMs + Math.max(0, w.settleMs ?? 0);
+  if (w.signal?.aborted) throw abortError(w.signal);
+  const t = now();
+  const end = Math.min(t + 1, w.untilMs);
+  const from = Math.max(opts.startMs, state.scannedTo - lagMs);
+  const fresh: DmsLogLine[] = [];
+  if (end > from) {
+    const lines = await port.scan({ ...opts, startMs: from, endMs: end, ...(w.signal !== undefined ? { signal: w.signal } : {}) });
+    state.scans++;
+    const inScan = new Map<string, number>();
+    for (const l of lines) {
+      const k = lineKey(l);
+      const n = (inScan.get(k) ?? 0) + 1;
+      inScan.set(k, n);
+      if (n > (state.seen[k] ?? 0)) {
+        state.seen[k] = n;
+        fresh.push(l);
+      }
+    }
+    state.scannedTo = Math.max(state.scannedTo, end);
+    if (fresh.length > 0) {
+      state.lines.push(...fresh);
+      state.lines.sort((a, b) => a.timestamp - b.timestamp);
+    }
+  }
+  const done = end >= w.untilMs && t + 1 >= stopAt;
+  const at = now();
+  return { fresh, done, nextAtMs: at + Math.max(1, Math.min(pollMs, (end < w.untilMs ? w.untilMs : stopAt) - at)) };
+}
+
+/**
  * Re-scan the log in growing windows until `untilMs` (+ `settleMs`): the "watch the task's log for N minutes after the
  * resume" check. Every scan covers [max(startMs, previous end − lagMs), min(now, untilMs)]; lines already seen are
  * skipped (by CloudWatch event id, or by stream + timestamp + text, counting duplicates). Abortable (rejects with the
@@ -63,42 +137,14 @@ function lineKey(l: DmsLogLine): string {
 export async function watchLogs(port: LogsPort, opts: WatchScanOptions, w: WatchOptions): Promise<WatchResult> {
   const now = w.now ?? Date.now;
   const doSleep = w.sleep ?? sleep;
-  const pollMs = Math.max(1, w.pollMs ?? 10_000);
-  const lagMs = Math.max(0, w.lagMs ?? 60_000);
-  const settleMs = Math.max(0, w.settleMs ?? 0);
-  const stopAt = w.untilMs + settleMs;
-  const all: DmsLogLine[] = [];
-  const seen = new Map<string, number>();
-  let scannedTo = opts.startMs;
-  let scans = 0;
+  const state = newWatchState(opts.startMs);
   for (;;) {
-    if (w.signal?.aborted) throw abortError(w.signal);
-    const t = now();
-    const end = Math.min(t + 1, w.untilMs);
-    const from = Math.max(opts.startMs, scannedTo - lagMs);
-    if (end > from) {
-      const lines = await port.scan({ ...opts, startMs: from, endMs: end, ...(w.signal !== undefined ? { signal: w.signal } : {}) });
-      scans++;
-      const fresh: DmsLogLine[] = [];
-      const inScan = new Map<string, number>();
-      for (const l of lines) {
-        const k = lineKey(l);
-        const n = (inScan.get(k) ?? 0) + 1;
-        inScan.set(k, n);
-        if (n > (seen.get(k) ?? 0)) {
-          seen.set(k, n);
-          fresh.push(l);
-        }
-      }
-      scannedTo = Math.max(scannedTo, end);
-      if (fresh.length > 0) {
-        all.push(...fresh);
-        all.sort((a, b) => a.timestamp - b.timestamp);
-        await w.onLines?.(fresh);
-        if (w.stopWhen?.(all, fresh)) return { lines: all, scans, stoppedEarly: true, endMs: scannedTo };
-      }
+    const r = await scanLogsOnce(port, opts, state, { ...w, now });
+    if (r.fresh.length > 0) {
+      await w.onLines?.(r.fresh);
+      if (w.stopWhen?.(state.lines, r.fresh)) return { lines: state.lines, scans: state.scans, stoppedEarly: true, endMs: state.scannedTo };
     }
-    if (end >= w.untilMs && t + 1 >= stopAt) return { lines: all, scans, stoppedEarly: false, endMs: scannedTo };
-    await doSleep(Math.max(1, Math.min(pollMs, (end < w.untilMs ? w.untilMs : stopAt) - now())), w.signal);
+    if (r.done) return { lines: state.lines, scans: state.scans, stoppedEarly: false, endMs: state.scannedTo };
+    await doSleep(Math.max(1, r.nextAtMs - now()), w.signal);
   }
 }

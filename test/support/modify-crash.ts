@@ -151,6 +151,8 @@ export interface ModifyCrashHarness {
   /** queue a command as the operator; returns the job id */
   submit(text: string): Promise<string>;
   runWithKills(text: string, opts?: RunWithKillsOptions): Promise<KillRun>;
+  /** start one worker process (no kill point unless `env` sets one); `env` overrides the defaults, e.g. FRESHNESS_MS */
+  spawnWorker(env?: Record<string, string>): WorkerChild;
   /** a direct query on the test database (not through the sandbox) */
   pg(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
@@ -255,7 +257,7 @@ export async function startModifyCrashHarness(o: ModifyCrashOptions): Promise<Mo
       }
     });
 
-    const spawnWorker = (killList: string): WorkerChild => {
+    const spawnWorker = (killList: string, extraEnv: Record<string, string> = {}): WorkerChild => {
       const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
         cwd: REPO,
         env: {
@@ -271,6 +273,7 @@ export async function startModifyCrashHarness(o: ModifyCrashOptions): Promise<Mo
           LOG_CHECK_MS: '500',
           FRESHNESS_MS: '5000',
           RSO_TEST_KILL_LIST: killList,
+          ...extraEnv,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -410,6 +413,9 @@ export async function startModifyCrashHarness(o: ModifyCrashOptions): Promise<Mo
         const killed = (await redis.lrange(`${killKey}:killed`, 0, -1)).map((l) => l.split(' ')[0]!);
         const skipped = await redis.lrange(`${killKey}:skipped`, 0, -1);
         return { job, killed, skipped, workers: mine.length, ...(copyStatusAtKill !== undefined ? { copyStatusAtKill } : {}), outputs };
+      },
+      spawnWorker(env = {}) {
+        return spawnWorker(`${prefix}:test:kill:none`, env);
       },
       async pg(sql, params) {
         return (await direct.query(sql, params)).rows as Record<string, unknown>[];

@@ -6,7 +6,7 @@
  * Steps: vacuum → analyze → verify, each present only when needed.
  * - VACUUM cannot run inside a transaction block: it is ONE ExecuteStatement (never a BatchExecuteStatement, which is a
  *   transaction). Redshift runs one VACUUM at a time per cluster; while another runs ("VACUUM is running"), the step
- *   waits with backoff (vacuumRetryMs, doubling to 5 min) and submits again, up to vacuumWaitMs. Each try has its own
+ *   parks the job (no worker held, cancel acts at once) with backoff (vacuumRetryMs, doubling to 5 min) and submits again, up to vacuumWaitMs. Each try has its own
  *   handle (`vacuum#n`, the try count persisted first) so a resumed job waits for a try in flight instead of repeating it.
  * - ANALYZE runs after the VACUUM (which moves rows) and may run anywhere.
  * - verify re-reads svv_table_info / svv_interleaved_columns and compares each number the job was for with its
@@ -18,10 +18,10 @@ import { tableRef } from '../../commands/types.js';
 import { readHygiene } from '../../hygiene/read.js';
 import { type MaintenanceAction, VACUUM_MODES, actionSql, actionText, verifyAfter } from '../../hygiene/recommend.js';
 import { qualified } from '../../schema/identifiers.js';
-import { sleep } from '../../util/sleep.js';
 import { WarehouseError } from '../../warehouse/port.js';
 import { DEFAULT_RUNBOOK_SETTINGS, type RunbookDeps, type RunbookSettings } from '../deps.js';
-import { defineRunbook, type Step, type StepContext } from '../runbook.js';
+import { defineRunbook, type Step, type StepContext, waitUntil } from '../runbook.js';
+import { vacuumBusyNote } from '../waits.js';
 import { finishedBefore, runOnce } from '../statements.js';
 
 const thresholds = z.strictObject({ unsortedPct: z.number().min(0), statsOffPct: z.number().min(0), deletedPct: z.number().min(0), reindexSkew: z.number().min(1) });
@@ -54,35 +54,35 @@ function settings(deps: RunbookDeps): RunbookSettings {
   return { ...DEFAULT_RUNBOOK_SETTINGS, ...(deps.settings ?? {}) };
 }
 
+/**
+ * One try of the VACUUM. While another VACUUM runs on the cluster the job parks (WaitSignal, no worker held) and tries
+ * again later with a doubling wait (vacuumRetryMs up to 5 min), the tries, the first refusal's time and the next wait
+ * kept in handles; it gives up after vacuumWaitMs.
+ */
 async function runVacuum(ctx: Ctx, sql: string, name: string): Promise<string> {
   const s = settings(ctx.deps);
-  const started = Date.now();
-  let tries = Math.max(1, Number(ctx.handles['vacuum.tries'] ?? '1') || 1);
-  let wait = s.vacuumRetryMs;
-  let told = false;
-  for (;;) {
-    await ctx.setHandle('vacuum.tries', String(tries));
-    try {
-      const info = await runOnce(ctx, `vacuum#${tries}`, { sql }, name);
-      await ctx.setHandle('vacuum', info.id);
-      const waited = tries > 1 ? `; ran on try ${tries}: another VACUUM was running on the cluster for the first ${tries - 1}` : '';
-      return `${sql} finished (statement ${info.id})${waited}`;
-    } catch (e) {
-      if (!isVacuumRunning(e)) throw e;
-      if (Date.now() - started + wait > s.vacuumWaitMs) {
-        throw new Error(
-          `another VACUUM kept the cluster busy for ${Math.round((Date.now() - started) / 1000)} s (${tries} tries; Redshift runs one VACUUM at a time). ` +
-            'Retry the job when the other VACUUM is done (svv_vacuum_progress shows it).',
-        );
-      }
-      if (!told) {
-        await ctx.note(`another VACUUM is running on the cluster (Redshift runs one at a time): waiting, then trying again`);
-        told = true;
-      }
-      await sleep(wait, ctx.signal);
-      wait = Math.min(wait * 2, 5 * 60_000);
-      tries++;
+  const tries = Math.max(1, Number(ctx.handles['vacuum.tries'] ?? '1') || 1);
+  await ctx.setHandle('vacuum.tries', String(tries));
+  try {
+    const info = await runOnce(ctx, `vacuum#${tries}`, { sql }, name);
+    await ctx.setHandle('vacuum', info.id);
+    const waited = tries > 1 ? `; ran on try ${tries}: another VACUUM was running on the cluster for the first ${tries - 1}` : '';
+    return `${sql} finished (statement ${info.id})${waited}`;
+  } catch (e) {
+    if (!isVacuumRunning(e)) throw e;
+    const now = Date.now();
+    const started = Number(ctx.handles['vacuum.busySince'] ?? now) || now;
+    const wait = Math.max(1, Number(ctx.handles['vacuum.nextWaitMs'] ?? s.vacuumRetryMs) || s.vacuumRetryMs);
+    if (now - started + wait > s.vacuumWaitMs) {
+      throw new Error(
+        `another VACUUM kept the cluster busy for ${Math.round((now - started) / 1000)} s (${tries} tries; Redshift runs one VACUUM at a time). ` +
+          'Retry the job when the other VACUUM is done (svv_vacuum_progress shows it).',
+      );
     }
+    if (ctx.handles['vacuum.busySince'] === undefined) await ctx.setHandle('vacuum.busySince', String(started));
+    await ctx.setHandle('vacuum.nextWaitMs', String(Math.min(wait * 2, 5 * 60_000)));
+    await ctx.setHandle('vacuum.tries', String(tries + 1));
+    return waitUntil(now + wait, vacuumBusyNote());
   }
 }
 

@@ -30,7 +30,7 @@ import { compareChecksums, narrowingMessage, swapBackBatch, verifyQueries, DEPEN
 import { DEFAULT_CATCHUP, DEFAULT_MARGIN_SECONDS } from '../../modify/delta.js';
 import type { AclGrant, ModifyPlan, PlanAction, PlanError, PlanStep, SqlMark } from '../../modify/types.js';
 import { groupLogLines } from '../../replication/port.js';
-import { watchLogs } from '../../replication/watch-logs.js';
+import { scanLogsOnce } from '../../replication/watch-logs.js';
 import { readTable } from '../../schema/catalog.js';
 import { foreignKeyDef, tableDef } from '../../schema/model.js';
 import { qualified } from '../../schema/identifiers.js';
@@ -38,7 +38,8 @@ import { writeTableFile } from '../../schema/registry.js';
 import { DEFAULT_RUNBOOK_SETTINGS, logLagMsOf, type RunbookDeps, type RunbookSettings } from '../deps.js';
 import type { SubmitOptions, Warehouse } from '../../warehouse/port.js';
 import { currentUser, readFreeDisk, readTableSize } from '../../warehouse/free-disk.js';
-import { defineRunbook, type PlanContext, type PlannedAction, type Step, type StepContext } from '../runbook.js';
+import { defineRunbook, type PlanContext, type PlannedAction, type Step, type StepContext, waitUntil } from '../runbook.js';
+import { freshnessNote, freshnessPollMs, logCheckNote, readWatchState } from '../waits.js';
 import { lockWaitTimedOut } from '../lock-timeout.js';
 import { finishedBefore, forgetStatement, runOnce, tableExists } from '../statements.js';
 import { compareStep } from '../steps/compare.js';
@@ -648,11 +649,20 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
           // CloudWatch stores events late: every search re-reads the last logLagMs, and the check keeps searching
           // logLagMs after its window; lines are deduplicated by CloudWatch event id. Ends by from + logCheckMs + logLagMs.
           const lag = logLagMsOf(settings);
-          const watched = await watchLogs(
-            ctx.deps.logs,
-            { group: rep.logGroup, ...(rep.logStream ? { streams: [rep.logStream] } : {}), startMs: from, pattern: '?"]E:" ?"]W:"' },
-            { untilMs: from + settings.logCheckMs, lagMs: lag, settleMs: lag, pollMs: Math.min(10_000, Math.max(100, Math.round(lag / 4))), signal: ctx.signal },
-          );
+          // One scan per look; between looks the job is parked (no worker held) with the scanned range and the seen
+          // event ids in handles, so the lag re-reads and the de-duplication span the whole watch.
+          const scanOpts = { group: rep.logGroup, ...(rep.logStream ? { streams: [rep.logStream] } : {}), startMs: from, pattern: '?"]E:" ?"]W:"' };
+          const state = readWatchState(ctx.handles['logcheck.state'], from);
+          const step = await scanLogsOnce(ctx.deps.logs, scanOpts, state, {
+            untilMs: from + settings.logCheckMs,
+            lagMs: lag,
+            settleMs: lag,
+            pollMs: Math.min(10_000, Math.max(100, Math.round(lag / 4))),
+            signal: ctx.signal,
+          });
+          await ctx.setHandle('logcheck.state', JSON.stringify(state));
+          if (!step.done) waitUntil(step.nextAtMs, logCheckNote(rep.logGroup, from + settings.logCheckMs + lag));
+          const watched = { lines: state.lines, scans: state.scans };
           const searched = `searched ${watched.scans} time${watched.scans === 1 ? '' : 's'}, each re-reading the last ${Math.round(lag / 1000)} s for events CloudWatch stored late`;
           const groups = groupLogLines(watched.lines);
           const errors = groups.reduce((a, g) => a + g.errors.length, 0);
@@ -693,26 +703,32 @@ export const modifyRunbook = defineRunbook<D, ModifyParams>({
       freshness: (s) => ({
         ...base(s),
         isDone: async (ctx) => dropped(ctx),
+        // Waits without holding a worker: the first values and the deadline live in handles, and each look either
+        // decides or parks the job until the next look (WaitSignal), so cancel and SIGTERM never wait the window out.
         run: async (ctx) => {
           const a = s.actions[0];
           if (!a || a.kind !== 'query') return 'no updated_at/id to watch';
-          const read = async () => (await ctx.deps.warehouse.query(a.sql)).rows[0] ?? {};
-          const first = await read();
-          const startAt = Date.now();
-          const deadline = startAt + settings.freshnessMs;
-          for (;;) {
-            const now = await read();
-            const advanced = (['max_updated_at', 'max_id'] as const).filter((k) => now[k] !== undefined && now[k] !== null && String(now[k]) !== String(first[k]));
-            if (advanced.length) {
-              const lag = now.max_updated_at ? ` (newest change ${String(now.max_updated_at)})` : '';
-              return `replication writes ${name} again: ${advanced.join(', ')} advanced within ${((Date.now() - startAt) / 1000).toFixed(1)} s${lag}`;
-            }
-            if (Date.now() >= deadline) {
-              await ctx.note(`warning: ${name} got no new change in ${Math.round(settings.freshnessMs / 1000)} s after the swap (max ${JSON.stringify(now)}); check the CDC service before approving the drop`);
-              return { status: 'warn', detail: `no new change seen in ${Math.round(settings.freshnessMs / 1000)} s (see the warning)` };
-            }
-            await new Promise((r) => setTimeout(r, Math.min(1_000, Math.max(50, deadline - Date.now()))));
+          const now = (await ctx.deps.warehouse.query(a.sql)).rows[0] ?? {};
+          const firstJson = ctx.handles['freshness.first'];
+          if (firstJson === undefined) {
+            const startAt = Date.now();
+            await ctx.setHandle('freshness.startAt', String(startAt));
+            await ctx.setHandle('freshness.first', JSON.stringify(now));
+            waitUntil(startAt + freshnessPollMs(settings.freshnessMs), freshnessNote(name, startAt + settings.freshnessMs));
           }
+          const first = z.record(z.string(), z.unknown()).parse(JSON.parse(firstJson));
+          const startAt = Number(ctx.handles['freshness.startAt'] ?? Date.now());
+          const deadline = startAt + settings.freshnessMs;
+          const advanced = (['max_updated_at', 'max_id'] as const).filter((k) => now[k] !== undefined && now[k] !== null && String(now[k]) !== String(first[k]));
+          if (advanced.length) {
+            const lag = now.max_updated_at ? ` (newest change ${String(now.max_updated_at)})` : '';
+            return `replication writes ${name} again: ${advanced.join(', ')} advanced within ${((Date.now() - startAt) / 1000).toFixed(1)} s${lag}`;
+          }
+          if (Date.now() >= deadline) {
+            await ctx.note(`warning: ${name} got no new change in ${Math.round(settings.freshnessMs / 1000)} s after the swap (max ${JSON.stringify(now)}); check the CDC service before approving the drop`);
+            return { status: 'warn', detail: `no new change seen in ${Math.round(settings.freshnessMs / 1000)} s (see the warning)` };
+          }
+          waitUntil(Math.min(deadline, Date.now() + freshnessPollMs(settings.freshnessMs)), freshnessNote(name, deadline));
         },
       }),
       'post-verify': (s) => ({
