@@ -2,7 +2,9 @@
  * `npm run demo`: the whole bot in a terminal, no Slack and no AWS account. Starts the loopback sandbox (embedded PGlite
  * unless DATABASE_URL is set), creates ak_sumofus with its 26 tables and some rows, starts a worker on Redis, and reads
  * `/redshift …` commands from a prompt — or runs `--exec` commands in order and exits (non-zero if one failed).
- * Approvals are prompts: answer y/n, or pass --approve / --reject for scripts.
+ * Approvals are prompts: answer y/n, or pass --approve / --reject for scripts. While a step runs, a timer shows how long
+ * it has been running (in the prompt, or on its own line with --exec). The job works on a temporary copy of schemas/,
+ * removed on exit (also on Ctrl-C).
  * Replication is live: the DMS task flydata-core-usermailing runs with an apply loop writing core_usermailing, and a
  * CDC loop writes core_action (about 5 changes/s each; `--static` turns them off). Both stop on exit.
  *
@@ -16,14 +18,17 @@ import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { buildRuntime } from '../bot/runtime.js';
-import { ConsoleReporter } from '../jobs/console-reporter.js';
-import type { ApprovalRecord, JobRecord, Reporter, StepRecord } from '../jobs/types.js';
+import type { JobRecord } from '../jobs/types.js';
+import { DemoReporter, type Pending } from './demo-reporter.js';
 import { createPolicy } from '../policy.js';
 import { connectRedis, deleteKeysWithPrefix, RedisUnreachableError, redisUrlFromEnv } from '../queue/connection.js';
+import { redactUrl } from '../sandbox/db.js';
 import { applySchema } from '../schema/apply.js';
 import { registryReloader } from '../schema/registry-reload.js';
 import { defaultSchemasDir, loadRegistry, type Registry } from '../schema/registry.js';
-import { cp, mkdtemp } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSandbox, type Sandbox } from '../sandbox/server.js';
@@ -49,47 +54,6 @@ function compareLag(): { lagSeconds: number } {
 
 const SETTLED = new Set(['succeeded', 'failed', 'cancelled', 'rejected', 'rolled-back']);
 
-interface Pending {
-  job: JobRecord;
-  step: StepRecord;
-  nonce: string;
-  prompt: string;
-}
-
-/** Wraps the console reporter: remembers approvals waiting for an answer and wakes whoever waits for a job. */
-class DemoReporter implements Reporter {
-  readonly pending: Pending[] = [];
-  private readonly waiters = new Set<() => void>();
-  constructor(private readonly inner: ConsoleReporter) {}
-  private poke(): void {
-    for (const w of this.waiters) w();
-  }
-  /** resolves on the next event */
-  next(timeoutMs = 1000): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const t = setTimeout(done, timeoutMs);
-      this.waiters.add(done);
-    });
-  }
-  async jobStarted(job: JobRecord) { await this.inner.jobStarted(job); this.poke(); }
-  async stepStarted(job: JobRecord, step: StepRecord) { await this.inner.stepStarted(job, step); }
-  async stepFinished(job: JobRecord, step: StepRecord) { await this.inner.stepFinished(job, step); this.poke(); }
-  async stepFailed(job: JobRecord, step: StepRecord, error: string) { await this.inner.stepFailed(job, step, error); this.poke(); }
-  async approvalRequested(job: JobRecord, step: StepRecord, prompt: string, nonce: string) {
-    await this.inner.approvalRequested(job, step, prompt, nonce);
-    this.pending.push({ job, step, nonce, prompt });
-    this.poke();
-  }
-  async approvalResolved(job: JobRecord, approval: ApprovalRecord) { await this.inner.approvalResolved(job, approval); this.poke(); }
-  async note(job: JobRecord, text: string) { await this.inner.note(job, text); }
-  async jobFinished(job: JobRecord) { await this.inner.jobFinished(job); this.poke(); }
-}
-
 function consoleReplier(out: NodeJS.WritableStream): Replier {
   return {
     async ephemeral(text) {
@@ -102,7 +66,14 @@ function consoleReplier(out: NodeJS.WritableStream): Replier {
   };
 }
 
-export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+export interface DemoIo {
+  out?: Writable & { isTTY?: boolean };
+  input?: Readable;
+  /** told the temporary schemas/ copy's path (tests check it is gone after exit) */
+  onSchemasCopy?: (dir: string) => void;
+}
+
+export async function main(argv: string[] = process.argv.slice(2), io: DemoIo = {}): Promise<number> {
   // the demo runs on the sandbox; the SDK's notice about Node 22 (for releases after Jan 2027) is noise here
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseArgs({
@@ -118,7 +89,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     },
     allowPositionals: false,
   });
-  const out = process.stdout;
+  const out = io.out ?? process.stdout;
+  const input = io.input ?? process.stdin;
   if (values.help) {
     out.write('npm run demo [-- --user U123] [--exec "<command>" …] [--approve | --reject] [--rows N] [--static (no replication loops)]\n');
     return 0;
@@ -143,12 +115,17 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   let closeRuntime: (() => Promise<void>) | undefined;
   let replication: Replication | undefined;
   const closers: (() => void)[] = [];
+  let schemasCopy: string | undefined;
   try {
     const databaseUrl = process.env.DATABASE_URL;
     out.write(`Starting the sandbox on ${databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}…\n`);
     sandbox = await startSandbox({ ...(databaseUrl ? { databaseUrl } : {}), logger });
     // the demo's jobs rewrite schemas/ files: work on a copy, never on the repository's own
-    const schemasCopy = await mkdtemp(path.join(tmpdir(), 'rso-demo-schemas-'));
+    schemasCopy = await mkdtemp(path.join(tmpdir(), 'rso-demo-schemas-'));
+    io.onSchemasCopy?.(schemasCopy);
+    const copyDir = schemasCopy;
+    // removed in `finally`; this covers an exit that skips it (Ctrl-C during --exec ends the process)
+    process.once('exit', () => rmSync(copyDir, { recursive: true, force: true }));
     await cp(defaultSchemasDir(), schemasCopy, { recursive: true });
     const registry: Registry = await loadRegistry(schemasCopy);
     const warehouse = createWarehouse(
@@ -187,7 +164,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       if (parts.length > 0) out.write(`Replication is live, ~5 changes/s per table: ${parts.join('; ')}.\n`);
     }
 
-    const reporter = new DemoReporter(new ConsoleReporter(out, { approveHint: () => 'answer y/n' }));
+    const interactive = !(values.exec && values.exec.length > 0);
+    const decideHint = (): string =>
+      interactive ? 'answer y or n at the prompt' : values.approve ? 'answered by --approve' : values.reject ? 'answered by --reject' : 'run the command again with --approve or --reject';
+    let onOutput: () => void = () => {};
+    const reporter = new DemoReporter(out, { decideHint, onOutput: () => onOutput() });
     const operators = process.env.OPERATORS ? undefined : [user];
     const policy = createPolicy({
       operators: operators ?? (process.env.OPERATORS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
@@ -198,14 +179,19 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     // read-only; the embedded stand-in is not a MySQL server, so compare has no source without it)
     const source = sourceUrl ? createMysqlSource({ url: sourceUrl }) : undefined;
     if (source) closers.push(() => void source.close());
-    out.write(source ? `Source: MySQL database ${source.database} (SOURCE_DATABASE_URL) for compare and schema diff --source.\n` : 'Source: none (set SOURCE_DATABASE_URL to use compare and schema diff --source).\n');
+    out.write(
+      `Backends: warehouse = sandbox Redshift Data API on ${sandbox.backend === 'pglite' ? 'embedded PGlite' : 'PostgreSQL (DATABASE_URL)'} at ${sandbox.endpoint}; ` +
+        `DMS + CloudWatch Logs = sandbox; queue = Redis ${redactUrl(redisUrlFromEnv())}; ` +
+        `source = ${source ? `MySQL ${source.database} (SOURCE_DATABASE_URL)` : 'none (set SOURCE_DATABASE_URL for compare and schema diff --source)'}.\n`,
+    );
     const rt = buildRuntime({ redis, prefix, registry, reloadRegistry: registryReloader(registry), warehouse, policy, reporter, front: 'console', worker: { concurrency: 2 }, dms, logs, settings: { logCheckMs: 5_000, freshnessMs: 10_000 }, ...(source ? { source, compare: compareLag() } : {}), logger });
     closeRuntime = () => rt.close();
     const reply = consoleReplier(out);
 
     const answer = async (p: Pending, approve: boolean): Promise<void> => {
       const r = await rt.control.decide({ jobId: p.job.id, step: p.step.name, nonce: p.nonce, userId: user, decision: approve ? 'approved' : 'rejected' });
-      out.write(`${r.ok ? r.message : `Refused: ${r.message}`}\n`);
+      // a decision that went through is shown by the job's own ✔/✘ line
+      if (!r.ok) out.write(`Refused: ${r.message}\n`);
     };
 
     /** Wait until the job settles, answering its approvals as --approve/--reject say (or refusing when neither). */
@@ -226,7 +212,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       }
     };
 
-    if (values.exec && values.exec.length > 0) {
+    if (!interactive && values.exec) {
+      const ticker = setInterval(() => reporter.tick(), 1000);
+      closers.push(() => clearInterval(ticker));
       let failed = false;
       for (const text of values.exec) {
         out.write(`> ${text}\n`);
@@ -241,18 +229,32 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     }
 
     // interactive
-    out.write('Type /redshift help. Approvals are asked here; answer y or n. Ctrl-D quits.\n');
-    const rl = createInterface({ input: process.stdin, output: out, prompt: 'redshift> ' });
-    const ask = () => {
+    out.write('Type /redshift help. Approvals are asked here; answer y or n. Ctrl-D (or Ctrl-C) quits.\n');
+    const rl = createInterface({ input, output: out, prompt: 'redshift> ', terminal: out.isTTY === true });
+    let busy = false;
+    const promptText = (): string => {
       const p = reporter.pending[0];
-      rl.setPrompt(p ? `approve job ${p.job.id} (${p.prompt})? [y/n] ` : 'redshift> ');
-      rl.prompt();
+      if (p) return `approve job ${p.job.id} (${p.prompt})? [y/n] `;
+      const t = reporter.timerText();
+      return t ? `[${t}] redshift> ` : 'redshift> ';
+    };
+    const ask = () => {
+      rl.setPrompt(promptText());
+      rl.prompt(true);
+    };
+    // the job's lines arrive while the prompt waits: draw it again below them, keeping what was typed
+    onOutput = () => {
+      if (!busy) ask();
     };
     const timer = setInterval(() => {
-      if (reporter.pending.length > 0 && rl.getPrompt().startsWith('redshift>')) ask();
-    }, 300);
+      if (!busy && (reporter.timerText() !== '' || rl.getPrompt() !== promptText())) ask();
+    }, 1000);
+    const quit = () => rl.close();
+    rl.on('SIGINT', quit);
+    process.once('SIGTERM', quit);
     ask();
     for await (const line of rl) {
+      busy = true;
       const p = reporter.pending[0];
       if (p && /^(y|yes|n|no)$/i.test(line.trim())) {
         reporter.pending.shift();
@@ -260,8 +262,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       } else if (line.trim() !== '') {
         await rt.bot.run({ text: line.replace(/^\s*\/redshift\b/, '').trim(), userId: user, channelId: 'console' }, reply);
       }
+      busy = false;
       ask();
     }
+    process.off('SIGTERM', quit);
     clearInterval(timer);
     return 0;
   } finally {
@@ -271,11 +275,14 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     await deleteKeysWithPrefix(redis, prefix); // the demo's keys are its own (random prefix)
     redis.disconnect();
     if (sandbox) await sandbox.close();
+    if (schemasCopy) await rm(schemasCopy, { recursive: true, force: true });
   }
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {
+  // Ctrl-C / SIGTERM outside the interactive prompt (which handles them itself): exit, removing the schemas/ copy
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
   main().then(
     (code) => process.exit(code),
     (e: unknown) => {

@@ -4,14 +4,17 @@
  *   [job 42] started: add column core_user.note (asked by <@U1>)
  *   [job 42] ▶ 2/4 Copy rows into new_core_user
  *   [job 42] ✓ 2/4 Copy rows into new_core_user — 1,204 rows (3.1 s)
- *   [job 42] ⏸ 3/4 Swap tables needs approval: Swap core_user… — approve: `approve 42 swap <nonce>`
+ *   [job 42] ⏸ 3/4 Swap tables needs approval: Swap core_user… — to decide: the Approve / Reject buttons in Slack
+ *
+ * The hint names only what the user can really do: there is no approve/reject command, so by default it points at the
+ * buttons; the demo passes its own (its y/n prompt, or --approve / --reject).
  */
 import type { Writable } from 'node:stream';
 import type { ApprovalRecord, JobRecord, Reporter, StepRecord } from './types.js';
 
 export interface ConsoleReporterOptions {
-  /** how the console tells the user to approve (default: `approve <job> <step> <nonce>`) */
-  approveHint?: (job: JobRecord, step: StepRecord, nonce: string) => string;
+  /** how the user decides, after "to decide: " (default: the Approve / Reject buttons of the job's message in Slack) */
+  decideHint?: (job: JobRecord, step: StepRecord, nonce: string) => string;
 }
 
 function position(job: JobRecord, step: StepRecord): string {
@@ -41,6 +44,9 @@ export class ConsoleReporter implements Reporter {
   }
 
   jobStarted(job: JobRecord): Promise<void> {
+    // resumed right after a decision on the step at its cursor: the ✔/✘ line already said so; no second "started"
+    const decided = job.steps[job.cursor] && job.approvals.some((a) => a.step === job.steps[job.cursor]?.name);
+    if (decided && !job.rollbackRequested) return Promise.resolve();
     const what = job.rollbackRequested ? 'rolling back' : job.cursor > 0 ? `resumed at step ${job.cursor + 1}` : 'started';
     return this.line(job, `${what}: ${job.summary} (asked by <@${job.requester}>)`);
   }
@@ -62,8 +68,8 @@ export class ConsoleReporter implements Reporter {
   }
 
   approvalRequested(job: JobRecord, step: StepRecord, prompt: string, nonce: string): Promise<void> {
-    const hint = this.opts.approveHint?.(job, step, nonce) ?? `approve ${job.id} ${step.name} ${nonce}`;
-    return this.line(job, `⏸ ${position(job, step)} ${step.title} needs approval: ${prompt} — to decide: \`${hint}\` or \`reject ${job.id} ${step.name} ${nonce}\``);
+    const hint = this.opts.decideHint?.(job, step, nonce) ?? `the Approve / Reject buttons on job ${job.id}'s approval message in Slack`;
+    return this.line(job, `⏸ ${position(job, step)} ${step.title} needs approval: ${prompt} — to decide: ${hint}`);
   }
 
   approvalResolved(job: JobRecord, approval: ApprovalRecord): Promise<void> {

@@ -42,7 +42,7 @@ describe('ConsoleReporter', () => {
     expect(chunks.join('').split('\n')).toEqual([
       '[job 7] started: add column t.note (asked by <@UREQ1>)',
       '[job 7] ✓ 1/2 Copy rows — 12 rows (2.5 s)',
-      '[job 7] ⏸ 2/2 Swap tables needs approval: Swap t? — to decide: `approve 7 swap N1` or `reject 7 swap N1`',
+      "[job 7] ⏸ 2/2 Swap tables needs approval: Swap t? — to decide: the Approve / Reject buttons on job 7's approval message in Slack",
       '[job 7] ✔ step swap approved by <@UAPP1>',
       '[job 7] ✗ 2/2 Swap tables failed: boom',
       '[job 7] finished: failed: boom — `retry 7` resumes at step 2, `rollback 7` undoes completed steps',
@@ -58,5 +58,22 @@ describe('ConsoleReporter', () => {
     const j = job({ steps: [{ name: 'verify', title: 'Verify the copy', state: 'done', status: 'warn', startedAt: 1000, finishedAt: 1500, detail: 'compared 0 rows' }] });
     await r.stepFinished(j, j.steps[0]!);
     expect(chunks.join('')).toBe('[job 7] ⚠ 1/1 Verify the copy finished with a warning — compared 0 rows (0.5 s)\n');
+  });
+
+  it('names only what the user can type, and says "started" once: not again when the job resumes after a decision', async () => {
+    const out = new PassThrough();
+    const chunks: string[] = [];
+    out.on('data', (d: Buffer) => chunks.push(d.toString()));
+    const r = new ConsoleReporter(out, { decideHint: () => 'answer y or n at the prompt' });
+    const parked = job({ cursor: 1, state: 'awaiting-approval' });
+    await r.jobStarted(job());
+    await r.approvalRequested(parked, parked.steps[1]!, 'Swap t?', 'N1');
+    const resumed = job({ cursor: 1, approvals: [{ step: 'swap', decision: 'approved', by: 'UAPP1', at: 0 }] });
+    await r.approvalResolved(resumed, resumed.approvals[0]!);
+    await r.jobStarted(resumed);
+    const text = chunks.join('');
+    expect(text).toContain('to decide: answer y or n at the prompt');
+    expect(text).not.toMatch(/`(approve|reject) 7/);
+    expect(text.match(/started|resumed/g)).toEqual(['started']);
   });
 });
