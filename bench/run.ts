@@ -5,6 +5,7 @@
  */
 import { ackLatency } from './ack-latency.js';
 import { compareRss } from './compare-rss.js';
+import { demoStart } from './demo-start.js';
 import { insertSelect } from './insert-select.js';
 import { readUnavailability } from './read-unavailability.js';
 import { report } from './report.js';
@@ -23,7 +24,7 @@ export interface Bench {
   run(print: (line: string) => void): Promise<BenchResult | void>;
 }
 
-export const BENCHES: readonly Bench[] = [insertSelect, ackLatency, slashLoad, readUnavailability, compareRss, statusLatency, sandboxFullLoad, report];
+export const BENCHES: readonly Bench[] = [insertSelect, ackLatency, slashLoad, readUnavailability, compareRss, statusLatency, sandboxFullLoad, demoStart, report];
 
 async function main(argv: string[]): Promise<number> {
   // benches run against the loopback sandbox: the SDK's notice about Node 22 is noise in their output

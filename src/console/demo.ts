@@ -39,6 +39,7 @@ import { createLogs } from '../replication/logs.js';
 import type { Replication } from '../sandbox/replication.js';
 import { EmbeddedSourceDb, MariaDbSourceDb, type SourceDb } from '../sandbox/source-db.js';
 import { seedRows } from './seed.js';
+import { demoCache, demoCacheDir, demoCacheKey } from './demo-cache.js';
 import { createMysqlSource } from '../source/mysql.js';
 import { DEFAULT_COMPARE_LAG_SECONDS } from '../source/checksum-sql.js';
 
@@ -118,8 +119,7 @@ export async function main(argv: string[] = process.argv.slice(2), io: DemoIo = 
   let schemasCopy: string | undefined;
   try {
     const databaseUrl = process.env.DATABASE_URL;
-    out.write(`Starting the sandbox on ${databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}…\n`);
-    sandbox = await startSandbox({ ...(databaseUrl ? { databaseUrl } : {}), logger });
+    const t0 = performance.now();
     // the demo's jobs rewrite schemas/ files: work on a copy, never on the repository's own
     schemasCopy = await mkdtemp(path.join(tmpdir(), 'rso-demo-schemas-'));
     io.onSchemasCopy?.(schemasCopy);
@@ -128,6 +128,11 @@ export async function main(argv: string[] = process.argv.slice(2), io: DemoIo = 
     process.once('exit', () => rmSync(copyDir, { recursive: true, force: true }));
     await cp(defaultSchemasDir(), schemasCopy, { recursive: true });
     const registry: Registry = await loadRegistry(schemasCopy);
+    // embedded PGlite: start from the prepared database of an earlier start (tables created, rows seeded) when there is one
+    const cache = databaseUrl ? undefined : demoCache(demoCacheDir(process.env, path.dirname(defaultSchemasDir())), await demoCacheKey(schemasCopy, rowsPerTable));
+    const prepared = cache ? await cache.load() : undefined;
+    out.write(`Starting the sandbox on ${databaseUrl ? 'PostgreSQL' : prepared ? 'embedded PGlite (prepared database from the cache)' : 'embedded PGlite (first start: the database is built, then cached)'}…\n`);
+    sandbox = await startSandbox({ ...(databaseUrl ? { databaseUrl } : {}), ...(prepared ? { pgliteDataDir: prepared.data } : {}), logger });
     const warehouse = createWarehouse(
       {
         warehouse: { target: { kind: 'provisioned', clusterId: 'flydata-cluster', dbUser: 'demo' }, database: 'dev' },
@@ -135,14 +140,30 @@ export async function main(argv: string[] = process.argv.slice(2), io: DemoIo = 
       },
       { env: {} },
     );
-    await applySchema(warehouse, registry, {}, () => undefined);
     // the replication's source: MariaDB when SOURCE_DATABASE_URL is set (its tables are recreated from schemas/ and
     // seeded with the warehouse's rows), else the embedded stand-in
     const sourceUrl = process.env.SOURCE_DATABASE_URL?.trim();
     const sourceDb: SourceDb = sourceUrl ? await MariaDbSourceDb.open({ url: sourceUrl, createDatabase: true }) : new EmbeddedSourceDb();
     closers.push(() => void sourceDb.close());
-    const seeded = await seedRows(sandbox, registry, rowsPerTable, () => true, sourceDb);
-    out.write(`Sandbox ready: ${registry.names().length} tables in ${registry.defaultSchema}, ${seeded.toLocaleString('en-US')} rows. You are ${user}.\n`);
+    let seeded: number;
+    if (prepared) {
+      // the warehouse's rows came with the prepared database: the source gets the same rows (same stamps)
+      await seedRows(sandbox, registry, rowsPerTable, () => true, sourceDb, { now: prepared.meta.seededAt, sourceOnly: true });
+      seeded = prepared.meta.rows;
+    } else {
+      await applySchema(warehouse, registry, {}, () => undefined);
+      const seededAt = Date.now();
+      seeded = await seedRows(sandbox, registry, rowsPerTable, () => true, sourceDb, { now: seededAt });
+      if (cache) {
+        try {
+          const data = await sandbox.dumpDataDir();
+          if (data) await cache.save(data, { rows: seeded, tables: registry.names().length, seededAt });
+        } catch (e) {
+          out.write(`(could not cache the prepared database in ${cache.file}: ${e instanceof Error ? e.message : String(e)}; the next start builds it again)\n`);
+        }
+      }
+    }
+    out.write(`Sandbox ready in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${registry.names().length} tables in ${registry.defaultSchema}, ${seeded.toLocaleString('en-US')} rows. You are ${user}.\n`);
     out.write(`Replication source: ${sourceDb.describe()}${sourceDb.kind === 'mariadb' ? ' — its tables were recreated and seeded with the same rows' : ''}.\n`);
     const awsHere = { region: 'us-west-2', endpoint: sandbox.endpoint };
     const dms = createDms({ aws: awsHere }, { env: {} });

@@ -19,16 +19,27 @@ import type { Registry } from '../schema/registry.js';
 import type { TableDef } from '../schema/model.js';
 import { qualified, quoteIdent } from '../schema/identifiers.js';
 
+/** Bump when the generated rows change (the demo's prepared-database cache is keyed by it, src/console/demo-cache.ts). */
+export const SEED_VERSION = 2;
+
+export interface SeedOptions {
+  /** the time the rows are stamped back from (default: now); the demo passes the cached database's to seed its source */
+  now?: number;
+  /** only the source: the warehouse already holds these rows (loaded from the demo's cache) */
+  sourceOnly?: boolean;
+}
+
 export async function seedRows(
   sandbox: Pick<Sandbox, 'sql'>,
   registry: Registry,
   rows: number,
   only: (t: TableDef) => boolean = () => true,
   source?: SourceDb,
+  opts: SeedOptions = {},
 ): Promise<number> {
   let total = 0;
   const rng = new Prng(42);
-  const now = Date.now();
+  const now = opts.now ?? Date.now();
   for (const t of registry.tables.values()) {
     if (!only(t)) continue;
     const key = t.primaryKey?.length === 1 ? t.primaryKey[0] : undefined;
@@ -53,7 +64,7 @@ export async function seedRows(
         sourceRows.push(row);
         tuples.push(`(${cols.map((c) => { params.push(row[c] ?? null); return `$${params.length}`; }).join(', ')})`);
       }
-      await sandbox.sql(`INSERT INTO ${qualified(t.schema, t.name)} (${cols.map(quoteIdent).join(', ')}) VALUES ${tuples.join(', ')}`, params);
+      if (!opts.sourceOnly) await sandbox.sql(`INSERT INTO ${qualified(t.schema, t.name)} (${cols.map(quoteIdent).join(', ')}) VALUES ${tuples.join(', ')}`, params);
       await sourceTable?.upsert(sourceRows);
       total += n;
     }

@@ -42,6 +42,8 @@ export interface Db {
   readonly kind: 'postgres' | 'pglite';
   session(): Promise<DbSession>;
   close(): Promise<void>;
+  /** PGlite only: the data directory as a tarball (between sessions), for `loadDataDir` on a later start */
+  dumpDataDir?(): Promise<Blob>;
 }
 
 /** A database error with PostgreSQL's SQLSTATE. */
@@ -300,6 +302,15 @@ class PgliteDb implements Db {
     };
   }
 
+  async dumpDataDir(): Promise<Blob> {
+    const unlock = await this.lock();
+    try {
+      return await this.pg.dumpDataDir('none');
+    } finally {
+      unlock();
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -319,6 +330,8 @@ export interface OpenDbOptions {
   databaseUrl?: string;
   /** PostgreSQL connections for concurrently running statements (default 10) */
   poolSize?: number;
+  /** in-memory PGlite only: start from this data directory tarball (a `dumpDataDir`) instead of an empty cluster */
+  pgliteDataDir?: Blob;
 }
 
 export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
@@ -341,7 +354,7 @@ export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
   }
   const dir = url ? url.replace(/^pglite:(\/\/)?/i, '') : '';
   const { PGlite } = await import('@electric-sql/pglite');
-  const instance = await PGlite.create(dir && dir !== 'memory' ? { dataDir: dir } : {});
+  const instance = await PGlite.create({ ...(dir && dir !== 'memory' ? { dataDir: dir } : {}), ...(opts.pgliteDataDir ? { loadDataDir: opts.pgliteDataDir } : {}) });
   // every type as PostgreSQL's text output, like the pg driver is configured above
   const oids = await instance.query<{ oid: number }>('select oid::int as oid from pg_type');
   const parsers: Record<number, (v: string) => string> = {};

@@ -44,6 +44,8 @@ export interface AwsJsonService {
 export interface SandboxOptions {
   /** postgres://… (a database the sandbox owns), `pglite:<dir>`, or undefined for an in-memory PGlite */
   databaseUrl?: string;
+  /** embedded PGlite only: start from this data directory tarball (Sandbox.dumpDataDir of an earlier start) */
+  pgliteDataDir?: Blob;
   /** 0 (default) = any free port */
   port?: number;
   /** default 127.0.0.1 */
@@ -68,6 +70,8 @@ export interface Sandbox {
   faults: FaultKnobs;
   /** which database backs the Data API */
   backend: 'postgres' | 'pglite';
+  /** embedded PGlite: its data directory as a tarball, to start from later (`pgliteDataDir`); undefined on PostgreSQL */
+  dumpDataDir(): Promise<Blob | undefined>;
   /** Direct database access for tests, in a session like a Data API statement's (search_path, UTC, knobs); no translation. */
   sql(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
   /** Serve another AWS JSON service on this endpoint. */
@@ -109,7 +113,11 @@ function send(res: ServerResponse, status: number, body: unknown, requestId: str
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const log = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'silent' });
   const faults = defaultFaults();
-  const db: Db = await openDb({ ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}), ...(opts.poolSize !== undefined ? { poolSize: opts.poolSize } : {}) });
+  const db: Db = await openDb({
+    ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
+    ...(opts.poolSize !== undefined ? { poolSize: opts.poolSize } : {}),
+    ...(opts.pgliteDataDir !== undefined ? { pgliteDataDir: opts.pgliteDataDir } : {}),
+  });
   try {
     const s = await db.session();
     try {
@@ -250,6 +258,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     faults,
     maintenanceLog,
     backend: db.kind,
+    dumpDataDir: async () => (db.dumpDataDir ? db.dumpDataDir() : undefined),
     sql,
     submissions: () => data.submissions(),
     dms: dmsService,

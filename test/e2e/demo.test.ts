@@ -5,9 +5,14 @@
  * sandbox, with --static (no replication loops).
  */
 import { existsSync } from 'node:fs';
+import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoCacheKey } from '../../src/console/demo-cache.js';
 import { main } from '../../src/console/demo.js';
+import { defaultSchemasDir } from '../../src/schema/registry.js';
 import { type TestDatabase, createTestDatabase } from '../support/sandbox.js';
 
 let db: TestDatabase;
@@ -81,4 +86,44 @@ describe('npm run demo', () => {
     input.end();
     expect(await run).toBe(0);
   }, 120_000);
+
+  it('embedded PGlite: the first start caches the prepared database, the next loads it (no tables created again)', async () => {
+    const cacheDir = await mkdtemp(path.join(tmpdir(), 'rso-demo-cache-test-'));
+    const saved = { db: process.env.DATABASE_URL, cache: process.env.RSO_CACHE_DIR };
+    delete process.env.DATABASE_URL;
+    process.env.RSO_CACHE_DIR = cacheDir;
+    try {
+      const args = ['--static', '--rows', '7', '--user', 'U0DEMO', '--exec', '/redshift status'];
+      const cold = capture();
+      expect(await main(args, { out: cold.out }), cold.text()).toBe(0);
+      expect(cold.text()).toMatch(/embedded PGlite \(first start: the database is built, then cached\)/);
+      expect((await readdir(cacheDir)).filter((f) => f.endsWith('.tar'))).toHaveLength(1);
+      const warm = capture();
+      expect(await main(args, { out: warm.out }), warm.text()).toBe(0);
+      expect(warm.text()).toMatch(/embedded PGlite \(prepared database from the cache\)/);
+      expect(warm.text()).toMatch(/26 tables in ak_sumofus, 182 rows/);
+      // status reads the loaded tables: every seeded table shows its 7 rows
+      expect(warm.text()).toMatch(/^core_action\s+cdc:flydata\s+7\s/m);
+    } finally {
+      if (saved.db === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = saved.db;
+      if (saved.cache === undefined) delete process.env.RSO_CACHE_DIR;
+      else process.env.RSO_CACHE_DIR = saved.cache;
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('the cache key changes with schemas/ and with the rows per table', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'rso-demo-key-'));
+    try {
+      await cp(defaultSchemasDir(), dir, { recursive: true });
+      const k = await demoCacheKey(dir, 200);
+      expect(await demoCacheKey(dir, 200)).toBe(k);
+      expect(await demoCacheKey(dir, 201)).not.toBe(k);
+      await writeFile(path.join(dir, 'ak_sumofus', 'core_action.yml'), '# changed\n', { flag: 'a' });
+      expect(await demoCacheKey(dir, 200)).not.toBe(k);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
