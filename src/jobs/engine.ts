@@ -14,10 +14,7 @@
  * resumed run neither announces the job nor the step again (one "started" per job, one per step).
  */
 import { randomBytes } from 'node:crypto';
-import type { AuditLog } from '../queue/audit.js';
-import type { JobsStore } from '../queue/jobs-store.js';
-import type { TableLocks } from '../queue/locks.js';
-import { SETTLED_STATES } from '../queue/lua.js';
+import { type AuditLog, type JobStore, SETTLED_STATES, type TableLocks } from './ports.js';
 import { type PlanContext, type PlannedAction, type Runbook, type Step, type StepContext, type StepResult, WaitSignal, runbookProblems } from './runbook.js';
 import type { ApprovalRecord, JobRecord, JobState, Reporter, StepRecord } from './types.js';
 import { withWaitNotices } from '../util/retry.js';
@@ -27,7 +24,7 @@ export interface Logger {
 }
 
 export interface EngineOptions<D> {
-  store: JobsStore;
+  store: JobStore;
   audit: AuditLog;
   locks: TableLocks;
   reporter: Reporter;

@@ -5,50 +5,11 @@
  * Nothing here trims or edits entries.
  */
 import type { Redis } from 'ioredis';
+import type { AuditEntry, AuditEvent, AuditLog as AuditLogPort } from '../jobs/ports.js';
 import { type Keys, keysFor } from './keys.js';
 
-export type AuditEvent =
-  | 'requested'
-  | 'refused'
-  | 'lock-acquired'
-  | 'lock-taken-over'
-  | 'lock-released'
-  | 'unlocked'
-  | 'started'
-  | 'step-start'
-  | 'step-end'
-  | 'step-skip'
-  | 'step-fail'
-  | 'wait'
-  | 'handle'
-  | 'statement'
-  | 'aws-call'
-  | 'approval-requested'
-  | 'approved'
-  | 'rejected'
-  | 'approval-refused'
-  | 'cancel-requested'
-  | 'retry-requested'
-  | 'rollback-requested'
-  | 'undo-start'
-  | 'undo-end'
-  | 'undo-fail'
-  | 'finished';
-
-export interface AuditEntry {
-  /** stream entry id (set when read) */
-  id?: string;
-  at: number;
-  jobId: string;
-  event: AuditEvent;
-  /** Slack user id of who did it (requester, approver, operator); absent for the worker's own events */
-  actor?: string;
-  step?: string;
-  /** statement id, AWS request id / ARN, nonce… */
-  ref?: string;
-  outcome?: string;
-  detail?: string;
-}
+// the entry's shape is the engine's (src/jobs/ports.ts); this is its Redis Streams implementation
+export type { AuditEntry, AuditEvent } from '../jobs/ports.js';
 
 const FIELDS = ['at', 'jobId', 'event', 'actor', 'step', 'ref', 'outcome', 'detail'] as const;
 
@@ -72,7 +33,7 @@ function fromFields(id: string, fields: string[]): AuditEntry {
   return e;
 }
 
-export class AuditLog {
+export class AuditLog implements AuditLogPort {
   readonly keys: Keys;
 
   constructor(

@@ -6,6 +6,7 @@
  * Ids are small integers from INCR ("job 42"), and the same Slack trigger always maps to the same job.
  */
 import type { Redis } from 'ioredis';
+import type { JobStore, Transaction, TransactResult } from '../jobs/ports.js';
 import type { JobOrigin, JobRecord, StepRecord } from '../jobs/types.js';
 import { type Keys, keysFor } from './keys.js';
 import { LuaScript } from './lua.js';
@@ -38,11 +39,7 @@ export class JobConflictError extends Error {
   }
 }
 
-/** Result of `transact`: what the function decided, and the record as stored afterwards. */
-export type TransactResult<R> = { found: false } | { found: true; job: JobRecord; result: R; written: boolean };
-
-/** A function run against the current record: return `write` to store a new version. Must be pure: it may run again. */
-export type Transaction<R> = (job: JobRecord) => { write?: JobRecord; result: R };
+export type { Transaction, TransactResult } from '../jobs/ports.js';
 
 const CREATE = new LuaScript(`
 local hasTrigger = ARGV[4] == '1'
@@ -78,7 +75,7 @@ function parseRecord(id: string, json: string): JobRecord {
   return value as JobRecord;
 }
 
-export class JobsStore {
+export class JobsStore implements JobStore {
   readonly keys: Keys;
 
   constructor(

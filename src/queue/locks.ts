@@ -18,17 +18,10 @@
  */
 import type { Redis } from 'ioredis';
 import { type Keys, keysFor } from './keys.js';
-import { LuaScript, SETTLED_STATES } from './lua.js';
+import { type AcquireResult, type LockHolder, SETTLED_STATES, type TableLocks as TableLocksPort } from '../jobs/ports.js';
+import { LuaScript } from './lua.js';
 
-export interface LockHolder {
-  jobId: string;
-  fence: number;
-  since: number;
-}
-
-export type AcquireResult =
-  | { ok: true; fence: number; reentrant: boolean; takenOverFrom?: { jobId: string; fence: number; state: string } }
-  | { ok: false; holder: string; holderState: string; holderFence: number; message: string };
+export type { AcquireResult, LockHolder } from '../jobs/ports.js';
 
 export type UnlockResult =
   | { ok: true; released?: LockHolder & { state: string } }
@@ -75,7 +68,7 @@ redis.call('DEL', KEYS[1])
 return {1, cur[1], state, cur[2], cur[3]}
 `);
 
-export class TableLocks {
+export class TableLocks implements TableLocksPort {
   readonly keys: Keys;
 
   constructor(

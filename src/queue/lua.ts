@@ -21,5 +21,5 @@ export class LuaScript {
   }
 }
 
-/** The states in which a job will never run again and has left no partial change behind. */
-export const SETTLED_STATES = ['succeeded', 'rejected', 'rolled-back', 'cancelled'] as const;
+// the settled states are the engine's notion (src/jobs/ports.ts); the Lua scripts receive them as an argument
+export { SETTLED_STATES } from '../jobs/ports.js';
