@@ -167,6 +167,7 @@ export class JobControl {
       if (j.cancelRequested) return { message: `job ${j.id}: cancel was already requested` };
       j.cancelRequested = true;
       delete j.pendingApproval;
+      if (j.waiting) return { message: `job ${j.id} was waiting (${j.waiting.note}); it stops now and undoes its completed steps` };
       return { message: j.state === 'running' ? `job ${j.id} stops after its current step, then undoes its completed steps` : `job ${j.id} is being cancelled` };
     });
     if (res.ok) await this.o.jobs.wake(jobId);

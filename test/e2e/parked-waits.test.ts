@@ -70,6 +70,7 @@ describe('parked waits', () => {
     const t1 = Date.now();
     const c = await h.rt.control.cancelJob(jobId, USERS.operator);
     expect(c.ok, c.message).toBe(true);
+    expect(c.message).toMatch(new RegExp(`^job ${jobId} was waiting \\(waiting for replication to write core_action again .*\\); it stops now`));
     await until('the job to be cancelled', 90_000, async () => (await h.rt.jobs.store.get(jobId))?.state === 'cancelled', w2.output);
     const cancelMs = Date.now() - t1;
     expect(cancelMs).toBeLessThan(90_000);
