@@ -164,7 +164,6 @@ export async function main(argv: string[] = process.argv.slice(2), io: DemoIo = 
       }
     }
     out.write(`Sandbox ready in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${registry.names().length} tables in ${registry.defaultSchema}, ${seeded.toLocaleString('en-US')} rows. You are ${user}.\n`);
-    out.write(`Replication source: ${sourceDb.describe()}${sourceDb.kind === 'mariadb' ? ' — its tables were recreated and seeded with the same rows' : ''}.\n`);
     const awsHere = { region: 'us-west-2', endpoint: sandbox.endpoint };
     const dms = createDms({ aws: awsHere }, { env: {} });
     const logs = createLogs({ aws: awsHere }, { env: {} });
@@ -202,8 +201,9 @@ export async function main(argv: string[] = process.argv.slice(2), io: DemoIo = 
     if (source) closers.push(() => void source.close());
     out.write(
       `Backends: warehouse = sandbox Redshift Data API on ${sandbox.backend === 'pglite' ? 'embedded PGlite' : 'PostgreSQL (DATABASE_URL)'} at ${sandbox.endpoint}; ` +
-        `DMS + CloudWatch Logs = sandbox; queue = Redis ${redactUrl(redisUrlFromEnv())}; ` +
-        `source = ${source ? `MySQL ${source.database} (SOURCE_DATABASE_URL)` : 'none (set SOURCE_DATABASE_URL for compare and schema diff --source)'}.\n`,
+        `DMS + CloudWatch Logs = sandbox; replication writes ${sourceDb.describe()}${sourceDb.kind === 'mariadb' ? ' (its tables recreated and seeded with the same rows)' : ''}; ` +
+        `queue = Redis ${redactUrl(redisUrlFromEnv())}; ` +
+        `compare source = ${source ? `MySQL ${source.database} (SOURCE_DATABASE_URL)` : 'none (set SOURCE_DATABASE_URL for compare and schema diff --source)'}.\n`,
     );
     const rt = buildRuntime({ redis, prefix, registry, reloadRegistry: registryReloader(registry), warehouse, policy, reporter, front: 'console', worker: { concurrency: 2 }, dms, logs, settings: { logCheckMs: 5_000, freshnessMs: 10_000 }, ...(source ? { source, compare: compareLag() } : {}), logger });
     closeRuntime = () => rt.close();

@@ -47,7 +47,8 @@ describe('npm run demo', () => {
     });
     const text = c.text();
     expect(code, text).toBe(1); // the job waits for an approval nobody gave
-    expect(text).toMatch(/^Backends: warehouse = sandbox Redshift Data API on PostgreSQL \(DATABASE_URL\) at http:\/\/127\.0\.0\.1:\d+; DMS \+ CloudWatch Logs = sandbox; queue = Redis redis:\/\/127\.0\.0\.1:6379; source = none/m);
+    expect(text).toMatch(/^Backends: warehouse = sandbox Redshift Data API on PostgreSQL \(DATABASE_URL\) at http:\/\/127\.0\.0\.1:\d+; DMS \+ CloudWatch Logs = sandbox; replication writes .+; queue = Redis redis:\/\/127\.0\.0\.1:6379; compare source = none/m);
+    expect(text.match(/^Backends: /gm)).toHaveLength(1);
     expect(text).toMatch(/needs approval: .* — to decide: run the command again with --approve or --reject/);
     expect(text).not.toMatch(/answer y\/n|`reject \d+ /);
     expect(copy).toBeDefined();
