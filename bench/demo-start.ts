@@ -46,7 +46,9 @@ export const demoStart: Bench = {
         print(`warm #${i + 1}: ${(w.ms / 1000).toFixed(1)} s (sandbox ready in ${w.ready})`);
       }
       const sorted = [...warm].sort((a, b) => a - b);
-      if (sorted.length) print(`warm median: ${((sorted[Math.floor(sorted.length / 2)] ?? 0) / 1000).toFixed(1)} s`);
+      const median = sorted[Math.floor(sorted.length / 2)];
+      if (median !== undefined) print(`warm median: ${(median / 1000).toFixed(1)} s`);
+      return { coldMs: cold.ms, ...(median !== undefined ? { warmMedianMs: median } : {}), warmRuns: warm.length };
     } finally {
       await rm(cacheDir, { recursive: true, force: true });
     }
