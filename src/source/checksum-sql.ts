@@ -23,9 +23,11 @@
  * replicated yet: both sides leave them out, and the report says so. Identifiers come from schemas/ (quoteIdent for
  * Redshift, backticks for MySQL); the cutoff and the range bounds are bound values, never SQL text.
  */
+import { z } from 'zod';
 import { checkIdentifier, qualified, quoteIdent } from '../schema/identifiers.js';
 import type { TableDef } from '../schema/model.js';
 import { parseRedshiftType, type RedshiftType } from '../schema/types.js';
+import type { RangeSum, SideStats } from './port.js';
 
 export type Dialect = 'mysql' | 'redshift';
 
@@ -282,4 +284,31 @@ export function rangeSql(d: Dialect, plan: ChecksumPlan, q: { from: string; to: 
   const to = p.bind('to', q.to, 'bigint');
   const where = `WHERE ${key} BETWEEN ${fromB} AND ${to}`;
   return { sql: `${select} ${where} GROUP BY 1`, params: p.params, order: p.order };
+}
+
+// ───────────────────────────── results ─────────────────────────────
+
+/** Every aggregate comes back as text (a driver may hand a number): no 2^53 rounding in Node. */
+const text = z.union([z.string(), z.number()]).transform((v) => String(v));
+const statsRow = z.object({ total_rows: text, settled_rows: text.nullable(), min_id: text.nullable(), max_id: text.nullable(), max_updated_at: text.nullable() });
+const rangeRow = z.object({ bucket: text, n: text.nullable(), h: text.nullable(), u: text.nullable() });
+
+/** The one row of `statsSql`, from either side. */
+export function parseStats(row: unknown): SideStats {
+  const r = statsRow.parse(row);
+  return {
+    totalRows: r.total_rows,
+    settledRows: r.settled_rows ?? '0',
+    ...(r.min_id !== null ? { minId: r.min_id } : {}),
+    ...(r.max_id !== null ? { maxId: r.max_id } : {}),
+    ...(r.max_updated_at !== null ? { maxUpdatedAt: r.max_updated_at } : {}),
+  };
+}
+
+/** The rows of `rangeSql`, from either side. */
+export function parseRangeSums(rows: readonly unknown[]): RangeSum[] {
+  return rows.map((row) => {
+    const r = rangeRow.parse(row);
+    return { bucket: Number(r.bucket), rows: r.n ?? '0', sum: r.h ?? '0', unsettled: r.u ?? '0' };
+  });
 }

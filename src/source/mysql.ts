@@ -5,8 +5,7 @@
  * schemas/ in backticks. Only aggregates and information_schema are read: no table row ever reaches Node.
  */
 import { createPool, type Pool, type PoolConnection, type RowDataPacket } from 'mysql2/promise';
-import { z } from 'zod';
-import { type BuiltSql, type ChecksumPlan, rangeSql, statsSql } from './checksum-sql.js';
+import { type BuiltSql, type ChecksumPlan, parseRangeSums, parseStats, rangeSql, statsSql } from './checksum-sql.js';
 import { parseSourceUrl } from './url.js';
 import { type RangeQuery, type RangeSum, type SideStats, type Source, SourceError, type SourceSchema } from './port.js';
 
@@ -19,14 +18,6 @@ export interface MysqlSourceOptions {
   connectTimeoutMs?: number;
 }
 
-const statsRow = z.object({
-  total_rows: z.string(),
-  settled_rows: z.string().nullable(),
-  min_id: z.string().nullable(),
-  max_id: z.string().nullable(),
-  max_updated_at: z.string().nullable(),
-});
-const rangeRow = z.object({ bucket: z.string(), n: z.string().nullable(), h: z.string().nullable(), u: z.string().nullable() });
 
 const SESSION_SETUP = ['SET SESSION TRANSACTION READ ONLY', "SET SESSION time_zone = '+00:00'"];
 
@@ -104,22 +95,12 @@ export class MysqlSource implements Source {
 
   async stats(plan: ChecksumPlan): Promise<SideStats> {
     const rows = await this.run(statsSql('mysql', plan), `counts of ${plan.table}`);
-    const r = statsRow.parse(rows[0]);
-    return {
-      totalRows: r.total_rows,
-      settledRows: r.settled_rows ?? '0',
-      ...(r.min_id !== null ? { minId: r.min_id } : {}),
-      ...(r.max_id !== null ? { maxId: r.max_id } : {}),
-      ...(r.max_updated_at !== null ? { maxUpdatedAt: r.max_updated_at } : {}),
-    };
+    return parseStats(rows[0]);
   }
 
   async rangeSums(plan: ChecksumPlan, q: RangeQuery): Promise<RangeSum[]> {
     const rows = await this.run(rangeSql('mysql', plan, q), `range checksums of ${plan.table}`);
-    return rows.map((row) => {
-      const r = rangeRow.parse(row);
-      return { bucket: Number(r.bucket), rows: r.n ?? '0', sum: r.h ?? '0', unsettled: r.u ?? '0' };
-    });
+    return parseRangeSums(rows);
   }
 
   async readSchema(tables?: readonly string[]): Promise<SourceSchema> {
