@@ -54,6 +54,11 @@ export const DEFAULT_RUNBOOK_SETTINGS: RunbookSettings = {
   copyMbPerSecond: 25,
 };
 
+/** The worker's settings over the defaults: what a step reads when its runbook did not hand it settings. */
+export function runbookSettings(deps: Pick<RunbookDeps, 'settings'>): RunbookSettings {
+  return { ...DEFAULT_RUNBOOK_SETTINGS, ...(deps.settings ?? {}) };
+}
+
 /** The log check's default lag: CloudWatch ingestion is usually seconds behind, at times minutes. */
 export const DEFAULT_LOG_LAG_MS = 2 * 60_000;
 
