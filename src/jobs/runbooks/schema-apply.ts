@@ -3,19 +3,22 @@
  * one approval. Existing tables are never touched (drift is `schema diff`'s business; changes are `modify`'s).
  *
  * Steps: preflight (what exists) → approval → create schema → one step per table → verify (the catalog matches schemas/).
- * Each create step looks at the catalog first (isDone), so a resumed job skips what it already created. Undo drops a
- * table only if this job created it AND it is still empty: a rollback never destroys rows someone loaded meanwhile.
+ * Each create step (the library's steps/create-table.ts) looks at the catalog first (isDone), so a resumed job skips
+ * what it already created. Undo drops a table only if this job created it AND it is still empty: a rollback never
+ * destroys rows someone loaded meanwhile.
  */
 import { z } from 'zod';
 import { defineRunbook, type PlanContext, type Step, type StepContext } from '../runbook.js';
 import type { RunbookDeps } from '../deps.js';
 import { runOnce } from '../statements.js';
+import { createTableStep } from '../steps/create-table.js';
+import { tableExists } from '../steps/table-names.js';
 import { tableRef } from '../../commands/types.js';
 import { foreignKeyOrder } from '../../schema/registry.js';
 import { renderCreateTable } from '../../schema/render.js';
-import { listTables, readTable } from '../../schema/catalog.js';
+import { readTable } from '../../schema/catalog.js';
 import { diffTable, formatDrift } from '../../schema/diff.js';
-import { qualified, quoteIdentAlways } from '../../schema/identifiers.js';
+import { quoteIdentAlways } from '../../schema/identifiers.js';
 import type { TableDef } from '../../schema/model.js';
 
 export const schemaApplyParams = z.strictObject({ tables: z.array(tableRef).min(1) });
@@ -37,10 +40,6 @@ async function schemaExists(ctx: Ctx, schema: string): Promise<boolean> {
   return r.rows.length > 0;
 }
 
-async function tableExists(ctx: Ctx, t: TableDef): Promise<boolean> {
-  if (!(await schemaExists(ctx, t.schema))) return false;
-  return (await listTables(ctx.deps.warehouse, t.schema)).includes(t.name);
-}
 
 async function runStatement(ctx: Ctx, handle: string, sql: string, name: string): Promise<string> {
   return (await runOnce(ctx, handle, { sql }, name)).id;
@@ -61,7 +60,7 @@ export const schemaApplyRunbook = defineRunbook<RunbookDeps, SchemaApplyParams>(
       isDone: async () => false,
       run: async (ctx) => {
         const present: string[] = [];
-        for (const t of tables) if (await tableExists(ctx, t)) present.push(`${t.schema}.${t.name}`);
+        for (const t of tables) if (await tableExists(ctx, t.schema, t.name)) present.push(`${t.schema}.${t.name}`);
         const missing = names.filter((n) => !present.includes(n));
         return missing.length === 0
           ? `all ${names.length} exist already: nothing will be created`
@@ -95,31 +94,21 @@ export const schemaApplyRunbook = defineRunbook<RunbookDeps, SchemaApplyParams>(
       },
     };
 
+    // the library's create step: done when the table exists; undo drops it only if this job created it and it is empty
     const creates: Step<RunbookDeps>[] = tables.map((t) => {
       const key = `${t.schema}.${t.name}`;
-      const sql = renderCreateTable(t);
-      return {
+      return createTableStep({
         name: `create-${t.schema}.${t.name}`.replace(/[^a-z0-9._-]/gi, '_'),
         title: `Create ${key}`,
-        plan: () => [{ kind: 'sql', text: sql }],
-        isDone: (ctx) => tableExists(ctx, t),
-        run: async (ctx) => {
-          const id = await runStatement(ctx, `create:${key}`, sql, `job ${ctx.job.id} create ${key}`);
-          await ctx.setHandle(`created:${key}`, '1');
-          return `created (statement ${id})`;
-        },
-        undo: async (ctx) => {
-          if (ctx.handles[`created:${key}`] !== '1' || !(await tableExists(ctx, t))) return;
-          const rows = await ctx.deps.warehouse.query(`SELECT count(*) AS n FROM ${qualified(t.schema, t.name)}`);
-          const n = Number(rows.rows[0]?.n ?? 0);
-          if (n > 0) {
-            await ctx.note(`${key} now holds ${n} rows; it is left in place (drop it by hand if that is really wanted)`);
-            return;
-          }
-          await runStatement(ctx, `drop:${key}`, `DROP TABLE ${qualified(t.schema, t.name)}`, `job ${ctx.job.id} undo create ${key}`);
-          await ctx.note(`dropped the empty ${key} this job had created`);
-        },
-      };
+        schema: t.schema,
+        table: t.name,
+        sql: renderCreateTable(t),
+        handle: `create:${key}`,
+        statementName: (ctx) => `job ${ctx.job.id} create ${key}`,
+        createdHandle: `created:${key}`,
+        detail: (id) => `created (statement ${id})`,
+        undo: { kind: 'if-empty', handle: `drop:${key}` },
+      });
     });
 
     const verify: Step<RunbookDeps> = {
