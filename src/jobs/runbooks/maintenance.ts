@@ -19,7 +19,7 @@ import { readHygiene } from '../../hygiene/read.js';
 import { type MaintenanceAction, VACUUM_MODES, actionSql, actionText, verifyAfter } from '../../hygiene/recommend.js';
 import { qualified } from '../../schema/identifiers.js';
 import { WarehouseError } from '../../warehouse/port.js';
-import { DEFAULT_RUNBOOK_SETTINGS, type RunbookDeps, type RunbookSettings } from '../deps.js';
+import { runbookSettings, type RunbookDeps } from '../deps.js';
 import { defineRunbook, type Step, type StepContext, waitUntil } from '../runbook.js';
 import { vacuumBusyNote } from '../waits.js';
 import { finishedBefore, runOnce } from '../statements.js';
@@ -50,17 +50,13 @@ export function isVacuumRunning(e: unknown): boolean {
   return e instanceof WarehouseError && /VACUUM is running/i.test(e.message);
 }
 
-function settings(deps: RunbookDeps): RunbookSettings {
-  return { ...DEFAULT_RUNBOOK_SETTINGS, ...(deps.settings ?? {}) };
-}
-
 /**
  * One try of the VACUUM. While another VACUUM runs on the cluster the job parks (WaitSignal, no worker held) and tries
  * again later with a doubling wait (vacuumRetryMs up to 5 min), the tries, the first refusal's time and the next wait
  * kept in handles; it gives up after vacuumWaitMs.
  */
 async function runVacuum(ctx: Ctx, sql: string, name: string): Promise<string> {
-  const s = settings(ctx.deps);
+  const s = runbookSettings(ctx.deps);
   const tries = Math.max(1, Number(ctx.handles['vacuum.tries'] ?? '1') || 1);
   await ctx.setHandle('vacuum.tries', String(tries));
   try {
