@@ -13,20 +13,49 @@
  *   `failed` is an error carrying LastFailureMessage and StopReason.
  */
 import {
+  CreateEndpointCommand,
+  CreateReplicationTaskCommand,
   DatabaseMigrationServiceClient,
+  DescribeConnectionsCommand,
+  DescribeEndpointsCommand,
+  DescribeReplicationInstancesCommand,
   DescribeReplicationTasksCommand,
   DescribeTableStatisticsCommand,
   ReloadTablesCommand,
   StartReplicationTaskCommand,
   StopReplicationTaskCommand,
+  TestConnectionCommand,
 } from '@aws-sdk/client-database-migration-service';
 import { z } from 'zod';
 import type { AwsConfig, Env } from '../config.js';
 import { sdkClientConfig } from '../util/aws-sdk.js';
 import { AwsCaller, type AwsCallStats, type AwsClientLike, type RetryOptions, abortError, awsCode, errorText, parseResponse, serviceEndpoint } from './aws-call.js';
-import { type DmsPort, type DmsTableStat, type DmsTask, ReplicationError } from './port.js';
+import {
+  type DmsConnection,
+  type DmsEndpoint,
+  type DmsEndpointType,
+  type DmsInstance,
+  type DmsPort,
+  type DmsStartType,
+  type DmsTableStat,
+  type DmsTask,
+  type DmsTaskSpec,
+  type RedshiftTargetEndpointSpec,
+  ReplicationError,
+} from './port.js';
 
-export type DmsCommand = DescribeReplicationTasksCommand | DescribeTableStatisticsCommand | ReloadTablesCommand | StartReplicationTaskCommand | StopReplicationTaskCommand;
+export type DmsCommand =
+  | DescribeReplicationTasksCommand
+  | DescribeTableStatisticsCommand
+  | ReloadTablesCommand
+  | StartReplicationTaskCommand
+  | StopReplicationTaskCommand
+  | CreateReplicationTaskCommand
+  | CreateEndpointCommand
+  | DescribeEndpointsCommand
+  | DescribeConnectionsCommand
+  | TestConnectionCommand
+  | DescribeReplicationInstancesCommand;
 
 export interface DmsPollOptions {
   /** first sleep after the immediate first poll, ms (default 100) */
@@ -79,11 +108,54 @@ const tableStatShape = z.object({
   TableName: z.string(),
   TableState: z.string().optional(),
   FullLoadRows: count,
+  FullLoadErrorRows: count,
+  FullLoadReloaded: z.boolean().optional(),
   Inserts: count,
   Updates: count,
   Deletes: count,
+  Ddls: count,
+  FullLoadStartTime: z.date().optional(),
+  FullLoadEndTime: z.date().optional(),
   LastUpdateTime: z.date().optional(),
 });
+const endpointShape = z.object({
+  EndpointArn: z.string().min(1),
+  EndpointIdentifier: z.string().min(1),
+  // the service answers SOURCE / TARGET (upper case) although requests send source / target
+  EndpointType: z.string().transform((v, ctx) => {
+    const t = v.toLowerCase();
+    if (t === 'source' || t === 'target') return t;
+    ctx.addIssue({ code: 'custom', message: `EndpointType "${v}" is neither SOURCE nor TARGET` });
+    return z.NEVER;
+  }),
+  EngineName: z.string().min(1),
+  Status: z.string().optional(),
+  ServerName: z.string().optional(),
+  Port: z.number().int().optional(),
+  DatabaseName: z.string().optional(),
+  Username: z.string().optional(),
+});
+type EndpointShape = z.infer<typeof endpointShape>;
+const describeEndpointsOutput = z.object({ Endpoints: z.array(endpointShape).optional(), Marker: z.string().optional() });
+const endpointOutput = z.object({ Endpoint: endpointShape });
+const connectionShape = z.object({
+  ReplicationInstanceArn: z.string().min(1),
+  EndpointArn: z.string().min(1),
+  Status: z.string().min(1),
+  LastFailureMessage: z.string().optional(),
+  EndpointIdentifier: z.string().optional(),
+  ReplicationInstanceIdentifier: z.string().optional(),
+});
+type ConnectionShape = z.infer<typeof connectionShape>;
+const describeConnectionsOutput = z.object({ Connections: z.array(connectionShape).optional(), Marker: z.string().optional() });
+const connectionOutput = z.object({ Connection: connectionShape });
+const instanceShape = z.object({
+  ReplicationInstanceArn: z.string().min(1),
+  ReplicationInstanceIdentifier: z.string().min(1),
+  ReplicationInstanceStatus: z.string().min(1),
+  ReplicationInstanceClass: z.string().optional(),
+});
+const describeInstancesOutput = z.object({ ReplicationInstances: z.array(instanceShape).optional(), Marker: z.string().optional() });
 const tableStatsOutput = z.object({ TableStatistics: z.array(tableStatShape).optional(), Marker: z.string().optional() });
 
 const SERVICE = 'DMS';
@@ -92,6 +164,8 @@ const TRANSITIONAL = new Set(['starting', 'stopping', 'creating', 'modifying', '
 
 const RACED = Symbol('raced');
 class Raced extends Error {}
+/** DMS answers "nothing matches the filters" with ResourceNotFoundFault on its Describe* calls: an empty list here */
+class NoneFound extends Error {}
 
 function toTask(t: TaskShape): DmsTask {
   return {
@@ -102,6 +176,31 @@ function toTask(t: TaskShape): DmsTask {
     ...(t.LastFailureMessage !== undefined && t.LastFailureMessage !== '' ? { lastFailureMessage: t.LastFailureMessage } : {}),
     ...(t.ReplicationInstanceArn !== undefined ? { instanceArn: t.ReplicationInstanceArn } : {}),
     ...(t.ReplicationTaskStats?.FullLoadProgressPercent !== undefined ? { fullLoadProgressPercent: t.ReplicationTaskStats.FullLoadProgressPercent } : {}),
+  };
+}
+
+function toEndpoint(e: EndpointShape): DmsEndpoint {
+  return {
+    arn: e.EndpointArn,
+    id: e.EndpointIdentifier,
+    type: e.EndpointType,
+    engine: e.EngineName,
+    status: e.Status ?? 'unknown',
+    ...(e.ServerName !== undefined ? { serverName: e.ServerName } : {}),
+    ...(e.Port !== undefined ? { port: e.Port } : {}),
+    ...(e.DatabaseName !== undefined ? { databaseName: e.DatabaseName } : {}),
+    ...(e.Username !== undefined ? { username: e.Username } : {}),
+  };
+}
+
+function toConnection(c: ConnectionShape): DmsConnection {
+  return {
+    endpointArn: c.EndpointArn,
+    instanceArn: c.ReplicationInstanceArn,
+    status: c.Status,
+    ...(c.EndpointIdentifier !== undefined ? { endpointId: c.EndpointIdentifier } : {}),
+    ...(c.ReplicationInstanceIdentifier !== undefined ? { instanceId: c.ReplicationInstanceIdentifier } : {}),
+    ...(c.LastFailureMessage !== undefined && c.LastFailureMessage !== '' ? { lastFailureMessage: c.LastFailureMessage } : {}),
   };
 }
 
@@ -342,9 +441,14 @@ export class DmsAdapter implements DmsPort {
           table: hit.TableName,
           state: hit.TableState ?? 'unknown',
           fullLoadRows: hit.FullLoadRows ?? 0,
+          fullLoadErrorRows: hit.FullLoadErrorRows ?? 0,
+          fullLoadReloaded: hit.FullLoadReloaded ?? false,
           inserts: hit.Inserts ?? 0,
           updates: hit.Updates ?? 0,
           deletes: hit.Deletes ?? 0,
+          ddls: hit.Ddls ?? 0,
+          ...(hit.FullLoadStartTime !== undefined ? { fullLoadStart: hit.FullLoadStartTime } : {}),
+          ...(hit.FullLoadEndTime !== undefined ? { fullLoadEnd: hit.FullLoadEndTime } : {}),
           ...(hit.LastUpdateTime !== undefined ? { lastUpdate: hit.LastUpdateTime } : {}),
         };
       marker = page.Marker !== undefined && page.Marker !== '' ? page.Marker : undefined;
@@ -375,6 +479,170 @@ export class DmsAdapter implements DmsPort {
         },
       },
     );
+  }
+
+  async startTask(arn: string, type: DmsStartType, signal?: AbortSignal): Promise<DmsTask> {
+    const t = await this.describeTask(arn, signal);
+    const fits = type === 'start-replication' ? t.status === 'ready' : t.status === 'stopped' || t.status === 'failed';
+    if (!fits) {
+      const hint =
+        t.status === 'ready'
+          ? 'a task that has never run starts with start-replication'
+          : t.status === 'stopped' || t.status === 'failed'
+            ? 'a task that has run before is loaded again with reload-target (start-replication is only for its first run)'
+            : t.status === 'running' || t.status === 'starting'
+              ? 'it is already running: stop it first (and wait for stopped) to restart it with reload-target'
+              : 'wait until it is stopped, failed or ready';
+      throw new ReplicationError(`DMS task ${t.id} is ${t.status}: it cannot be started with ${type} — ${hint}`, 'invalid-state', { task: t, operation: 'StartReplicationTask' });
+    }
+    const raw = await this.caller.send(new StartReplicationTaskCommand({ ReplicationTaskArn: arn, StartReplicationTaskType: type }), 'StartReplicationTask', {
+      signal,
+      onError: (err) => {
+        const code = awsCode(err);
+        if (code === 'InvalidResourceStateFault' || code === 'InvalidParameterCombinationException')
+          return new ReplicationError(`DMS refused to start task ${t.id} with ${type}: ${errorText(err)}`, 'invalid-state', { task: t, operation: 'StartReplicationTask', awsCode: code });
+        if (code === 'ResourceNotFoundFault') return new ReplicationError(`DMS task ${arn} was not found${this.where()} (StartReplicationTask)`, 'not-found', { operation: 'StartReplicationTask', awsCode: code });
+        return undefined;
+      },
+    });
+    return toTask(parseResponse(taskOutput, raw, SERVICE, 'StartReplicationTask').ReplicationTask);
+  }
+
+  async createTask(spec: DmsTaskSpec, signal?: AbortSignal): Promise<DmsTask> {
+    const raw = await this.caller.send(new CreateReplicationTaskCommand({ ...spec }), 'CreateReplicationTask', {
+      signal,
+      onError: (err) => this.createError(err, 'CreateReplicationTask', `task ${spec.ReplicationTaskIdentifier}`),
+    });
+    return toTask(parseResponse(taskOutput, raw, SERVICE, 'CreateReplicationTask').ReplicationTask);
+  }
+
+  async describeEndpoints(filter: { type?: DmsEndpointType; id?: string; arn?: string } = {}, signal?: AbortSignal): Promise<DmsEndpoint[]> {
+    const filters = [
+      ...(filter.type !== undefined ? [{ Name: 'endpoint-type', Values: [filter.type] }] : []),
+      ...(filter.id !== undefined ? [{ Name: 'endpoint-id', Values: [filter.id] }] : []),
+      ...(filter.arn !== undefined ? [{ Name: 'endpoint-arn', Values: [filter.arn] }] : []),
+    ];
+    const out: DmsEndpoint[] = [];
+    await this.pages('DescribeEndpoints', signal, async (marker) => {
+      const raw = await this.caller.send(
+        new DescribeEndpointsCommand({ ...(filters.length > 0 ? { Filters: filters } : {}), ...(marker !== undefined ? { Marker: marker } : {}) }),
+        'DescribeEndpoints',
+        { signal, onError: (err) => (awsCode(err) === 'ResourceNotFoundFault' ? new NoneFound() : undefined) },
+      );
+      const page = parseResponse(describeEndpointsOutput, raw, SERVICE, 'DescribeEndpoints');
+      out.push(...(page.Endpoints ?? []).map(toEndpoint));
+      return page.Marker;
+    });
+    return out;
+  }
+
+  async createRedshiftTarget(spec: RedshiftTargetEndpointSpec, signal?: AbortSignal): Promise<DmsEndpoint> {
+    const bySecret = spec.secretArn !== undefined;
+    const raw = await this.caller.send(
+      new CreateEndpointCommand({
+        EndpointIdentifier: spec.id,
+        EndpointType: 'target',
+        EngineName: 'redshift',
+        ServerName: spec.serverName,
+        Port: spec.port,
+        DatabaseName: spec.databaseName,
+        ...(bySecret
+          ? { RedshiftSettings: { SecretsManagerSecretId: spec.secretArn, ...(spec.secretAccessRoleArn !== undefined ? { SecretsManagerAccessRoleArn: spec.secretAccessRoleArn } : {}) } }
+          : { ...(spec.username !== undefined ? { Username: spec.username } : {}), ...(spec.password !== undefined ? { Password: spec.password } : {}) }),
+      }),
+      'CreateEndpoint',
+      { signal, onError: (err) => this.createError(err, 'CreateEndpoint', `endpoint ${spec.id}`) },
+    );
+    return toEndpoint(parseResponse(endpointOutput, raw, SERVICE, 'CreateEndpoint').Endpoint);
+  }
+
+  async describeConnections(filter: { endpointArn?: string; instanceArn?: string } = {}, signal?: AbortSignal): Promise<DmsConnection[]> {
+    const filters = [
+      ...(filter.endpointArn !== undefined ? [{ Name: 'endpoint-arn', Values: [filter.endpointArn] }] : []),
+      ...(filter.instanceArn !== undefined ? [{ Name: 'replication-instance-arn', Values: [filter.instanceArn] }] : []),
+    ];
+    const out: DmsConnection[] = [];
+    await this.pages('DescribeConnections', signal, async (marker) => {
+      const raw = await this.caller.send(
+        new DescribeConnectionsCommand({ ...(filters.length > 0 ? { Filters: filters } : {}), ...(marker !== undefined ? { Marker: marker } : {}) }),
+        'DescribeConnections',
+        { signal, onError: (err) => (awsCode(err) === 'ResourceNotFoundFault' ? new NoneFound() : undefined) },
+      );
+      const page = parseResponse(describeConnectionsOutput, raw, SERVICE, 'DescribeConnections');
+      out.push(...(page.Connections ?? []).map(toConnection));
+      return page.Marker;
+    });
+    return out;
+  }
+
+  async testConnection(instanceArn: string, endpointArn: string, signal?: AbortSignal): Promise<DmsConnection> {
+    const raw = await this.caller.send(new TestConnectionCommand({ ReplicationInstanceArn: instanceArn, EndpointArn: endpointArn }), 'TestConnection', {
+      signal,
+      onError: (err) => {
+        const code = awsCode(err);
+        if (code === 'ResourceNotFoundFault')
+          return new ReplicationError(`cannot test the connection: ${errorText(err)} (check the replication instance and endpoint ARNs${this.where()})`, 'not-found', { operation: 'TestConnection', awsCode: code });
+        if (code === 'InvalidResourceStateFault')
+          return new ReplicationError(`cannot test the connection now: ${errorText(err)}; wait for the running test (describeConnections) and try again`, 'invalid-state', { operation: 'TestConnection', awsCode: code });
+        return undefined;
+      },
+    });
+    return toConnection(parseResponse(connectionOutput, raw, SERVICE, 'TestConnection').Connection);
+  }
+
+  async describeInstances(filter: { id?: string } = {}, signal?: AbortSignal): Promise<DmsInstance[]> {
+    const out: DmsInstance[] = [];
+    await this.pages('DescribeReplicationInstances', signal, async (marker) => {
+      const raw = await this.caller.send(
+        new DescribeReplicationInstancesCommand({
+          ...(filter.id !== undefined ? { Filters: [{ Name: 'replication-instance-id', Values: [filter.id] }] } : {}),
+          ...(marker !== undefined ? { Marker: marker } : {}),
+        }),
+        'DescribeReplicationInstances',
+        { signal, onError: (err) => (awsCode(err) === 'ResourceNotFoundFault' ? new NoneFound() : undefined) },
+      );
+      const page = parseResponse(describeInstancesOutput, raw, SERVICE, 'DescribeReplicationInstances');
+      out.push(
+        ...(page.ReplicationInstances ?? []).map((r) => ({
+          arn: r.ReplicationInstanceArn,
+          id: r.ReplicationInstanceIdentifier,
+          status: r.ReplicationInstanceStatus,
+          ...(r.ReplicationInstanceClass !== undefined ? { instanceClass: r.ReplicationInstanceClass } : {}),
+        })),
+      );
+      return page.Marker;
+    });
+    return out;
+  }
+
+  /** Follow Marker pages; a ResourceNotFoundFault (DMS's answer to "nothing matches the filters") ends with what was read. */
+  private async pages(op: string, signal: AbortSignal | undefined, page: (marker: string | undefined) => Promise<string | undefined>): Promise<void> {
+    const seen = new Set<string>();
+    let marker: string | undefined;
+    do {
+      if (signal?.aborted) throw abortError(signal);
+      let next: string | undefined;
+      try {
+        next = await page(marker);
+      } catch (e) {
+        if (e instanceof NoneFound) return;
+        throw e;
+      }
+      marker = next !== undefined && next !== '' ? next : undefined;
+      if (marker !== undefined) {
+        if (seen.has(marker)) throw new ReplicationError(`${SERVICE} returned the same ${op} Marker twice`, 'bad-response', { operation: op });
+        seen.add(marker);
+      }
+    } while (marker !== undefined);
+  }
+
+  private createError(err: unknown, op: string, what: string): ReplicationError | undefined {
+    const code = awsCode(err);
+    if (code === 'ResourceAlreadyExistsFault') return new ReplicationError(`${what} already exists${this.where()}: ${errorText(err)}`, 'already-exists', { operation: op, awsCode: code });
+    if (code === 'ResourceNotFoundFault') return new ReplicationError(`cannot create ${what}: ${errorText(err)}`, 'not-found', { operation: op, awsCode: code });
+    if (code === 'InvalidParameterValueException' || code === 'InvalidParameterCombinationException' || code === 'InvalidResourceStateFault')
+      return new ReplicationError(`DMS refused to create ${what}: ${errorText(err)}`, 'aws', { operation: op, awsCode: code });
+    return undefined;
   }
 }
 

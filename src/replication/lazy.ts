@@ -4,7 +4,7 @@
  * for the two). The adapters themselves are unchanged (src/replication/dms.ts, logs.ts); this only defers `import()`.
  */
 import type { AwsConfig, Env } from '../config.js';
-import type { DmsPort, DmsTask, DmsTableStat, DmsLogLine, LogsPort } from './port.js';
+import type { DmsConnection, DmsEndpoint, DmsInstance, DmsPort, DmsTask, DmsTableStat, DmsLogLine, LogsPort } from './port.js';
 
 interface Closable {
   close(): void;
@@ -53,6 +53,13 @@ export function lazyDms(config: { aws: AwsConfig }, opts: { env?: Env } = {}): D
     waitForStatus: async (arn, status, o): Promise<DmsTask> => (await l.get()).waitForStatus(arn, status, o),
     tableStats: async (arn: string, schema: string, table: string): Promise<DmsTableStat | undefined> => (await l.get()).tableStats(arn, schema, table),
     reloadTable: async (arn: string, schema: string, table: string): Promise<void> => (await l.get()).reloadTable(arn, schema, table),
+    startTask: async (arn, type): Promise<DmsTask> => (await l.get()).startTask(arn, type),
+    createTask: async (spec): Promise<DmsTask> => (await l.get()).createTask(spec),
+    describeEndpoints: async (f): Promise<DmsEndpoint[]> => (await l.get()).describeEndpoints(f),
+    createRedshiftTarget: async (spec): Promise<DmsEndpoint> => (await l.get()).createRedshiftTarget(spec),
+    describeConnections: async (f): Promise<DmsConnection[]> => (await l.get()).describeConnections(f),
+    testConnection: async (instanceArn: string, endpointArn: string): Promise<DmsConnection> => (await l.get()).testConnection(instanceArn, endpointArn),
+    describeInstances: async (f): Promise<DmsInstance[]> => (await l.get()).describeInstances(f),
   };
 }
 

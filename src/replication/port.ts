@@ -34,16 +34,109 @@ export interface DmsTask {
   fullLoadProgressPercent?: number;
 }
 
+/**
+ * DescribeTableStatistics' TableState values the runbooks act on (DMS user guide, "Monitoring tasks — table state"):
+ * `Before load` (queued), `Full load` (loading), `Table completed` (loaded; CDC applies), `Table is being reloaded`
+ * (ReloadTables / reload-target accepted), `Table error` (suspended: nothing applies until a reload), `Table cancelled`.
+ * Any other text AWS may add passes through as a plain string.
+ */
+export const DMS_TABLE_STATES = ['Before load', 'Full load', 'Table completed', 'Table is being reloaded', 'Table error', 'Table cancelled'] as const;
+export type DmsTableState = (typeof DMS_TABLE_STATES)[number];
+
+export function isKnownTableState(s: string): s is DmsTableState {
+  return (DMS_TABLE_STATES as readonly string[]).includes(s);
+}
+
 export interface DmsTableStat {
   schema: string;
   table: string;
-  /** `Table completed`, `Table error`, `Before load`, `Full load`, … */
-  state: string;
+  /** `Table completed`, `Table error`, `Before load`, `Full load`, `Table is being reloaded`, … (`unknown` when absent) */
+  state: DmsTableState | 'unknown' | (string & {});
+  /** rows copied by the current / last full load */
   fullLoadRows: number;
+  /** rows the full load could not load */
+  fullLoadErrorRows: number;
+  /** whether the last full load was a reload (ReloadTables / reload-target) */
+  fullLoadReloaded: boolean;
+  /** CDC counters since the task's last fresh start: they move while changes apply */
   inserts: number;
   updates: number;
   deletes: number;
+  ddls: number;
+  fullLoadStart?: Date;
+  fullLoadEnd?: Date;
   lastUpdate?: Date;
+}
+
+/**
+ * StartReplicationTask types the port uses to start fresh (resumeTask covers resume-processing):
+ *  - `start-replication`: the ONLY valid type for a task's first run (status `ready`). A full-load(-and-cdc) task that
+ *    has run cannot be started with it again (AWS: "valid only for tasks running for the first time").
+ *  - `reload-target`: for a task that ran before (`stopped` / `failed`): truncates (TargetTablePrepMode) and loads every
+ *    selected table again, then captures changes from now — a restart from the beginning.
+ */
+export type DmsStartType = 'start-replication' | 'reload-target';
+
+export type DmsEndpointType = 'source' | 'target';
+
+export interface DmsEndpoint {
+  arn: string;
+  id: string;
+  type: DmsEndpointType;
+  /** mysql, mariadb, aurora, redshift, … */
+  engine: string;
+  /** `active`, `creating`, `deleting`, … */
+  status: string;
+  serverName?: string;
+  port?: number;
+  databaseName?: string;
+  username?: string;
+}
+
+export type DmsConnectionStatus = 'successful' | 'failed' | 'testing' | 'deleting';
+
+/** One endpoint tested from one replication instance (DescribeConnections). */
+export interface DmsConnection {
+  endpointArn: string;
+  instanceArn: string;
+  status: DmsConnectionStatus | (string & {});
+  endpointId?: string;
+  instanceId?: string;
+  lastFailureMessage?: string;
+}
+
+export interface DmsInstance {
+  arn: string;
+  id: string;
+  /** `available`, `creating`, `modifying`, … */
+  status: string;
+  instanceClass?: string;
+}
+
+/** CreateEndpoint for the warehouse side: a Redshift target (credentials by Secrets Manager or user/password). */
+export interface RedshiftTargetEndpointSpec {
+  id: string;
+  serverName: string;
+  port: number;
+  databaseName: string;
+  username?: string;
+  password?: string;
+  /** Secrets Manager secret with the connection (then username/password are not sent) */
+  secretArn?: string;
+  secretAccessRoleArn?: string;
+}
+
+/** CreateReplicationTask input, as the API names it (built from schemas/ by dms-task-spec.ts). */
+export interface DmsTaskSpec {
+  ReplicationTaskIdentifier: string;
+  SourceEndpointArn: string;
+  TargetEndpointArn: string;
+  ReplicationInstanceArn: string;
+  MigrationType: 'full-load' | 'cdc' | 'full-load-and-cdc';
+  /** JSON text: {"rules": [...]} */
+  TableMappings: string;
+  /** JSON text: the task settings document */
+  ReplicationTaskSettings?: string;
 }
 
 export interface DmsPort {
@@ -66,12 +159,33 @@ export interface DmsPort {
   tableStats(arn: string, schema: string, table: string): Promise<DmsTableStat | undefined>;
   /** ReloadTables (task must be running) */
   reloadTable(arn: string, schema: string, table: string): Promise<void>;
+  /**
+   * StartReplicationTask with `start-replication` (a task in `ready`: never run) or `reload-target` (a task in `stopped`
+   * or `failed`: truncate and load every table again). A task already `starting`/`running` is an invalid-state error
+   * (nothing is done: stop it first for a reload); a wrong type for the state is an invalid-state error that says which
+   * type fits. Returns the task as StartReplicationTask answered (usually `starting`).
+   */
+  startTask(arn: string, type: DmsStartType): Promise<DmsTask>;
+  /** CreateReplicationTask (the task is `creating`, then `ready`); an identifier in use is kind 'already-exists' */
+  createTask(spec: DmsTaskSpec): Promise<DmsTask>;
+  /** DescribeEndpoints, optionally only one type; [] when there is none */
+  describeEndpoints(filter?: { type?: DmsEndpointType; id?: string; arn?: string }): Promise<DmsEndpoint[]>;
+  /** CreateEndpoint for a Redshift target; an identifier in use is kind 'already-exists' */
+  createRedshiftTarget(spec: RedshiftTargetEndpointSpec): Promise<DmsEndpoint>;
+  /** DescribeConnections (each endpoint × instance tested so far), optionally for one endpoint or instance */
+  describeConnections(filter?: { endpointArn?: string; instanceArn?: string }): Promise<DmsConnection[]>;
+  /** TestConnection: starts a test (status `testing`); poll describeConnections until successful / failed */
+  testConnection(instanceArn: string, endpointArn: string): Promise<DmsConnection>;
+  /** DescribeReplicationInstances, optionally by identifier; [] when there is none */
+  describeInstances(filter?: { id?: string }): Promise<DmsInstance[]>;
 }
 
 /** What went wrong in a replication call, so a runbook can decide (retry later, tell the user, roll back). */
 export type ReplicationErrorKind =
-  /** the task / table / log group does not exist */
+  /** the task / table / log group / endpoint does not exist */
   | 'not-found'
+  /** a task / endpoint with that identifier exists already (ResourceAlreadyExistsFault) */
+  | 'already-exists'
   /** the task is in a state the operation cannot run in (and waiting would not help) */
   | 'invalid-state'
   /** the task ended `failed` (LastFailureMessage, StopReason in the message and in `task`) */

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type AwsJsonResponse, SandboxFault, decodeToken, encodeToken, epochSeconds, faultResponse, ok, operationOf, parseInput } from './aws-fault.js';
 import type { LogsSandbox } from './logs.js';
+import { DmsEndpoints, EMBEDDED_SOURCE_HOST, type EndpointProbe, type InstanceRec, checkIdentifier, sandboxProbe } from './dms-endpoints.js';
 
 export const DMS_TARGET_PREFIX = 'AmazonDMSv20160101';
 
@@ -52,6 +53,8 @@ export interface DmsSandboxOptions {
   logs?: LogsSandbox;
   /** replication instance ARN → instance identifier (names the log group); default: the ARN's last segment */
   instances?: Record<string, string>;
+  /** what a TestConnection reaches (default: sandboxProbe with the warehouse always reachable) */
+  probe?: EndpointProbe;
 }
 
 /** Task settings the sandbox starts from (the ones the ak_sumofus core_usermailing task uses); client settings merge over them. */
@@ -249,6 +252,30 @@ const mappingsShape = z.object({
   ),
 });
 
+/** The task-settings fields the sandbox checks (DMS task settings reference: enum values and types); others pass through. */
+const LOG_COMPONENTS = ['SOURCE_UNLOAD', 'SOURCE_CAPTURE', 'TARGET_LOAD', 'TARGET_APPLY', 'TASK_MANAGER', 'TRANSFORMATION', 'SORTER', 'FILE_FACTORY', 'METADATA_MANAGER', 'IO', 'PERFORMANCE', 'COMMON', 'ADDONS', 'DATA_STRUCTURE', 'COMMUNICATION', 'FILE_TRANSFER', 'REST_SERVER', 'SERVER', 'TABLES_MANAGER', 'UTILITIES', 'VALIDATOR', 'VALIDATOR_EXT'] as const;
+const SEVERITIES = ['LOGGER_SEVERITY_ERROR', 'LOGGER_SEVERITY_WARNING', 'LOGGER_SEVERITY_INFO', 'LOGGER_SEVERITY_DEFAULT', 'LOGGER_SEVERITY_DEBUG', 'LOGGER_SEVERITY_DETAILED_DEBUG'] as const;
+const taskSettingsShape = z.looseObject({
+  TargetMetadata: z
+    .looseObject({
+      SupportLobs: z.boolean().optional(),
+      FullLobMode: z.boolean().optional(),
+      LimitedSizeLobMode: z.boolean().optional(),
+      LobMaxSize: z.number().int().min(0).optional(),
+      LobChunkSize: z.number().int().min(0).optional(),
+      BatchApplyEnabled: z.boolean().optional(),
+    })
+    .refine((m) => !(m.FullLobMode === true && m.LimitedSizeLobMode === true), 'FullLobMode and LimitedSizeLobMode cannot both be true')
+    .optional(),
+  FullLoadSettings: z.looseObject({ TargetTablePrepMode: z.enum(['DO_NOTHING', 'DROP_AND_CREATE', 'TRUNCATE_BEFORE_LOAD']).optional() }).optional(),
+  Logging: z
+    .looseObject({
+      EnableLogging: z.boolean().optional(),
+      LogComponents: z.array(z.looseObject({ Id: z.enum(LOG_COMPONENTS), Severity: z.enum(SEVERITIES) })).optional(),
+    })
+    .optional(),
+});
+
 // ───────────────────────────── helpers ─────────────────────────────
 
 function likePattern(s: string): RegExp {
@@ -321,6 +348,8 @@ export class DmsSandbox {
   private readonly accountId: string;
   private readonly logs: LogsSandbox | undefined;
   private readonly instances: Record<string, string>;
+  private readonly endpoints: DmsEndpoints;
+  private probe: EndpointProbe;
   private throttle = 0;
   private closed = false;
   readonly delays: DmsDelays;
@@ -332,6 +361,36 @@ export class DmsSandbox {
     this.logs = opts.logs;
     this.instances = { ...(opts.instances ?? {}) };
     this.delays = { ...DEFAULT_DMS_DELAYS, ...(opts.delays ?? {}) };
+    this.probe = opts.probe ?? sandboxProbe({ warehouseReachable: () => true });
+    this.endpoints = new DmsEndpoints({
+      region: this.region,
+      accountId: this.accountId,
+      resourceIdFor: (seed) => this.resourceIdFor(seed),
+      instances: () => this.instanceMap(),
+      probe: () => this.probe,
+    });
+  }
+
+  /** What TestConnection reaches from now on (startSandbox: the real MariaDB, the embedded source, its warehouse). */
+  setProbe(probe: EndpointProbe): void {
+    this.probe = probe;
+  }
+
+  /** Resolves when every TestConnection started so far has settled. */
+  connectionTestsSettled(): Promise<void> {
+    return this.endpoints.settled();
+  }
+
+  /** A replication instance that exists in the account (its ARN); the same identifier gives the same ARN. */
+  seedInstance(identifier: string): string {
+    checkIdentifier('ReplicationInstanceIdentifier', identifier);
+    const arn = `arn:aws:dms:${this.region}:${this.accountId}:rep:${this.resourceIdFor(`instance:${identifier}`)}`;
+    this.instances[arn] = identifier;
+    return arn;
+  }
+
+  private instanceMap(): Map<string, InstanceRec> {
+    return new Map(Object.entries(this.instances).map(([arn, identifier]) => [arn, { arn, identifier, instanceClass: 'dms.t3.medium' }]));
   }
 
   /** Mount point for the HTTP server: `AmazonDMSv20160101.<Operation>` + parsed JSON body. */
@@ -362,6 +421,16 @@ export class DmsSandbox {
         }
         case 'DescribeTableStatistics':
           return ok(this.describeTableStatistics(parseInput(tableStatsInput, body, op, INVALID)));
+        case 'CreateEndpoint':
+          return ok(this.endpoints.createEndpoint(body));
+        case 'DescribeEndpoints':
+          return ok(this.endpoints.describeEndpoints(body));
+        case 'TestConnection':
+          return ok(this.endpoints.testConnection(body));
+        case 'DescribeConnections':
+          return ok(this.endpoints.describeConnections(body));
+        case 'DescribeReplicationInstances':
+          return ok(this.endpoints.describeInstances(body));
         default:
           throw new SandboxFault('InvalidAction', `the DMS sandbox does not implement ${op}`);
       }
@@ -375,8 +444,7 @@ export class DmsSandbox {
   /** Create a task in a given state without going through the API (what already exists in the account). */
   seedTask(spec: SeedTaskSpec): DmsTaskView {
     const instance = spec.replicationInstance ?? 'sandbox-replication';
-    const instanceArn = `arn:aws:dms:${this.region}:${this.accountId}:rep:${this.resourceIdFor(`instance:${instance}`)}`;
-    this.instances[instanceArn] = instance;
+    const instanceArn = this.seedInstance(instance);
     const mappings =
       spec.tableMappings === undefined
         ? JSON.stringify({
@@ -392,11 +460,33 @@ export class DmsSandbox {
         : typeof spec.tableMappings === 'string'
           ? spec.tableMappings
           : JSON.stringify(spec.tableMappings);
+    // the task's endpoints exist in the account too: a read-only source on the embedded stand-in, the sandbox warehouse
+    const source = this.endpoints.seed({
+      identifier: `${spec.identifier}-source`,
+      arn: `arn:aws:dms:${this.region}:${this.accountId}:endpoint:${this.resourceIdFor(`source:${spec.identifier}`)}`,
+      type: 'source',
+      engine: 'mysql',
+      serverName: EMBEDDED_SOURCE_HOST,
+      port: 3306,
+      username: 'dms_readonly',
+      password: 'sandbox',
+    });
+    const target = this.endpoints.seed({
+      identifier: `${spec.identifier}-target`,
+      arn: `arn:aws:dms:${this.region}:${this.accountId}:endpoint:${this.resourceIdFor(`target:${spec.identifier}`)}`,
+      type: 'target',
+      engine: 'redshift',
+      serverName: 'sandbox.redshift.local',
+      port: 5439,
+      databaseName: 'dev',
+      username: 'sandbox',
+      password: 'sandbox',
+    });
     const t = this.newTask({
       identifier: spec.identifier,
       instanceArn,
-      sourceEndpointArn: `arn:aws:dms:${this.region}:${this.accountId}:endpoint:${this.resourceIdFor(`source:${spec.identifier}`)}`,
-      targetEndpointArn: `arn:aws:dms:${this.region}:${this.accountId}:endpoint:${this.resourceIdFor(`target:${spec.identifier}`)}`,
+      sourceEndpointArn: source.arn,
+      targetEndpointArn: target.arn,
       migrationType: spec.migrationType ?? 'full-load-and-cdc',
       tableMappings: mappings,
       settings: spec.settings === undefined ? undefined : JSON.stringify(spec.settings),
@@ -492,6 +582,18 @@ export class DmsSandbox {
   // ── operations ──
 
   private createTask(i: z.output<typeof createTaskInput>): TaskRec {
+    checkIdentifier('ReplicationTaskIdentifier', i.ReplicationTaskIdentifier);
+    // endpoints this sandbox knows must be of the right side (ARNs it does not know are taken as they are)
+    for (const [arn, side, field] of [
+      [i.SourceEndpointArn, 'source', 'SourceEndpointArn'],
+      [i.TargetEndpointArn, 'target', 'TargetEndpointArn'],
+    ] as const) {
+      if (!/^arn:aws[a-z-]*:dms:[a-z0-9-]+:\d{12}:endpoint:[A-Za-z0-9-]+$/.test(arn)) throw new SandboxFault(INVALID, `${field} "${arn}" is not a DMS endpoint ARN (arn:aws:dms:<region>:<account>:endpoint:<id>)`);
+      const e = this.endpoints.get(arn);
+      if (e !== undefined && e.type !== side) throw new SandboxFault('InvalidParameterCombinationException', `${field} ${e.identifier} is a ${e.type} endpoint, not a ${side} endpoint`);
+    }
+    if (!/^arn:aws[a-z-]*:dms:[a-z0-9-]+:\d{12}:rep:[A-Za-z0-9-]+$/.test(i.ReplicationInstanceArn))
+      throw new SandboxFault(INVALID, `ReplicationInstanceArn "${i.ReplicationInstanceArn}" is not a DMS replication instance ARN (arn:aws:dms:<region>:<account>:rep:<id>)`);
     const t = this.newTask({
       identifier: i.ReplicationTaskIdentifier,
       instanceArn: i.ReplicationInstanceArn,
@@ -537,11 +639,16 @@ export class DmsSandbox {
   private start(arn: string, type: StartType): TaskRec {
     const t = this.byArn(arn);
     this.advance(t);
-    const allowed = t.status === 'ready' ? type === 'start-replication' || type === 'reload-target' : t.status === 'stopped' || t.status === 'failed';
+    // StartReplicationTask (API reference): start-replication is the only valid type for a task's first run (`ready`);
+    // resume-processing and reload-target are for tasks that ran before (stopped / failed). A full-load(-and-cdc) task
+    // that ran is loaded again with reload-target; only a cdc task is started again with start-replication (from a new
+    // start point).
+    const settled = t.status === 'stopped' || t.status === 'failed';
+    const allowed = t.status === 'ready' ? type === 'start-replication' : settled && (type !== 'start-replication' || t.migrationType === 'cdc');
     if (!allowed) {
-      const why =
-        t.status === 'ready' ? 'a task that has never run must be started with start-replication' : `the task is ${t.status}; it can be started only when it is stopped, failed or ready`;
-      throw new SandboxFault(STATE, `Replication task ${t.identifier} cannot be started with ${type}: ${why}`);
+      if (t.status === 'ready') throw new SandboxFault(STATE, `Replication task ${t.identifier} cannot be started with ${type}: a task that has never run must be started with start-replication`);
+      if (settled) throw new SandboxFault('InvalidParameterCombinationException', `Start Type : START_REPLICATION, valid only for tasks running for the first time (task ${t.identifier} has run before: use reload-target to load the tables again, or resume-processing)`);
+      throw new SandboxFault(STATE, `Replication task ${t.identifier} cannot be started with ${type}: the task is ${t.status}; it can be started only when it is stopped, failed or ready`);
     }
     const from = t.status;
     t.status = 'starting';
@@ -790,6 +897,9 @@ export class DmsSandbox {
       if (!isRecord(raw)) throw new SandboxFault(INVALID, 'ReplicationTaskSettings must be a JSON object');
       settingsIn = raw;
     }
+    const checked = taskSettingsShape.safeParse(settingsIn);
+    if (!checked.success)
+      throw new SandboxFault(INVALID, `ReplicationTaskSettings is invalid: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const settings = deepMerge(DEFAULT_TASK_SETTINGS as unknown as Record<string, unknown>, settingsIn);
     const policy = (settings.ErrorBehavior as Record<string, unknown> | undefined)?.TableErrorPolicy;
     if (policy !== 'SUSPEND_TABLE' && policy !== 'STOP_TASK')
