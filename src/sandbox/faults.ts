@@ -94,6 +94,11 @@ export interface FaultKnobs {
   tableHealth: Record<string, TableHealth>;
   /** another client's VACUUM is running: the next n VACUUM statements fail as Redshift's do ("VACUUM is running") */
   vacuumBusy: number;
+  /**
+   * the embedded source stand-in does not answer: a DMS TestConnection to a source endpoint on `sandbox-source` fails
+   * (an endpoint on a real MariaDB host is connected to for real, and fails when that host does not answer)
+   */
+  sourceUnreachable: boolean;
 }
 
 /** The superuser-only system views the sandbox provides. */
@@ -115,6 +120,7 @@ export const DEFAULT_FAULTS: Readonly<FaultKnobs> = {
   catalogGrants: [],
   tableHealth: {},
   vacuumBusy: 0,
+  sourceUnreachable: false,
 };
 
 export function defaultFaults(): FaultKnobs {
@@ -136,6 +142,33 @@ const failRule = z.strictObject({
   times: z.number().int().positive().optional(),
 });
 
+const table = z.string().min(1, 'name the table ("core_usermailing" or "schema.table")');
+/**
+ * One-shot actions on the running replication loops (apply-loop.ts), in the order given; `table` names a loop started by
+ * `sandbox.startReplication` (the error says which tables have one). Not kept in the knobs: the answer lists what each did.
+ *  - binlogRetention: the source's binlog retention, ms (`null` = unlimited), for one table's loop or every loop;
+ *    changes not read in time are purged (DMS: FATAL_ERROR on every resume until reload-target; CDC: broken until reload)
+ *  - tableError (dms): the table goes to `Table error` now, with `]E:` / `]W:` lines in the task log
+ *  - fatalError (dms): the task stops with FATAL_ERROR now (Status failed)
+ *  - failNextResume (dms): the next resume-processing ends failed with this LastFailureMessage
+ *  - logErrorsOnResume (dms): n TARGET_APPLY `]E:` lines appear after the next resume
+ *  - replayDuplicates: the last n applied inserts are written again (duplicate keys in the target)
+ *  - cdcOutage (cdc): the CDC service stops (down: true) / resumes reading the binlog
+ *  - cdcReload (cdc): what "reload this table" on the CDC service's dashboard does — the target is created when missing,
+ *    emptied and filled from the source, and replication continues from the source's current position
+ */
+export const replicationAction = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('binlogRetention'), table: table.optional(), ms: z.number().int().min(0).nullable() }),
+  z.strictObject({ action: z.literal('tableError'), table, reason: z.string().min(1).optional() }),
+  z.strictObject({ action: z.literal('fatalError'), table, reason: z.string().min(1).optional() }),
+  z.strictObject({ action: z.literal('failNextResume'), table, message: z.string().min(1).optional() }),
+  z.strictObject({ action: z.literal('logErrorsOnResume'), table, n: z.number().int().min(1).max(1000) }),
+  z.strictObject({ action: z.literal('replayDuplicates'), table, n: z.number().int().min(1).max(100_000) }),
+  z.strictObject({ action: z.literal('cdcOutage'), table, down: z.boolean() }),
+  z.strictObject({ action: z.literal('cdcReload'), table }),
+]);
+export type ReplicationAction = z.infer<typeof replicationAction>;
+
 /** What `POST /_sandbox/faults` accepts: any subset of the knobs; `reset: true` first restores the defaults. */
 export const faultPatch = z.strictObject({
   reset: z.boolean().optional(),
@@ -156,6 +189,9 @@ export const faultPatch = z.strictObject({
   catalogGrants: z.array(z.enum(SUPERUSER_VIEWS)).optional(),
   tableHealth: z.record(z.string().regex(/^[^.]+\.[^.]+$/, 'keys are schema.table'), tableHealth).optional(),
   vacuumBusy: z.number().int().min(0).optional(),
+  sourceUnreachable: z.boolean().optional(),
+  /** actions on the replication loops (see replicationAction), run after the knobs are set */
+  replication: z.array(replicationAction).optional(),
 });
 export type FaultPatch = z.infer<typeof faultPatch>;
 
@@ -175,6 +211,7 @@ export function applyFaultPatch(faults: FaultKnobs, patch: FaultPatch): void {
   if (patch.catalogGrants !== undefined) faults.catalogGrants = [...patch.catalogGrants];
   if (patch.tableHealth !== undefined) faults.tableHealth = structuredClone(patch.tableHealth);
   if (patch.vacuumBusy !== undefined) faults.vacuumBusy = patch.vacuumBusy;
+  if (patch.sourceUnreachable !== undefined) faults.sourceUnreachable = patch.sourceUnreachable;
 }
 
 /** Consume one throttle token (the global one first, then the operation's); true when this call must be throttled. */

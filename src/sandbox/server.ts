@@ -11,6 +11,22 @@
  * Admin endpoints (not AWS): `GET /_sandbox/health`, `GET /_sandbox/faults`, `POST /_sandbox/faults` (JSON: any subset of
  * the fault knobs, `{"reset": true}` restores the defaults). `/_sandbox/slack/…` stands in for the Slack Web API and
  * response URLs (slack.ts), so `npm start` can be tried without a Slack workspace.
+ *
+ * `POST /_sandbox/faults` also drives the running replication (faults.ts `replicationAction`, replication-knobs.ts):
+ * `{"replication": [{"action": …, "table": …}, …]}`, run in order after the knobs are set; the answer is the knobs plus
+ * `replication: [{action, tables, replayedKeys?, rowsLoaded?}]`. Actions:
+ *   {"action": "binlogRetention", "ms": 2000 | null, "table"?: t}   source binlog retention (changes not read in time are lost)
+ *   {"action": "tableError", "table": t, "reason"?: …}               DMS table → `Table error` now
+ *   {"action": "fatalError", "table": t, "reason"?: …}               DMS task → failed, Stop Reason FATAL_ERROR
+ *   {"action": "failNextResume", "table": t, "message"?: …}          DMS: the next resume-processing fails
+ *   {"action": "logErrorsOnResume", "table": t, "n": 3}              DMS: n `]E:` lines after the next resume
+ *   {"action": "replayDuplicates", "table": t, "n": 5}               the last n applied inserts written again (duplicate keys)
+ *   {"action": "cdcOutage", "table": t, "down": true | false}        the CDC service stops / resumes reading the binlog
+ *   {"action": "cdcReload", "table": t}                              "reload this table" on the CDC service's dashboard:
+ *                                                                    recreate if missing, empty, copy the source, continue
+ * and `{"sourceUnreachable": true}` makes a DMS TestConnection to the embedded source (`sandbox-source`) fail; the
+ * warehouse knob `warehouseUnreachableForMs` makes one to the Redshift target fail. A bad action (unknown table, a
+ * DMS-only action on a CDC table) is a 400 and changes nothing.
  */
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
@@ -22,6 +38,8 @@ import { type Db, openDb, redactUrl, toObjects } from './db.js';
 import { type FaultKnobs, applyFaultPatch, defaultFaults, faultPatch, takeActiveStatementsExceeded, takeThrottle } from './faults.js';
 import { type MaintenanceRecord, REDSHIFT_DATA_TARGET_PREFIX, RedshiftDataService, type Submission } from './redshift-data.js';
 import { DMS_TARGET_PREFIX, type DmsDelays, DmsSandbox } from './dms.js';
+import { sandboxProbe } from './dms-endpoints.js';
+import { ReplicationKnobError, planReplicationActions } from './replication-knobs.js';
 import { LOGS_TARGET_PREFIX, type LogsSandboxOptions, LogsSandbox } from './logs.js';
 import { type Replication, type ReplicationOptions, startReplication } from './replication.js';
 import { type SlackRecord, SlackSandbox } from './slack.js';
@@ -133,7 +151,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const data = new RedshiftDataService({ db, faults, maintenanceLog, logger: log.child({ service: 'redshift-data' }), ...(opts.pageSize !== undefined ? { pageSize: opts.pageSize } : {}) });
   await data.init();
   const logsService = new LogsSandbox({ ...(opts.logs ?? {}), ingestionDelayMs: () => faults.logIngestionDelayMs });
-  const dmsService = new DmsSandbox({ logs: logsService, delays: { ...SANDBOX_DMS_DELAYS, ...(opts.dmsDelays ?? {}) } });
+  const dmsService = new DmsSandbox({
+    logs: logsService,
+    delays: { ...SANDBOX_DMS_DELAYS, ...(opts.dmsDelays ?? {}) },
+    // TestConnection: a real MariaDB host is connected to; the embedded source and the warehouse follow the fault knobs
+    probe: sandboxProbe({ warehouseReachable: () => faults.warehouseUnreachableUntil <= Date.now(), embeddedSourceReachable: () => !faults.sourceUnreachable }),
+  });
   const services = new Map<string, AwsJsonService>([
     [REDSHIFT_DATA_TARGET_PREFIX, data],
     [DMS_TARGET_PREFIX, dmsService],
@@ -170,9 +193,22 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           send(res, 400, { __type: 'ValidationException', message: `invalid fault patch — ${lines.join('; ')}` }, requestId);
           return;
         }
-        applyFaultPatch(faults, p.data);
-        log.info({ faults }, 'fault knobs changed');
-        send(res, 200, faults, requestId);
+        const { replication: actions, ...knobs } = p.data;
+        let run;
+        try {
+          // every action is resolved before anything changes: a bad one leaves knobs and loops as they were
+          run = actions !== undefined ? planReplicationActions(replications, actions) : undefined;
+        } catch (e) {
+          if (e instanceof ReplicationKnobError) {
+            send(res, 400, { __type: 'ValidationException', message: `invalid fault patch — replication: ${e.message}` }, requestId);
+            return;
+          }
+          throw e;
+        }
+        applyFaultPatch(faults, knobs);
+        const results = run !== undefined ? await run() : undefined;
+        log.info({ faults, replication: results }, 'fault knobs changed');
+        send(res, 200, results !== undefined ? { ...faults, replication: results } : faults, requestId);
         return;
       }
     }
