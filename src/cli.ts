@@ -6,6 +6,7 @@
  *   schema apply --all | <table…> [--dry-run]   create missing schemas/tables; existing ones are left alone
  *   schema import-mysql [--from-dump f.sql] [--out dir] [table…]   propose schemas/ files from the MySQL source
  *   schema diff --source [table…]         schemas/ vs the MySQL source; exit 1 when they disagree
+ *   schema export-dms <table> […]         the aws dms create-replication-task --cli-input-json input for a dms table
  *   slash "/redshift <command>"           send the running bot one signed slash command, print the replies (trials)
  *   help
  *
@@ -21,6 +22,7 @@ import { diffTable, formatDrift, type Drift } from './schema/diff.js';
 import { runImportCommand } from './schema/import-cli.js';
 import { runDiffSourceCommand, runImportMysqlCommand, type SourceCliIo } from './source/import-mysql-cli.js';
 import { SourceError } from './source/port.js';
+import { ExportDmsUsageError, runExportDmsCommand } from './replication/export-dms-cli.js';
 import { tableKey, type TableDef } from './schema/model.js';
 import { loadRegistry, RegistryError, type Registry } from './schema/registry.js';
 import { suggest } from './schema/types.js';
@@ -47,6 +49,10 @@ export const USAGE = `usage: npm run cli -- <command>
         propose schemas/ files from the MySQL source's information_schema (or a SHOW CREATE TABLE dump)
   schema diff --source [table…]
         compare schemas/ with the MySQL source (a column added upstream breaks replication); exit code 1 when they differ
+  schema export-dms <table> [--source-schema <db>] [--source-endpoint-arn <arn>] [--target-endpoint-arn <arn>] [--instance-arn <arn>]
+        print the JSON for aws dms create-replication-task --cli-input-json (full load + CDC, TRUNCATE_BEFORE_LOAD,
+        limited LOB 32 KB, batch apply, logging); ARNs also from DMS_SOURCE_ENDPOINT_ARN, DMS_TARGET_ENDPOINT_ARN,
+        DMS_REPLICATION_INSTANCE_ARN, else placeholders to fill in
   ${SLASH_USAGE}
   help
         this text
@@ -159,10 +165,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return await runImportMysqlCommand(rest, sourceIo(io));
       case 'apply':
         return await schemaApply(rest, io);
+      case 'export-dms':
+        return await runExportDmsCommand(rest, sourceIo(io));
       default:
-        throw new UsageError(sub === undefined ? 'schema needs a subcommand: import, import-mysql, diff or apply' : `unknown command "schema ${sub}"`);
+        throw new UsageError(sub === undefined ? 'schema needs a subcommand: import, import-mysql, diff, apply or export-dms' : `unknown command "schema ${sub}"`);
     }
   } catch (err) {
+    if (err instanceof ExportDmsUsageError) {
+      io.err(`error: ${err.message}`);
+      return 2;
+    }
     if (err instanceof UsageError) {
       io.err(`error: ${err.message}`);
       io.err(USAGE);
