@@ -155,7 +155,10 @@ export interface DmsPort {
   resumeTask(arn: string): Promise<DmsTask>;
   /** poll DescribeReplicationTasks with backoff until `status`; throws on `failed` (with LastFailureMessage) or timeout */
   waitForStatus(arn: string, status: 'stopped' | 'running', opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<DmsTask>;
-  /** DescribeTableStatistics for one table */
+  /**
+   * DescribeTableStatistics for one table, named as the SOURCE has it (schema = the MySQL database, which a schema
+   * rename rule may map to another Redshift schema); undefined when the task has no such table
+   */
   tableStats(arn: string, schema: string, table: string): Promise<DmsTableStat | undefined>;
   /** ReloadTables (task must be running) */
   reloadTable(arn: string, schema: string, table: string): Promise<void>;

@@ -206,7 +206,7 @@ export interface DmsTaskView {
 // ───────────────────────────── request shapes ─────────────────────────────
 
 const filter = z.object({ Name: z.string(), Values: z.array(z.string()) });
-const createTaskInput = z.object({
+export const createTaskInput = z.object({
   ReplicationTaskIdentifier: z.string(),
   SourceEndpointArn: z.string().min(1),
   TargetEndpointArn: z.string().min(1),
