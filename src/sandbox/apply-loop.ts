@@ -466,6 +466,7 @@ abstract class ApplyLoopBase {
   /** Write the generated changes the source does not hold yet, in order (one transaction per batch). */
   async flushSource(): Promise<void> {
     while (this.flushing) await this.flushing;
+    if (this.sourceFrozen) return;
     if (this.flushed >= this.log.length) return;
     this.flushing = (async () => {
       try {
@@ -733,6 +734,17 @@ abstract class ApplyLoopBase {
       }
     })();
     return this.inFlight;
+  }
+
+  /**
+   * While a CDC reload copies the source, generated changes wait in the log instead of reaching the source: the copy is
+   * then exactly the source at the reload's position, and the changes after it are applied once, not copied AND applied.
+   */
+  protected sourceFrozen = false;
+
+  /** Resolve when the tick in flight (if any) has finished; its errors are the tick's own (onError). */
+  protected async settleTick(): Promise<void> {
+    while (this.inFlight !== undefined) await this.inFlight.catch(() => undefined);
   }
 
   /** Resolve when `pred()` holds (checked every tick); reject with the loop's stats after `timeoutMs`. */
@@ -1298,11 +1310,19 @@ export class CdcApplyLoop extends ApplyLoopBase {
     while (this.reloading) await this.reloading;
     let rows = 0;
     this.reloading = (async () => {
+      // a tick already applying (it passed the `reloading` check before this began) must finish first: once the table
+      // is created below, its next buffered insert would land AND be copied by the load — a duplicate key
+      await this.settleTick();
       await this.flushSource();
       const end = this.logLength();
-      if ((await this.readColumns()) === undefined) await this.createTarget();
-      this.forgetColumns();
-      rows = await this.loadAll();
+      this.sourceFrozen = true;
+      try {
+        if ((await this.readColumns()) === undefined) await this.createTarget();
+        this.forgetColumns();
+        rows = await this.loadAll();
+      } finally {
+        this.sourceFrozen = false;
+      }
       this.settleUpTo(end, { applied: 'load' });
       this.readUpTo = Math.max(this.readUpTo, end);
       this.broken = undefined;
