@@ -583,6 +583,8 @@ export class DmsSandbox {
 
   private createTask(i: z.output<typeof createTaskInput>): TaskRec {
     checkIdentifier('ReplicationTaskIdentifier', i.ReplicationTaskIdentifier);
+    if ([...this.tasks.values()].some((t) => t.identifier === i.ReplicationTaskIdentifier))
+      throw new SandboxFault(EXISTS, `A replication task with identifier ${i.ReplicationTaskIdentifier} already exists`);
     // endpoints this sandbox knows must be of the right side (ARNs it does not know are taken as they are)
     for (const [arn, side, field] of [
       [i.SourceEndpointArn, 'source', 'SourceEndpointArn'],
