@@ -80,10 +80,11 @@ describe('deploy/iam-policy.json', () => {
     for (const s of policy.Statement) {
       expect(s.Effect, s.Sid).toBe('Allow');
       if (!list(s.Resource).includes('*')) continue;
-      // DescribeReplicationTasks takes no resource ARN; Describe/Get/Cancel Statement are scoped to the caller's own statements
+      // DMS's Describe* list calls take no resource ARN; Describe/Get/Cancel Statement are scoped to the caller's own statements
       const acts = list(s.Action);
       const ownStatements = s.Condition?.StringEquals?.['redshift-data:statement-owner-iam-userid'] === '${aws:userid}';
-      expect(acts.every((a) => a === 'dms:DescribeReplicationTasks') || (ownStatements && acts.every((a) => a.startsWith('redshift-data:'))), s.Sid).toBe(true);
+      const dmsLists = ['dms:DescribeReplicationTasks', 'dms:DescribeEndpoints', 'dms:DescribeConnections', 'dms:DescribeReplicationInstances'];
+      expect(acts.every((a) => dmsLists.includes(a)) || (ownStatements && acts.every((a) => a.startsWith('redshift-data:'))), s.Sid).toBe(true);
     }
     const secret = policy.Statement.find((s) => list(s.Action).includes('secretsmanager:GetSecretValue'))!;
     expect(list(secret.Resource)).toHaveLength(1); // one secret
