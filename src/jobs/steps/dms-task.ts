@@ -7,7 +7,7 @@
  * own polling (`waitForStatus`, bounded, abortable by ctx.signal); a wait of hours (a full load) belongs in a step that
  * parks the job (`waitUntil`), not here.
  */
-import type { DmsPort, DmsTask } from '../../replication/port.js';
+import type { DmsPort, DmsStartType, DmsTask } from '../../replication/port.js';
 import type { RunbookDeps } from '../deps.js';
 import type { PlannedAction, Step, StepContext } from '../runbook.js';
 
@@ -126,21 +126,7 @@ export function resumeTaskStep(o: ResumeTaskStepOptions): Step<D> {
 }
 
 /** StartReplicationTaskType values other than resume-processing (which resumeTaskStep covers). */
-export type StartTaskType = 'start-replication' | 'reload-target';
-
-/**
- * The DMS call startTaskStep needs: StartReplicationTask with a start type. A DmsPort that has this method is used as
- * is (structurally); until the port offers it, startTaskStep fails with a readable error instead of guessing.
- */
-export interface DmsStarter {
-  startTask(arn: string, type: StartTaskType): Promise<DmsTask>;
-}
-
-/** The port's StartReplicationTask-with-a-type, if it has one. */
-export function starterOf(dms: DmsPort): DmsStarter | undefined {
-  const start = (dms as DmsPort & Partial<DmsStarter>).startTask;
-  return typeof start === 'function' ? { startTask: (arn, type) => start.call(dms, arn, type) } : undefined;
-}
+export type StartTaskType = DmsStartType;
 
 export interface StartTaskStepOptions extends DmsStepBase {
   type: StartTaskType;
@@ -168,14 +154,11 @@ export function startTaskStep(o: StartTaskStepOptions): Step<D> {
     },
     run: async (ctx) => {
       const dms = dmsOf(ctx);
-      const starter = starterOf(dms);
-      if (!starter)
-        throw new Error(`this worker's DMS client cannot call StartReplicationTask with ${o.type} (its DmsPort has no startTask); task ${o.taskId} was not started — start it in the DMS console or upgrade the worker`);
       const arn = await taskArnOf(ctx, o);
       const before = ctx.handles[startHandle] === undefined ? undefined : await dms.describeTask(arn);
       if (before === undefined || !['running', 'starting'].includes(before.status)) {
         await ctx.setHandle(startHandle, String(Date.now()));
-        const t0 = await starter.startTask(arn, o.type);
+        const t0 = await dms.startTask(arn, o.type);
         await ctx.audit({ kind: 'aws-call', ref: arn, outcome: t0.status, text: `StartReplicationTask ${o.type}` });
       }
       const t = await dms.waitForStatus(arn, 'running', { signal: ctx.signal });
