@@ -40,6 +40,10 @@ export interface RunbookSettings {
   vacuumRetryMs: number;
   /** give up (the job fails, `retry` resumes it) when other VACUUMs kept the cluster busy this long (default 30 min) */
   vacuumWaitMs: number;
+  /** how often a DMS full load's table statistics are looked at, the job parked in between (default 30 s; steps/dms-full-load.ts) */
+  fullLoadPollMs?: number;
+  /** a DMS full load still running after this long fails the step; `retry` resumes the wait (default 48 h) */
+  fullLoadTimeoutMs?: number;
 }
 
 export const DEFAULT_RUNBOOK_SETTINGS: RunbookSettings = {

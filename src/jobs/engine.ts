@@ -106,6 +106,7 @@ function safe(reporter: Reporter, logger: Logger | undefined): Reporter {
     approvalRequested: wrap('approvalRequested', reporter.approvalRequested.bind(reporter)),
     approvalResolved: wrap('approvalResolved', reporter.approvalResolved.bind(reporter)),
     note: wrap('note', reporter.note.bind(reporter)),
+    ...(reporter.waitProgress ? { waitProgress: wrap('waitProgress', reporter.waitProgress.bind(reporter)) } : {}),
     jobFinished: wrap('jobFinished', reporter.jobFinished.bind(reporter)),
   };
 }
@@ -364,7 +365,7 @@ class JobRun<D> {
   private async wait(job: JobRecord, step: Step<D>, i: number, w: WaitSignal, previous: JobRecord['waiting']): Promise<EngineOutcome> {
     const r = await this.o.store.transact(job.id, (j) => {
       j.cursor = i;
-      j.waiting = { step: step.name, untilMs: w.untilMs, note: w.note, since: previous?.since ?? Date.now() };
+      j.waiting = { step: step.name, untilMs: w.untilMs, note: w.note, since: previous?.since ?? Date.now(), ...(w.progress !== undefined ? { progress: w.progress } : {}) };
       return { write: j, result: true };
     });
     if (!r.found) throw new EngineError(`job ${job.id} not found`);
@@ -375,6 +376,8 @@ class JobRun<D> {
       await this.o.audit.append({ jobId: job.id, event: 'wait', step: step.name, ref: String(w.untilMs), detail: w.note });
       await this.reporter.note(r.job, `⏳ ${w.note}`);
     }
+    // the live figure edits the progress message; it never adds a thread line
+    if (w.progress !== undefined && w.progress !== previous?.progress) await this.reporter.waitProgress?.(r.job);
     return { kind: 'waiting', job: r.job, untilMs: w.untilMs };
   }
 

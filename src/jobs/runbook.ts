@@ -32,15 +32,20 @@ export class WaitSignal extends Error {
     readonly untilMs: number,
     /** what the step waits for, shown once per wait: "waiting for a change to core_action (until 12:10:05)" */
     readonly note: string,
+    /**
+     * a live figure of the wait ("FullLoadRows 12,345 · Full load"): kept on the job record and shown in the job's
+     * progress message, which is EDITED as it changes — a new figure never posts another thread line (the note does)
+     */
+    readonly progress?: string,
   ) {
     super(`waiting until ${new Date(untilMs).toISOString()}: ${note}`);
     this.name = 'WaitSignal';
   }
 }
 
-/** Park the job until `untilMs` (see WaitSignal). */
-export function waitUntil(untilMs: number, note: string): never {
-  throw new WaitSignal(untilMs, note);
+/** Park the job until `untilMs` (see WaitSignal); `progress` is the wait's live figure, shown by editing the progress message. */
+export function waitUntil(untilMs: number, note: string, progress?: string): never {
+  throw new WaitSignal(untilMs, note, progress);
 }
 
 export type PlannedActionKind = 'sql' | 'sql-batch' | 'aws' | 'approval' | 'file' | 'check';

@@ -88,7 +88,7 @@ export interface JobRecord {
   /** the trigger (Slack trigger_id / client message id) that created the job; the same trigger maps to the same job */
   triggerId?: string;
   /** set while a step waits for the world (WaitSignal): the job is parked until `untilMs`, no worker held */
-  waiting?: { step: string; untilMs: number; note: string; since: number };
+  waiting?: { step: string; untilMs: number; note: string; since: number; progress?: string };
   /** first time a worker started the job */
   startedAt?: number;
 }
@@ -104,5 +104,11 @@ export interface Reporter {
   approvalResolved(job: JobRecord, approval: ApprovalRecord): Promise<void>;
   /** a line worth showing that is not a step boundary (log lines, warnings) */
   note(job: JobRecord, text: string): Promise<void>;
+  /**
+   * a waiting step's live figure changed (`job.waiting.progress`, e.g. FullLoadRows): show it where it replaces the
+   * previous one (Slack: the progress message, edited), never as another line. Optional: a reporter without it shows
+   * the figure nowhere but the job record.
+   */
+  waitProgress?(job: JobRecord): Promise<void>;
   jobFinished(job: JobRecord): Promise<void>;
 }

@@ -226,12 +226,15 @@ export function progressMessage(job: JobRecord, now: number = Date.now()): Slack
   if (n > 0 && n <= MAX_CHECKLIST_STEPS) {
     const lines = job.steps.map((s, i) => {
       const d = s.state === 'running' || s.finishedAt !== undefined ? stepDuration(s, now) : undefined;
-      const detail = s.detail ? ` · ${escapeMrkdwn(truncate(s.detail, 120))}` : '';
+      const live = s.state === 'running' && job.waiting?.step === s.name && job.waiting.progress !== undefined ? `⏳ ${job.waiting.progress}` : undefined;
+      const shown = live ?? s.detail;
+      const detail = shown ? ` · ${escapeMrkdwn(truncate(shown, 120))}` : '';
       return `${s.state === 'done' && s.status === 'warn' ? STEP_WARN_EMOJI : STEP_EMOJI[s.state]} ${i + 1}. ${escapeMrkdwn(s.title)}${d ? ` — ${d}` : ''}${detail}`;
     });
     blocks.push(mrkdwnSection(`*${stepLine}*\n${lines.join('\n')}`));
   } else {
-    blocks.push(mrkdwnSection(`*${stepLine}*`));
+    const live = cur && cur.state === 'running' && job.waiting?.step === cur.name ? job.waiting.progress : undefined;
+    blocks.push(mrkdwnSection(`*${stepLine}*${live !== undefined ? `\n⏳ ${escapeMrkdwn(truncate(live, 200))}` : ''}`));
   }
   if (job.state === 'failed' && job.error) {
     blocks.push(mrkdwnSection(`*Error:* ${userMrkdwn(truncate(job.error, 2500))}`));

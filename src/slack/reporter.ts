@@ -176,6 +176,14 @@ export class SlackThreadReporter implements Reporter {
     });
   }
 
+  /** a waiting step's live figure (FullLoadRows…): the progress message is edited (throttled), no thread line */
+  async waitProgress(job: JobRecord): Promise<void> {
+    await this.guard('waitProgress', job, async () => {
+      const origin = await this.ensureProgress(job);
+      if (origin) this.scheduleProgress(job, origin);
+    });
+  }
+
   async note(job: JobRecord, text: string): Promise<void> {
     await this.guard('note', job, async () => {
       const origin = await this.ensureProgress(job);
