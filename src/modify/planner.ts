@@ -58,6 +58,12 @@ export interface PlanInput {
   current: TableDef;
   ops: readonly Op[];
   deepCopy: boolean;
+  /**
+   * Deep copy to exactly this definition (recover: a table the CDC service recreated in its own shape, brought to its
+   * schemas/ definition — keys, constraints, dist/sort keys, column attributes). Every column of `target` is copied by
+   * name from `current` (cast where the type differs); `ops` only describe the change; no in-place plan is considered.
+   */
+  target?: TableDef;
   /** cdc tables; default live-copy */
   strategy?: 'live-copy' | 'rename-first';
   /** every (table, foreign key) that references the table (registry.ts referencingTables) */
@@ -384,6 +390,20 @@ function brokenForeignKeys(current: TableDef, mapping: readonly ColumnSource[], 
 }
 
 /** Plan a `modify`: in place when every op allows it, else a deep copy (see the module comment). */
+/** The mapping of a deep copy from `current` to the definition `target`: columns by name, cast where the type differs. */
+function conformTo(current: TableDef, target: TableDef): { ok: true; next: TableDef; mapping: ColumnSource[]; notes: string[] } | PlanError {
+  const key = `${current.schema}.${current.name}`;
+  const missing = target.columns.filter((c) => !current.columns.some((x) => x.name === c.name)).map((c) => c.name);
+  if (missing.length) return { ok: false, error: `${key} lacks column(s) ${missing.join(', ')} of its schemas/ definition: a copy cannot fill them (reload the table, or change schemas/)` };
+  const mapping = target.columns.map((c): ColumnSource => {
+    const from = current.columns.find((x) => x.name === c.name)!;
+    return from.type === c.type ? { target: c.name, kind: 'column', from: c.name } : { target: c.name, kind: 'cast', from: c.name, type: c.type };
+  });
+  const dropped = current.columns.filter((c) => !target.columns.some((x) => x.name === c.name)).map((c) => c.name);
+  const notes = dropped.length ? [`column(s) ${dropped.join(', ')} of ${key} are not in schemas/ and are not copied`] : [];
+  return { ok: true, next: structuredClone(target), mapping, notes };
+}
+
 export function planModify(input: PlanInput): ModifyPlan | PlanError {
   const { current, ops } = input;
   const key = `${current.schema}.${current.name}`;
@@ -394,7 +414,7 @@ export function planModify(input: PlanInput): ModifyPlan | PlanError {
       ok: false,
       error: `${key} in the warehouse differs from schemas/:\n${drift.map((d) => `  • ${d}`).join('\n')}\nFix schemas/ (\`schema diff ${current.name}\` shows it) or run again with --force-drift to plan from schemas/ anyway.`,
     };
-  const applied = applyOps(current, ops);
+  const applied = input.target ? conformTo(current, input.target) : applyOps(current, ops);
   if (!applied.ok) return { ok: false, error: applied.error };
   const { next, mapping } = applied;
   const warnings = [...(input.forceDrift ? drift.map((d) => `drift (--force-drift): ${d}`) : []), ...applied.notes];
@@ -424,7 +444,8 @@ export function planModify(input: PlanInput): ModifyPlan | PlanError {
   const reasons: string[] = [];
   const inPlaceSteps: PlanStep[] = [];
   let cur = current;
-  for (const op of ops) {
+  if (input.target) reasons.push(`the table is brought to its schemas/ definition as a whole (keys, constraints, dist/sort keys, column attributes): a deep copy`);
+  for (const op of input.target ? [] : ops) {
     const r = inPlace(cur, op, referencedCols);
     if (!r.ok) reasons.push(r.reason);
     else
