@@ -44,6 +44,10 @@ export interface RunbookSettings {
   fullLoadPollMs?: number;
   /** a DMS full load still running after this long fails the step; `retry` resumes the wait (default 48 h) */
   fullLoadTimeoutMs?: number;
+  /** how often a wait for the CDC service's reload of a table looks (default 60 s; steps/cdc-reload.ts) */
+  cdcReloadPollMs?: number;
+  /** a CDC reload not seen after this long fails the wait; `retry` waits again (default 4 days) */
+  cdcReloadTimeoutMs?: number;
 }
 
 export const DEFAULT_RUNBOOK_SETTINGS: RunbookSettings = {

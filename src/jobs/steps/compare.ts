@@ -11,7 +11,7 @@ import type { RunbookDeps } from '../deps.js';
 import type { Step } from '../runbook.js';
 import type { TableDef } from '../../schema/model.js';
 import { compareTable, formatComparison, type TableComparison } from '../../source/compare.js';
-import { DEFAULT_COMPARE_LAG_SECONDS } from '../../source/checksum-sql.js';
+import { DEFAULT_COMPARE_LAG_SECONDS, planChecksum } from '../../source/checksum-sql.js';
 import { warehouseSide } from '../../source/warehouse-side.js';
 
 export interface CompareStepOptions {
@@ -58,4 +58,20 @@ export function compareStep(table: TableDef, o: CompareStepOptions = {}): Step<R
       return lines[0];
     },
   };
+}
+
+/**
+ * Rows outside the lag window on both sides (compare's own count aggregates, no checksums): a cheap "does it match yet"
+ * for waits and plans. Undefined without a source; `{ why }` when a side could not answer.
+ */
+export async function settledCounts(deps: RunbookDeps, table: TableDef): Promise<{ source: string; warehouse: string } | { why: string } | undefined> {
+  const source = deps.source;
+  if (!source) return undefined;
+  try {
+    const plan = planChecksum(table, { now: new Date(), lagSeconds: deps.compare?.lagSeconds ?? DEFAULT_COMPARE_LAG_SECONDS });
+    const [s, w] = await Promise.all([source.stats(plan), warehouseSide(deps.warehouse, table.schema).stats(plan)]);
+    return { source: s.settledRows, warehouse: w.settledRows };
+  } catch (e) {
+    return { why: e instanceof Error ? e.message : String(e) };
+  }
 }

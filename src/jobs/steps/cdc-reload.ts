@@ -1,0 +1,99 @@
+/**
+ * Shared steps: a table reloaded by the external CDC service (FlyData-like), which the bot cannot drive — a person
+ * clicks "reload" on the service's dashboard, and the sync can take days.
+ *
+ *   cdcReloadRequestStep  posts the exact steps for the service's dashboard and what the bot will wait for;
+ *   cdcReloadWaitStep     waits — the job parked between looks, no worker held, hours or days — until the table
+ *                         exists, its row count stopped growing (the same count on `stableLooks` looks in a row) and
+ *                         the rows outside the lag window match the source's (compare's own aggregates, never rows).
+ *                         The count is the wait's live figure (the progress message is edited, no line per look).
+ *                         Without a source it ends with a warning: the count was stable, nothing was compared.
+ */
+import type { RunbookDeps } from '../deps.js';
+import { type PlannedAction, type Step, waitUntil } from '../runbook.js';
+import { qualified } from '../../schema/identifiers.js';
+import type { TableDef } from '../../schema/model.js';
+import { settledCounts } from './compare.js';
+import { tableExists } from '../statements.js';
+
+export const DEFAULT_CDC_RELOAD_POLL_MS = 60_000;
+export const DEFAULT_CDC_RELOAD_TIMEOUT_MS = 4 * 24 * 3_600_000;
+const STABLE_LOOKS = 2;
+
+function clock(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+}
+
+const n = (x: number | string): string => Number(x).toLocaleString('en-US');
+
+export function cdcReloadInstructions(t: TableDef): string[] {
+  const service = t.replication.provider === 'cdc' ? t.replication.service : 'the CDC service';
+  return [
+    `1. Open the ${service} dashboard, find the table ${t.name} in schema ${t.schema} (source table ${t.name}).`,
+    `2. Start a reload (re-sync) of that ONE table. The service recreates it in its own default shape (no dist/sort keys, no constraints), copies the source, then replicates changes.`,
+    `3. Nothing else to do here: the bot waits (no worker held, for days if need be) until ${t.schema}.${t.name} exists, its row count stops growing and matches the source, then checks duplicate keys and brings the table to its schemas/ definition.`,
+  ];
+}
+
+export function cdcReloadRequestStep(t: TableDef): Step<RunbookDeps> {
+  const key = `${t.schema}.${t.name}`;
+  return {
+    name: 'cdc-reload-request',
+    title: `Ask for a reload of ${key} in the CDC service`,
+    plan: () => cdcReloadInstructions(t).map((text): PlannedAction => ({ kind: 'check', text: `post in the thread: ${text}` })),
+    isDone: async (ctx) => ctx.handles['cdc.requestedAt'] !== undefined,
+    async run(ctx) {
+      await ctx.setHandle('cdc.requestedAt', String(Date.now()));
+      await ctx.note(`Reload ${key} in the CDC service — the bot cannot do it:\n${cdcReloadInstructions(t).join('\n')}`);
+      return `posted the steps for the CDC service's dashboard (reload ${t.name} in schema ${t.schema})`;
+    },
+  };
+}
+
+export function cdcReloadWaitStep(t: TableDef): Step<RunbookDeps> {
+  const key = `${t.schema}.${t.name}`;
+  const table = qualified(t.schema, t.name);
+  const countSql = `SELECT COUNT(*) AS n FROM ${table}`;
+  return {
+    name: 'cdc-reload-wait',
+    title: `Wait for the CDC service to reload ${key} (exists, count stable, matches the source)`,
+    plan: () => [
+      { kind: 'check', text: `catalog: does ${key} exist — every look, the job parked in between (no worker held)` },
+      { kind: 'sql', text: `${countSql}   -- the same count on ${STABLE_LOOKS} looks in a row` },
+      { kind: 'check', text: `then rows outside the lag window: source ${t.name} vs ${key} (compare's count aggregates on each side) must be equal` },
+    ],
+    isDone: async (ctx) => ctx.handles['cdc.loaded'] !== undefined,
+    async run(ctx) {
+      const pollMs = Math.max(50, ctx.deps.settings?.cdcReloadPollMs ?? DEFAULT_CDC_RELOAD_POLL_MS);
+      const timeoutMs = ctx.deps.settings?.cdcReloadTimeoutMs ?? DEFAULT_CDC_RELOAD_TIMEOUT_MS;
+      const since = Number(ctx.handles['cdc.waitSince'] ?? Date.now());
+      if (ctx.handles['cdc.waitSince'] === undefined) await ctx.setHandle('cdc.waitSince', String(since));
+      const deadline = since + timeoutMs;
+      const note = `waiting for the CDC service to reload ${key} (until ${clock(deadline)}; no worker is held — cancel acts at once)`;
+      const again = (progress: string): never => {
+        if (Date.now() >= deadline)
+          throw new Error(`${key} was not reloaded within ${Math.round(timeoutMs / 3_600_000)} h (${progress}): check the reload in the CDC service's dashboard; \`retry\` waits again`);
+        return waitUntil(Math.min(deadline, Date.now() + pollMs), note, progress);
+      };
+      if (!(await tableExists(ctx, t.schema, t.name))) {
+        if (ctx.handles['cdc.lastCount'] !== undefined) await ctx.setHandle('cdc.lastCount', '');
+        return again(`${key} does not exist yet`);
+      }
+      const count = String((await ctx.deps.warehouse.query(countSql)).rows[0]?.n ?? '0');
+      const last = ctx.handles['cdc.lastCount'];
+      const stable = last === count ? Number(ctx.handles['cdc.stableLooks'] ?? '1') + 1 : 1;
+      await ctx.setHandle('cdc.lastCount', count);
+      await ctx.setHandle('cdc.stableLooks', String(stable));
+      if (stable < STABLE_LOOKS) return again(`${key}: ${n(count)} rows (${last === undefined || last === '' ? 'first look' : `was ${n(last)}`})`);
+      const counts = await settledCounts(ctx.deps, t);
+      if (counts === undefined) {
+        await ctx.setHandle('cdc.loaded', String(Date.now()));
+        return { status: 'warn', detail: `${key} exists and its count is stable at ${n(count)} rows (${stable} looks); no source configured (SOURCE_DATABASE_URL): not compared with the source` };
+      }
+      if ('why' in counts) return again(`${key}: ${n(count)} rows, stable; the source could not be read (${counts.why})`);
+      if (counts.source !== counts.warehouse) return again(`${key}: ${n(count)} rows, stable; outside the lag window source ${n(counts.source)} vs warehouse ${n(counts.warehouse)}`);
+      await ctx.setHandle('cdc.loaded', String(Date.now()));
+      return `${key} is reloaded: ${n(count)} rows, unchanged on ${stable} looks ${Math.round(pollMs / 1000)} s apart; rows outside the lag window equal the source's (${n(counts.source)})`;
+    },
+  };
+}
