@@ -1,16 +1,24 @@
-import { type CommandDefinition, NOT_BUILT_DRY_RUN } from './definition.js';
+import { type CommandDefinition, DRY_RUN } from './definition.js';
 import { readTable } from './names.js';
 
 export const recover: CommandDefinition = {
   name: 'recover',
   usage: ['recover <table> [--dry-run]'],
-  summary: 'not built yet: the command and table name are checked, then the bot says so; nothing is run or queued',
+  summary: 'bring a table back after a replication outage: reload it, dedupe keys, compare with the source (plan, approvals, progress)',
   details: [
-    'The recover runbook is not built yet. Today /redshift recover reads the command, checks that the table is in',
-    'schemas/, answers that no runbook exists, and changes nothing. A failed job that left old_<table> or new_<table>',
-    'behind is continued with the Retry step button in its thread, or undone with /redshift rollback <job id>.',
+    'Reads the world first and says why it chose what it does:',
+    '  dms table, task running: ReloadTables for the one table; task failed/stopped (FATAL_ERROR, binlog position lost): stop,',
+    '  then StartReplicationTask reload-target. A missing table, or one whose shape differs from schemas/, is dropped/created',
+    '  from schemas/ only after an approval naming it. Then: wait for Table completed (FullLoadRows shown live, no worker held),',
+    '  the CloudWatch log check for ]E: lines, and DMS applying changes again.',
+    '  cdc table: posts the exact steps for the CDC service\'s dashboard (the bot cannot reload it), waits — for days if need',
+    '  be — until the table exists, its count is stable and matches the source, then brings it to its schemas/ definition',
+    '  with modify\'s deep copy (its drop of old_<table> needs an approval, as in modify).',
+    'Both: duplicate primary keys are counted; removing them (one row kept per key, one locked transaction) needs an',
+    'approval. The job succeeds only if the final compare with the MySQL source finds no difference.',
+    'A failed job that left old_<table> or new_<table> behind is continued with Retry, or undone with /redshift rollback <job id>.',
   ],
-  flags: [NOT_BUILT_DRY_RUN],
+  flags: [DRY_RUN],
   examples: ['recover core_action', 'recover core_usermailing --dry-run'],
   parse(cur, ctx, flags) {
     cur.usage = this.usage[0];

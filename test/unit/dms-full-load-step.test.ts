@@ -18,8 +18,8 @@ interface Script {
   calls: string[];
 }
 
-function fakeDms(s: Script): DmsPort & { startTask(arn: string, type: string): Promise<DmsTask> } {
-  return {
+function fakeDms(s: Script): DmsPort {
+  const fake: Pick<DmsPort, 'findTask' | 'describeTask' | 'stopTask' | 'resumeTask' | 'waitForStatus' | 'tableStats' | 'reloadTable' | 'startTask'> = {
     findTask: async () => ({ ...s.task }),
     describeTask: async () => ({ ...s.task }),
     stopTask: async () => ({ ...s.task }),
@@ -28,7 +28,7 @@ function fakeDms(s: Script): DmsPort & { startTask(arn: string, type: string): P
     tableStats: async () => (s.stats ? { ...s.stats } : undefined),
     reloadTable: async (_arn, schema, table) => {
       s.calls.push(`ReloadTables ${schema}.${table}`);
-      s.stats = { schema, table, state: 'Table is being reloaded', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0 };
+      s.stats = stat('Table is being reloaded', 0);
     },
     startTask: async (_arn, type) => {
       s.calls.push(`StartReplicationTask ${type}`);
@@ -36,6 +36,8 @@ function fakeDms(s: Script): DmsPort & { startTask(arn: string, type: string): P
       return { ...s.task };
     },
   };
+  // the calls a full load makes; anything else is not for this step
+  return new Proxy(fake, { get: (t, k) => (k in t ? t[k as keyof typeof t] : () => Promise.reject(new Error(`unexpected DMS call ${String(k)}`))) }) as DmsPort;
 }
 
 function job(id: string): JobRecord {
@@ -71,7 +73,9 @@ function setup(start: FullLoadStart, s: Script) {
   return { rep, store, wake: () => runJob(rb, '1', opts), audit: opts.audit };
 }
 
-const stat = (state: string, rows: number): DmsTableStat => ({ schema: 'ak', table: 't', state, fullLoadRows: rows, inserts: 0, updates: 0, deletes: 0 });
+function stat(state: string, rows: number): DmsTableStat {
+  return { schema: 'ak', table: 't', state, fullLoadRows: rows, fullLoadErrorRows: 0, fullLoadReloaded: false, inserts: 0, updates: 0, deletes: 0, ddls: 0 };
+}
 
 describe('steps/dms-full-load', () => {
   it('ReloadTables once, FullLoadRows as a live figure, done at Table completed', async () => {

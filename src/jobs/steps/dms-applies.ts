@@ -9,7 +9,8 @@ import { z } from 'zod';
 import type { RunbookDeps } from '../deps.js';
 import { type PlannedAction, type Step, waitUntil } from '../runbook.js';
 import type { DmsTableStat } from '../../replication/port.js';
-import { dmsOf, taskArnOf, taskFailureText } from './dms-full-load.js';
+import { taskFailureText } from './dms-full-load.js';
+import { dmsOf, taskArnOf } from './dms-task.js';
 
 export interface DmsAppliesOptions {
   /** step name (default `cdc-applies`); also its handles' prefix */
@@ -43,10 +44,10 @@ export function dmsAppliesStep(o: DmsAppliesOptions): Step<RunbookDeps> {
     ],
     isDone: async () => false,
     async run(ctx) {
-      const dms = dmsOf(ctx.deps);
+      const dms = dmsOf(ctx);
       const windowMs = ctx.deps.settings?.freshnessMs ?? 10 * 60_000;
       const pollMs = Math.min(15_000, Math.max(250, Math.round(windowMs / 20)));
-      const arn = await taskArnOf(ctx, o.taskId);
+      const arn = await taskArnOf(ctx, { taskId: o.taskId });
       const [task, stat] = await Promise.all([dms.describeTask(arn), dms.tableStats(arn, o.schema, o.table)]);
       if (task.status === 'failed') throw new Error(`DMS task ${o.taskId} failed: ${taskFailureText(task)} — ${key} gets no changes; fix the cause and run recover again`);
       if (stat?.state === 'Table error') throw new Error(`${key} went to Table error after its load: DMS applies no change to it. Read the task's CloudWatch log (TARGET_APPLY ]E: lines), fix the cause and run recover again`);

@@ -21,12 +21,10 @@
 import type { RunbookDeps } from '../deps.js';
 import type { PlannedAction, Step, StepContext } from '../runbook.js';
 import { waitUntil } from '../runbook.js';
-import type { DmsPort, DmsTableStat, DmsTask } from '../../replication/port.js';
+import type { DmsTableStat, DmsTask } from '../../replication/port.js';
+import { dmsOf, taskArnOf } from './dms-task.js';
 
 export type FullLoadStart = 'reload-table' | 'reload-target' | 'start-replication';
-
-/** The DMS calls this step makes (DmsPort gains `startTask` with the DMS API helper; until then it is checked at run time). */
-type StartCapable = DmsPort & { startTask(arn: string, type: 'start-replication' | 'reload-target'): Promise<unknown> };
 
 export interface DmsFullLoadOptions {
   /** step name, unique in the runbook (default `full-load`); also the prefix of the step's handles */
@@ -59,28 +57,6 @@ export function taskFailureText(t: DmsTask): string {
     .join('; ');
 }
 
-/** The DmsPort of the worker, or a readable error. */
-export function dmsOf(deps: RunbookDeps): DmsPort {
-  if (!deps.dms) throw new Error('this worker has no DMS client configured (AWS region/credentials); it cannot run a DMS runbook');
-  return deps.dms;
-}
-
-/** The task's ARN from the job's `taskArn` handle, else DescribeReplicationTasks by identifier (recorded, audited). */
-export async function taskArnOf(ctx: StepContext<RunbookDeps>, taskId: string): Promise<string> {
-  const known = ctx.handles['taskArn'];
-  if (known) return known;
-  const task = await dmsOf(ctx.deps).findTask(taskId);
-  await ctx.setHandle('taskArn', task.arn);
-  await ctx.audit({ kind: 'aws-call', ref: task.arn, outcome: task.status, text: `DescribeReplicationTasks ${taskId}` });
-  return task.arn;
-}
-
-function startCapable(dms: DmsPort): StartCapable {
-  const d = dms as Partial<StartCapable> & DmsPort;
-  if (typeof d.startTask !== 'function') throw new Error('this worker\'s DMS client cannot call StartReplicationTask with start-replication / reload-target (DmsPort.startTask is missing): update the bot');
-  return d as StartCapable;
-}
-
 export function fullLoadStartText(o: DmsFullLoadOptions, arn = `<arn of ${o.taskId}>`): string {
   if (o.start === 'reload-table') return `ReloadTables ReplicationTaskArn=${arn} TablesToReload=[{SchemaName: ${o.schema}, TableName: ${o.table}}] ReloadOption=data-reload`;
   return `StartReplicationTask ReplicationTaskArn=${arn} StartReplicationTaskType=${o.start}`;
@@ -100,7 +76,7 @@ export function dmsFullLoadStep(o: DmsFullLoadOptions): Step<RunbookDeps> {
   const progressOf = (stat: DmsTableStat | undefined): string => (stat ? `${key}: FullLoadRows ${n(stat.fullLoadRows)} · ${stat.state}` : `${key}: not in the task's table statistics yet`);
 
   const start = async (ctx: StepContext<RunbookDeps>, arn: string): Promise<void> => {
-    const dms = dmsOf(ctx.deps);
+    const dms = dmsOf(ctx);
     if (o.start === 'reload-table') {
       await dms.reloadTable(arn, o.schema, o.table);
       await ctx.audit({ kind: 'aws-call', ref: arn, outcome: 'reload requested', text: `ReloadTables ${key}` });
@@ -111,9 +87,8 @@ export function dmsFullLoadStep(o: DmsFullLoadOptions): Step<RunbookDeps> {
       throw new Error(`DMS task ${o.taskId} is ${task.status}: StartReplicationTask reload-target needs a stopped or failed task (the runbook stops it first) — nothing was started`);
     if (o.start === 'start-replication' && task.status !== 'ready' && task.status !== 'stopped' && task.status !== 'failed')
       throw new Error(`DMS task ${o.taskId} is ${task.status}: StartReplicationTask start-replication needs a task that is not running — nothing was started`);
-    const out = await startCapable(dms).startTask(arn, o.start);
-    const status = typeof out === 'object' && out !== null && 'status' in out ? String((out as { status: unknown }).status) : 'starting';
-    await ctx.audit({ kind: 'aws-call', ref: arn, outcome: status, text: `StartReplicationTask ${o.start}` });
+    const out = await dms.startTask(arn, o.start);
+    await ctx.audit({ kind: 'aws-call', ref: arn, outcome: out.status, text: `StartReplicationTask ${o.start}` });
   };
 
   return {
@@ -129,9 +104,9 @@ export function dmsFullLoadStep(o: DmsFullLoadOptions): Step<RunbookDeps> {
     ],
     isDone: async (ctx) => ctx.handles[h('completed')] !== undefined,
     async run(ctx) {
-      const dms = dmsOf(ctx.deps);
+      const dms = dmsOf(ctx);
       const { pollMs, timeoutMs } = settings(ctx);
-      const arn = await taskArnOf(ctx, o.taskId);
+      const arn = await taskArnOf(ctx, { taskId: o.taskId });
       if (ctx.handles[h('started')] === undefined) {
         const requested = ctx.handles[h('requestedAt')];
         let underWay = false;
@@ -158,8 +133,8 @@ export function dmsFullLoadStep(o: DmsFullLoadOptions): Step<RunbookDeps> {
       if (task.status === 'failed')
         throw new Error(`DMS task ${o.taskId} failed during the full load of ${key}: ${taskFailureText(task)}. Fix the cause (the task's CloudWatch log says more), then run recover again`);
       if (stat !== undefined && LOADING.has(stat.state) && ctx.handles[h('sawLoading')] === undefined) await ctx.setHandle(h('sawLoading'), String(Date.now()));
-      const completedSinceStart =
-        stat?.state === 'Table completed' && (ctx.handles[h('sawLoading')] !== undefined || (stat.lastUpdate !== undefined && stat.lastUpdate.getTime() >= requestedAt));
+      const loadedSince = (at: Date | undefined): boolean => at !== undefined && at.getTime() >= requestedAt;
+      const completedSinceStart = stat?.state === 'Table completed' && (ctx.handles[h('sawLoading')] !== undefined || loadedSince(stat.fullLoadStart) || loadedSince(stat.fullLoadEnd));
       if (completedSinceStart && (task.status === 'running' || task.status === 'starting' || task.status === 'stopped')) {
         if (task.status === 'stopped' && o.start !== 'reload-table')
           throw new Error(`DMS task ${o.taskId} stopped after loading ${key} (${taskFailureText(task)}): it does not replicate changes; start it (resume-processing) and run recover again`);
