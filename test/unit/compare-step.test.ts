@@ -59,8 +59,8 @@ describe('compare step', () => {
     const notes: string[] = [];
     expect(step.plan({ job: {} as JobRecord, deps, handles: {} })[0]?.text).toContain('skipped (SOURCE_DATABASE_URL is not set)');
     const detail = await step.run(ctx(deps, notes));
-    expect(detail).toBe('skipped: no source configured (SOURCE_DATABASE_URL), ak_sumofus.core_tag was not compared');
-    expect(String(detail)).not.toContain('✓');
+    // compared nothing: a warning (shown ⚠), never a pass
+    expect(detail).toEqual({ status: 'warn', detail: 'skipped: no source configured (SOURCE_DATABASE_URL), ak_sumofus.core_tag was not compared' });
   });
 
   it('with a source: an empty table on both sides is "nothing compared", never ✓', async () => {
@@ -74,7 +74,7 @@ describe('compare step', () => {
     } as unknown as Warehouse;
     const notes: string[] = [];
     const detail = await compareStep(reg.find('core_tag')!).run(ctx({ warehouse: wh, registry: reg, source: fakeSource }, notes));
-    expect(detail).toBe('ak_sumofus.core_tag: — nothing compared: no row older than the lag window on either side');
+    expect(detail).toEqual({ status: 'warn', detail: 'ak_sumofus.core_tag: — nothing compared: no row older than the lag window on either side' });
     expect(notes.join('\n')).toContain('compared: source 0 rows, warehouse 0 rows');
   });
 
@@ -82,7 +82,7 @@ describe('compare step', () => {
     const reg = await loadRegistry(path.join(REPO, 'schemas'));
     const down: Source = { ...fakeSource, tableExists: async () => Promise.reject(new Error('cannot connect to the source database ak: ECONNREFUSED')) };
     const detail = await compareStep(reg.find('core_tag')!).run(ctx({ warehouse: emptyWarehouse, registry: reg, source: down }, []));
-    expect(detail).toBe('ak_sumofus.core_tag: ✗ not compared — cannot connect to the source database ak: ECONNREFUSED');
+    expect(detail).toEqual({ status: 'warn', detail: 'ak_sumofus.core_tag: ✗ not compared — cannot connect to the source database ak: ECONNREFUSED' });
     await expect(compareStep(reg.find('core_tag')!, { failOnDifference: true }).run(ctx({ warehouse: emptyWarehouse, registry: reg, source: down }, []))).rejects.toThrow(/ECONNREFUSED/);
   });
 

@@ -15,6 +15,8 @@ export const modifyParams = z.strictObject({
   /** the table as schemas/ defined it when the job was queued: the plan is rebuilt from this, not from today's file */
   current: tableDef,
   referencing: z.array(z.strictObject({ table: tableDef, fk: foreignKeyDef })),
+  /** a deep copy to exactly this definition (recover's cdc tables: back to schemas/ after the CDC service's reload) */
+  target: tableDef.optional(),
 });
 export type ModifyParams = z.output<typeof modifyParams>;
 
@@ -49,6 +51,7 @@ export function planModifyJob(params: ModifyParams, deps: RunbookDeps, check: Pl
     deepCopy: params.command.deepCopy,
     ...(params.command.strategy ? { strategy: params.command.strategy } : {}),
     referencing,
+    ...(params.target ? { target: params.target } : {}),
     logCheckMinutes: Math.max(0, s.logCheckMs / 60_000),
     logLagMs: logLagMsOf(s),
     marginSeconds: s.marginSeconds,

@@ -42,7 +42,7 @@ export function compareStep(table: TableDef, o: CompareStepOptions = {}): Step<R
     isDone: async () => false,
     async run(ctx) {
       const source = ctx.deps.source;
-      if (!source) return `skipped: no source configured (SOURCE_DATABASE_URL), ${key} was not compared`;
+      if (!source) return { status: 'warn', detail: `skipped: no source configured (SOURCE_DATABASE_URL), ${key} was not compared` };
       const lagSeconds = ctx.deps.compare?.lagSeconds ?? DEFAULT_COMPARE_LAG_SECONDS;
       let c;
       try {
@@ -50,12 +50,13 @@ export function compareStep(table: TableDef, o: CompareStepOptions = {}): Step<R
       } catch (e) {
         // a source that cannot answer must not fail the change the job already made: it is reported, never as passed
         if (o.failOnDifference) throw e;
-        return `${key}: ✗ not compared — ${(e as Error).message}`;
+        return { status: 'warn', detail: `${key}: ✗ not compared — ${(e as Error).message}` };
       }
       const lines = formatComparison(c);
-      if (c.status === 'different' && o.failOnDifference) throw new CompareMismatchError(c);
+      if ((c.status === 'different' || c.status === 'missing') && o.failOnDifference) throw new CompareMismatchError(c);
       if (lines.length > 1) await ctx.note(lines.slice(1).join('\n'));
-      return lines[0];
+      // only checksums that were compared and equal pass; counts only, nothing settled, a difference: shown ⚠, never ✓
+      return { status: c.status === 'equal' ? 'ok' : 'warn', detail: lines[0] ?? `${key}: compared` };
     },
   };
 }

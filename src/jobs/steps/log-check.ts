@@ -10,7 +10,7 @@
 import { groupLogLines } from '../../replication/port.js';
 import { scanLogsOnce } from '../../replication/watch-logs.js';
 import { logLagMsOf, runbookSettings, type RunbookDeps } from '../deps.js';
-import { type PlannedAction, type Step, waitUntil } from '../runbook.js';
+import { type PlannedAction, type Step, type StepContext, waitUntil } from '../runbook.js';
 import { logCheckNote, readWatchState } from '../waits.js';
 
 export interface LogCheckStepOptions {
@@ -30,8 +30,10 @@ export interface LogCheckStepOptions {
   stateHandle?: string;
   /** number of ]E: lines found (default `logErrors`) */
   errorsHandle?: string;
-  /** the window; default the worker's logCheckMs */
-  windowMs?: number;
+  /** the window; default the worker's logCheckMs. A function reads it from the job (e.g. the load's length + logCheckMs) */
+  windowMs?: number | ((ctx: StepContext<RunbookDeps>) => number);
+  /** ]E: lines found: the step's status — `ok` (default: the detail says so, an approval decides) or `warn` (shown ⚠) */
+  errorStatus?: 'ok' | 'warn';
   /** CloudWatch's ingestion lag to re-read; default logLagMsOf(the worker's settings) */
   lagMs?: number;
 }
@@ -47,7 +49,7 @@ export function logCheckStep(o: LogCheckStepOptions): Step<RunbookDeps> {
     run: async (ctx) => {
       if (!ctx.deps.logs) throw new Error('this worker has no CloudWatch Logs client configured');
       const settings = runbookSettings(ctx.deps);
-      const windowMs = o.windowMs ?? settings.logCheckMs;
+      const windowMs = typeof o.windowMs === 'function' ? o.windowMs(ctx) : (o.windowMs ?? settings.logCheckMs);
       const from = Number(ctx.handles[o.startHandle] ?? Date.now());
       const lag = o.lagMs ?? logLagMsOf({ logCheckMs: windowMs, ...(settings.logLagMs !== undefined ? { logLagMs: settings.logLagMs } : {}) });
       const scanOpts = { group: o.logGroup, ...(o.logStream ? { streams: [o.logStream] } : {}), startMs: from, pattern: '?"]E:" ?"]W:"' };
@@ -71,6 +73,7 @@ export function logCheckStep(o: LogCheckStepOptions): Step<RunbookDeps> {
         await ctx.note(`${g.component}: ${g.errors.length} error(s), ${g.warnings.length} warning(s)\n${sample}`);
       }
       const secs = Math.round(windowMs / 1000);
+      if (errors && o.errorStatus === 'warn') return { status: 'warn', detail: `${errors} ]E: line(s) and ${warnings} ]W: line(s) in ${secs} s ${o.since} (${searched}) — ${o.onErrors ?? 'read them before trusting the table'}` };
       return errors
         ? `${errors} ]E: line(s) and ${warnings} ]W: line(s) in ${secs} s ${o.since} (${searched}) — ${o.onErrors ?? 'consider Rollback at the approval'}`
         : `no ]E: lines (${warnings} ]W:) in ${secs} s ${o.since} (${searched})`;
