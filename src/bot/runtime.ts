@@ -9,6 +9,7 @@ import { RunbookRegistry, type RunbookFactory } from '../jobs/runbook.js';
 import { schemaApplyRunbook } from '../jobs/runbooks/schema-apply.js';
 import { modifyRunbook } from '../jobs/runbooks/modify.js';
 import { maintenanceRunbook } from '../jobs/runbooks/maintenance.js';
+import { recoverRunbook } from '../jobs/runbooks/recover.js';
 import { HygieneService } from '../hygiene/schedule.js';
 import { DEFAULT_RUNBOOK_SETTINGS } from '../jobs/deps.js';
 import type { DmsPort, LogsPort } from '../replication/port.js';
@@ -81,6 +82,7 @@ export function runbookRegistry(extra: RunbookFactory<RunbookDeps>[] = []): Runb
     schemaApplyRunbook as RunbookFactory<RunbookDeps>,
     modifyRunbook as RunbookFactory<RunbookDeps>,
     maintenanceRunbook as RunbookFactory<RunbookDeps>,
+    recoverRunbook as RunbookFactory<RunbookDeps>,
     ...extra,
   ]);
 }

@@ -34,6 +34,7 @@ import { diffTable, formatDrift } from '../schema/diff.js';
 import { referencingTables } from '../schema/registry.js';
 import { formatPlan as formatModifyPlan } from '../modify/planner.js';
 import { planModifyJob, settingsOf } from '../jobs/runbooks/modify-plan.js';
+import { assessRecover } from '../jobs/runbooks/recover-assess.js';
 import { narrowingProblems } from '../jobs/steps/check-types.js';
 import { preflightChecks } from '../jobs/steps/preflight.js';
 import { readTableGrants } from '../jobs/steps/read-grants.js';
@@ -77,7 +78,6 @@ export interface BotDeps {
 
 /** Runbooks that exist; the others parse fully and then say plainly they are not built yet. */
 const NOT_BUILT: Partial<Record<Command['kind'], string>> = {
-  recover: 'the recover runbook (recreate a table after a replication outage) is not built yet',
   setup: 'the setup runbook (a brand-new instance) is not built yet',
 };
 
@@ -331,6 +331,46 @@ export function createBotServices(deps: BotDeps): Bot {
     return { ok: true };
   }
 
+  /** The job holding `key`'s lock, as a refusal (or undefined when the table is free). */
+  async function lockedBy(key: string): Promise<DualText | undefined> {
+    const holder = await deps.jobs.locks.holder(key);
+    if (!holder) return undefined;
+    const other = await deps.jobs.store.get(holder.jobId);
+    const by = other ? md` (${other.state}: ${other.summary}, asked by ${trusted(`<@${other.requester}>`)})` : md``;
+    return md`Refused, nothing was changed: ${key} is locked by job ${holder.jobId}${trusted(by.slackText, by.text)}. One changing job per table at a time: wait for job ${holder.jobId} to finish (\`/redshift job ${holder.jobId}\`), then run the command again.`;
+  }
+
+  /** read the world (task, table stats, catalog, source counts), choose and say why, then queue — or print the plan */
+  async function recover(input: CommandInput, reply: Replier, cmd: CommandOf<'recover'>): Promise<CommandOutcome> {
+    const def = deps.registry.get(cmd.table.schema, cmd.table.name);
+    if (!def) {
+      await say(reply, `${cmd.table.schema}.${cmd.table.name} is not in schemas/`);
+      return { ok: false };
+    }
+    const key = `${def.schema}.${def.name}`;
+    if (!cmd.dryRun) {
+      const locked = await lockedBy(key);
+      if (locked) {
+        await say(reply, locked);
+        return { ok: false };
+      }
+    }
+    let decision;
+    try {
+      decision = await assessRecover(deps.runbookDeps, def);
+    } catch (e) {
+      await say(reply, `Not queued: could not read what recover needs for ${key} — ${e instanceof Error ? e.message : String(e)}`);
+      return { ok: false };
+    }
+    if ('refuse' in decision) {
+      await say(reply, `Refused, nothing was changed: ${decision.refuse}`);
+      return { ok: false };
+    }
+    const params = { table: { schema: def.schema, name: def.name }, decision };
+    if (cmd.dryRun) return dryRun(reply, cmd, 'recover', params);
+    return enqueue(input, reply, cmd, 'recover', params, key);
+  }
+
   /** plan, refuse early (drift, data that does not fit, disk, bound views), then queue — or print the plan */
   async function modify(input: CommandInput, reply: Replier, cmd: CommandOf<'modify'>): Promise<CommandOutcome> {
     const current = deps.registry.get(cmd.table.schema, cmd.table.name);
@@ -547,6 +587,7 @@ export function createBotServices(deps: BotDeps): Bot {
       case 'hygiene-schedule':
         return hygieneSchedule(input, reply, cmd);
       case 'recover':
+        return recover(input, reply, cmd);
       case 'setup':
         await say(reply, `Understood: ${commandSummary(cmd)}\nbut ${NOT_BUILT[cmd.kind]}, so nothing was queued.`);
         return { ok: false };
@@ -568,9 +609,14 @@ export function createBotServices(deps: BotDeps): Bot {
       return;
     }
     if (input.actionId === 'rso_recover') {
-      // an alert's "Open runbook" button: what `/redshift recover <table>` says today
-      const table = v.table ?? '';
-      await say(reply, md`Recover ${table}: \`/redshift recover ${table}\` recreates the table after a replication outage — but ${NOT_BUILT.recover ?? 'the recover runbook is not built yet'}, so nothing was queued. Check the replication (\`/redshift status\`) and the DMS task in the AWS console.`);
+      // an alert's "Open runbook" button: the plan of `/redshift recover <table>` (a dry run: nothing is queued by a click)
+      const [schema = '', name = ''] = (v.table ?? '').split('.');
+      const def = deps.registry.get(schema, name);
+      if (!def) return void (await say(reply, md`Recover ${v.table ?? ''}: the table is not in schemas/, nothing to plan.`));
+      const allowed = await deps.policy.canRun(input.userId, false);
+      if (!allowed.ok) return void (await say(reply, own(`Refused: ${allowed.reason}`)));
+      await say(reply, md`Recover ${def.schema}.${def.name}: this is the plan. To run it: \`/redshift recover ${def.schema}.${def.name}\` (drops, creates and dedupes each wait for an approval).`);
+      await recover({ text: `recover ${def.schema}.${def.name} --dry-run`, userId: input.userId, channelId: input.channelId }, reply, { kind: 'recover', table: { schema: def.schema, name: def.name }, dryRun: true });
       return;
     }
     const jobId = v.jobId;
