@@ -115,6 +115,7 @@ describe('steps/dms-full-load', () => {
     const s: Script = { task: { arn: 'arn:t', id: 'task-1', status: 'running' }, stats: stat('Table completed', 1), calls: [] };
     const t = setup('reload-table', s);
     await t.wake();
+    await t.wake(); // sees the reload under way
     s.stats = stat('Table error', 40);
     const out = await t.wake();
     expect(out.job.state).toBe('failed');
@@ -129,6 +130,19 @@ describe('steps/dms-full-load', () => {
     const out = await t.wake();
     expect(out.job.state).toBe('failed');
     expect(out.job.error).toContain('DMS task task-1 failed during the full load of ak.t: LastFailureMessage: Last Error binlog gone; StopReason: Stop Reason FATAL_ERROR');
+  });
+
+  it('a Table error from before the start is stale: the step waits for the load instead of failing', async () => {
+    const s: Script = { task: { arn: 'arn:t', id: 'task-1', status: 'failed' }, stats: stat('Table error', 3), calls: [] };
+    const t = setup('reload-target', s);
+    await t.wake();
+    expect((await t.wake()).kind).toBe('waiting');
+    expect(t.rep.progress.at(-1)).toMatch(/still Table error from before the start \(task starting\)/);
+    s.task.status = 'running';
+    s.stats = stat('Full load', 2);
+    expect((await t.wake()).kind).toBe('waiting');
+    s.stats = stat('Table completed', 5);
+    expect((await t.wake()).job.state).toBe('succeeded');
   });
 
   it('reload-target refuses a running task (nothing started)', async () => {

@@ -126,15 +126,21 @@ export function dmsFullLoadStep(o: DmsFullLoadOptions): Step<RunbookDeps> {
       const deadline = requestedAt + timeoutMs;
       const task = await dms.describeTask(arn);
       const stat = await dms.tableStats(arn, o.schema, o.table);
+      const loadedSince = (at: Date | undefined): boolean => at !== undefined && at.getTime() >= requestedAt;
+      if (stat !== undefined && LOADING.has(stat.state) && ctx.handles[h('sawLoading')] === undefined) await ctx.setHandle(h('sawLoading'), String(Date.now()));
+      // statistics from before the start (a Table error the reload is meant to clear) are stale until this load shows
+      const thisLoad = ctx.handles[h('sawLoading')] !== undefined || loadedSince(stat?.fullLoadStart) || loadedSince(stat?.fullLoadEnd);
+      const startedAt = Number(ctx.handles[h('started')] ?? requestedAt);
+      const staleGrace = Math.max(30_000, 10 * pollMs);
+      if (stat?.state === 'Table error' && !thisLoad && (task.status === 'starting' || Date.now() - startedAt < staleGrace))
+        waitUntil(Math.min(deadline, Date.now() + pollMs), note(deadline), `${key}: still Table error from before the ${o.start === 'reload-table' ? 'reload' : 'start'} (task ${task.status}) — waiting for the load to begin`);
       if (stat?.state === 'Table error')
         throw new Error(
           `DMS reports Table error for ${key} during its full load (FullLoadRows ${n(stat.fullLoadRows)}; task ${o.taskId} is ${task.status}): the table is suspended and gets no changes. Read the task's CloudWatch log for TARGET_LOAD / TARGET_APPLY ]E: lines, fix the cause, then run recover again`,
         );
       if (task.status === 'failed')
         throw new Error(`DMS task ${o.taskId} failed during the full load of ${key}: ${taskFailureText(task)}. Fix the cause (the task's CloudWatch log says more), then run recover again`);
-      if (stat !== undefined && LOADING.has(stat.state) && ctx.handles[h('sawLoading')] === undefined) await ctx.setHandle(h('sawLoading'), String(Date.now()));
-      const loadedSince = (at: Date | undefined): boolean => at !== undefined && at.getTime() >= requestedAt;
-      const completedSinceStart = stat?.state === 'Table completed' && (ctx.handles[h('sawLoading')] !== undefined || loadedSince(stat.fullLoadStart) || loadedSince(stat.fullLoadEnd));
+      const completedSinceStart = stat?.state === 'Table completed' && thisLoad;
       if (completedSinceStart && (task.status === 'running' || task.status === 'starting' || task.status === 'stopped')) {
         if (task.status === 'stopped' && o.start !== 'reload-table')
           throw new Error(`DMS task ${o.taskId} stopped after loading ${key} (${taskFailureText(task)}): it does not replicate changes; start it (resume-processing) and run recover again`);
