@@ -47,6 +47,9 @@ export interface ReplicationOptions {
   source?: SourceDb;
   /** the source's binlog retention, ms (default unlimited): see ApplyLoopOptions.binlogRetentionMs */
   binlogRetentionMs?: number;
+  /** full loads / reloads copy this many rows per chunk, with this pause between chunks (ApplyLoopOptions; a slow load in tests) */
+  loadChunkRows?: number;
+  loadChunkDelayMs?: number;
 }
 
 export type ApplyLoop = DmsApplyLoop | CdcApplyLoop;
@@ -141,6 +144,8 @@ export async function startReplication(ctx: { dms: DmsSandbox; db: SqlClient }, 
     db: ctx.db,
     source,
     ...(opts.binlogRetentionMs !== undefined ? { binlogRetentionMs: opts.binlogRetentionMs } : {}),
+    ...(opts.loadChunkRows !== undefined ? { loadChunkRows: opts.loadChunkRows } : {}),
+    ...(opts.loadChunkDelayMs !== undefined ? { loadChunkDelayMs: opts.loadChunkDelayMs } : {}),
     schema: t.schema,
     table: t.name,
     keyColumn: keyOf(t),

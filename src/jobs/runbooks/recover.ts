@@ -237,7 +237,7 @@ export const recoverRunbook = defineRunbook<D, RecoverParams>({
       const c = cdcSteps(def, d, deps);
       steps.push(...c.before, ...dedupe, ...c.conform);
     }
-    steps.push(compareStep(def, { name: 'final-compare', failOnDifference: true }));
+    steps.push(compareStep(def, { name: 'final-compare', failOnDifference: true, again: { times: 3, delayMs: Math.max(1_000, Math.min(30_000, (deps.compare?.lagSeconds ?? 60) * 1000)) } }));
     return { kind: 'recover', steps };
   },
 });

@@ -8,7 +8,7 @@
  * never as passed — and the job goes on (unless failOnDifference: then a difference or an error fails the step).
  */
 import type { RunbookDeps } from '../deps.js';
-import type { Step } from '../runbook.js';
+import { type Step, waitUntil } from '../runbook.js';
 import type { TableDef } from '../../schema/model.js';
 import { compareTable, formatComparison, type TableComparison } from '../../source/compare.js';
 import { DEFAULT_COMPARE_LAG_SECONDS, planChecksum } from '../../source/checksum-sql.js';
@@ -19,6 +19,12 @@ export interface CompareStepOptions {
   name?: string;
   /** fail the step (and the job) when the table differs; default false: the difference is reported and the job goes on */
   failOnDifference?: boolean;
+  /**
+   * with failOnDifference: compare again this many times, `delayMs` apart (the job parked in between), before a
+   * difference fails the step — a change replication is still applying (an update or delete of an old row, which the
+   * lag window does not cover) shows as a difference that is gone a moment later; a real one stays (default none)
+   */
+  again?: { times: number; delayMs: number };
 }
 
 /** Thrown by a compare step with failOnDifference when the table differs; the message is the report. */
@@ -53,7 +59,16 @@ export function compareStep(table: TableDef, o: CompareStepOptions = {}): Step<R
         return { status: 'warn', detail: `${key}: ✗ not compared — ${(e as Error).message}` };
       }
       const lines = formatComparison(c);
-      if ((c.status === 'different' || c.status === 'missing') && o.failOnDifference) throw new CompareMismatchError(c);
+      if ((c.status === 'different' || c.status === 'missing') && o.failOnDifference) {
+        const triesKey = `${o.name ?? 'compare-source'}.tries`;
+        const tries = Number(ctx.handles[triesKey] ?? '0');
+        if (o.again && c.status === 'different' && tries < o.again.times) {
+          await ctx.setHandle(triesKey, String(tries + 1));
+          await ctx.note(`${lines[0] ?? key} — comparing again in ${Math.round(o.again.delayMs / 1000)} s (${tries + 1}/${o.again.times}): replication may still be applying a change`);
+          waitUntil(Date.now() + o.again.delayMs, `comparing ${key} with the source again (replication may still be applying a change; no worker is held)`);
+        }
+        throw new CompareMismatchError(c);
+      }
       if (lines.length > 1) await ctx.note(lines.slice(1).join('\n'));
       // only checksums that were compared and equal pass; counts only, nothing settled, a difference: shown ⚠, never ✓
       return { status: c.status === 'equal' ? 'ok' : 'warn', detail: lines[0] ?? `${key}: compared` };
