@@ -125,6 +125,14 @@ const lagSeconds = z.coerce
   .number({ error: 'expected a number of seconds such as 120' })
   .min(0, 'cannot be negative')
   .max(3_600, 'at most 3600 (an hour)');
+const pollSeconds = z.coerce
+  .number({ error: 'expected a number of seconds such as 30 or 0.5' })
+  .min(0.05, 'at least 0.05')
+  .max(3_600, 'at most 3600 (an hour)');
+const waitHours = z.coerce
+  .number({ error: 'expected a number of hours such as 48' })
+  .positive('must be more than 0')
+  .max(24 * 30, 'at most 720 (30 days)');
 const diskFactor = z.coerce.number({ error: 'expected a number such as 2.5' }).min(1, 'must be at least 1 (the copy needs the table\'s size again)').max(100, 'at most 100');
 const compareLagSeconds = z.coerce
   .number({ error: 'expected whole seconds such as 300' })
@@ -303,6 +311,25 @@ function runbookSettings(get: (k: string) => string | undefined, problems: strin
   if (fresh !== undefined) {
     const m = check(minutes, 'FRESHNESS_MINUTES', fresh, problems);
     if (m !== undefined) out.freshnessMs = Math.round(m * 60_000);
+  }
+  // recover's long waits (parked, no worker held): how often they look, and when they give up
+  for (const [variable, field] of [
+    ['FULL_LOAD_POLL_SECONDS', 'fullLoadPollMs'],
+    ['CDC_RELOAD_POLL_SECONDS', 'cdcReloadPollMs'],
+  ] as const) {
+    const v = get(variable);
+    if (v === undefined) continue;
+    const sec = check(pollSeconds, variable, v, problems);
+    if (sec !== undefined) out[field] = Math.round(sec * 1000);
+  }
+  for (const [variable, field] of [
+    ['FULL_LOAD_TIMEOUT_HOURS', 'fullLoadTimeoutMs'],
+    ['CDC_RELOAD_TIMEOUT_HOURS', 'cdcReloadTimeoutMs'],
+  ] as const) {
+    const v = get(variable);
+    if (v === undefined) continue;
+    const h = check(waitHours, variable, v, problems);
+    if (h !== undefined) out[field] = Math.round(h * 3_600_000);
   }
   const disk = get('DISK_FACTOR');
   if (disk !== undefined) {
