@@ -23,6 +23,8 @@ export interface RecoverWorld {
   sourceDb: MariaDbSourceDb;
   /** the bot reads it (SOURCE_DATABASE_URL's adapter) */
   source: MysqlSource;
+  /** SOURCE_DATABASE_URL of it (for worker processes) */
+  sourceUrl: string;
   loopErrors: string[];
   close(): Promise<void>;
 }
@@ -51,6 +53,7 @@ export async function startRecoverWorld(name: string, o: { harness?: Partial<Bot
       replication,
       sourceDb,
       source,
+      sourceUrl: `${MYSQL}/${db}`,
       loopErrors,
       async close() {
         await replication.stop();
@@ -102,4 +105,16 @@ export const stepStates = (j: JobRecord): string[] => j.steps.map((s) => `${s.na
 /** Wait until the job's step `name` reached one of `states`. */
 export async function stepReached(h: BotHarness, jobId: string, name: string, states: ReadonlyArray<string> = ['done', 'skipped'], timeoutMs = 60_000): Promise<JobRecord> {
   return h.waitJob(jobId, (j) => states.includes(j.steps.find((s) => s.name === name)?.state ?? '') || j.state === 'failed', `step ${name} to be ${states.join('/')}`, timeoutMs);
+}
+
+/** The environment a worker process needs for recover jobs against this world (the same short waits as RECOVER_SETTINGS). */
+export function recoverWorkerEnv(w: RecoverWorld): Record<string, string> {
+  return {
+    SOURCE_DATABASE_URL: w.sourceUrl,
+    COMPARE_LAG_SECONDS: '2',
+    LOG_CHECK_MINUTES: String(1.5 / 60),
+    FRESHNESS_MINUTES: String(4 / 60),
+    FULL_LOAD_POLL_SECONDS: '0.15',
+    CDC_RELOAD_POLL_SECONDS: '0.2',
+  };
 }
