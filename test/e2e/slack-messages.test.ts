@@ -144,15 +144,25 @@ describe('replies that echo user text escape it', () => {
 });
 
 describe('recover and setup say what they do today', () => {
-  it('help recover / help setup say they are parsed and validated only (no runbook yet)', async () => {
-    for (const cmd of ['recover', 'setup']) {
+  it('help setup says it is parsed and validated only (no runbook yet)', async () => {
+    for (const cmd of ['setup']) {
       const text = shown(String((await ask(`help ${cmd}`)).body.text));
       expect(text).toMatch(/not built yet/);
       expect(text).toMatch(/nothing (is|was) (run|queued)/);
       expect(text).not.toMatch(/finish or roll back an interrupted change|create what the bot needs/);
     }
     const all = shown(String((await ask('help')).body.text));
-    for (const line of all.split('\n').filter((l) => /^\s+(recover|setup)\b/.test(l))) expect(line).toMatch(/not built yet/);
+    for (const line of all.split('\n').filter((l) => /^\s+setup\b/.test(l))) expect(line).toMatch(/not built yet/);
+  });
+
+  it('help recover says what the runbook does, with its gates', async () => {
+    const text = shown(String((await ask('help recover')).body.text));
+    expect(text).not.toMatch(/not built yet/);
+    expect(text).toMatch(/ReloadTables/);
+    expect(text).toMatch(/reload-target/);
+    expect(text).toMatch(/only after an approval/);
+    expect(text).toMatch(/duplicate primary keys/);
+    expect(text).toMatch(/--dry-run/);
   });
 
   it('help claims only what rollback and schema apply do today', async () => {
@@ -165,16 +175,15 @@ describe('recover and setup say what they do today', () => {
     expect(schema).toMatch(/existing tables are not changed/);
   });
 
-  it('the manifest does not offer recovery as if it worked', async () => {
+  it('the manifest offers only commands that work', async () => {
     const manifest = parseYaml(await readFile(path.join(REPO, 'manifest.yml'), 'utf8')) as {
       display_information: { description: string };
       features: { slash_commands: Array<{ command: string; description: string; usage_hint: string }> };
     };
     const cmd = manifest.features.slash_commands.find((c) => c.command === '/redshift');
     expect(cmd).toBeDefined();
-    expect(cmd?.usage_hint).not.toMatch(/recover/);
-    expect(cmd?.description).not.toMatch(/recover/i);
-    expect(manifest.display_information.description).not.toMatch(/recover/i);
+    expect(cmd?.usage_hint).toMatch(/recover <table>/);
+    expect(cmd?.usage_hint).not.toMatch(/setup/);
     // every command the hint offers answers with something other than "not built yet"
     for (const word of (cmd?.usage_hint ?? '').split('|').map((s) => s.trim().split(/\s+/)[0] ?? '')) {
       const text = String((await ask(`help ${word}`)).body.text);
