@@ -13,7 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmsApplyLoop } from '../../src/sandbox/apply-loop.js';
-import { SCHEMA } from '../support/bot-harness.js';
+import { SCHEMA, USERS } from '../support/bot-harness.js';
 import { approveAs, rejectAs, succeeded, tableExists, threadOf } from '../support/modify-flow.js';
 import { type RecoverWorld, duplicateIds, queueRecover, recoverReply, settle, startRecoverWorld, stepReached, stepStates } from '../support/recover-flow.js';
 
@@ -198,6 +198,31 @@ describe(`recover ${T} (DMS)`, () => {
     ]);
     expect(job.steps.find((s) => s.name === 'assess')?.detail).toMatch(/^recreate: ak_sumofus\.core_usermailing does not exist in the warehouse/);
     expect(task().status).toBe('running');
+    await equalToSource(job.steps.find((s) => s.name === 'final-compare')?.detail);
+  }, 150_000);
+
+  it('a Table error DURING the load: the job fails saying what DMS said, the table stays, nothing was dropped; Retry requests the load again and ends equal', async () => {
+    loop.injectTableError('before the recover (sandbox)');
+    await w.h.waitUntil(async () => (await w.h.dms!.tableStats(task().arn, SCHEMA, T))?.state === 'Table error', 'Table error', 10_000);
+    const jobId = await queueRecover(w.h, T);
+    await w.h.waitJob(jobId, (j) => (j.handles['full-load.sawLoading'] ?? '') !== '', 'to see the load under way', 60_000);
+    loop.injectTableError('the target ran out of disk during the load (sandbox)');
+    const failed = await w.h.waitJob(jobId, (j) => j.state === 'failed' || j.state === 'succeeded', 'to fail', 60_000);
+    expect(failed.state).toBe('failed');
+    expect(failed.error).toMatch(/DMS reports Table error for ak_sumofus\.core_usermailing during its full load .*Retry requests the load again/);
+    const thread = await threadOf(w.h, jobId);
+    expect(thread.some((t) => /DMS reports Table error for ak_sumofus\.core_usermailing during its full load/.test(t))).toBe(true);
+    // safe: the table is there, no drop or create was even planned on this path
+    expect(await tableExists(w.h, T)).toBe(true);
+    expect((await w.h.statements({ sql: /DROP TABLE|CREATE TABLE/i })).filter((st) => /core_usermailing/.test(st.sql) && st.name?.includes(`job ${jobId} `))).toEqual([]);
+
+    const quiet = quietAfterApplies(jobId);
+    const retried = await w.h.rt.control.retryJob(jobId, USERS.operator);
+    expect(retried.ok, retried.message).toBe(true);
+    const job = await succeeded(w.h, jobId, 90_000);
+    await quiet;
+    const audit = (await w.h.rt.jobs.audit.readAudit(jobId)).filter((e) => e.event === 'aws-call').map((e) => e.detail);
+    expect(audit.filter((a) => a === 'ReloadTables ak_sumofus.core_usermailing')).toHaveLength(2);
     await equalToSource(job.steps.find((s) => s.name === 'final-compare')?.detail);
   }, 150_000);
 

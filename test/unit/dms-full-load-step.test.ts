@@ -119,7 +119,10 @@ describe('steps/dms-full-load', () => {
     s.stats = stat('Table error', 40);
     const out = await t.wake();
     expect(out.job.state).toBe('failed');
-    expect(out.job.error).toMatch(/DMS reports Table error for ak\.t during its full load \(FullLoadRows 40; task task-1 is running\).*CloudWatch log/);
+    expect(out.job.error).toMatch(/DMS reports Table error for ak\.t during its full load \(FullLoadRows 40; task task-1 is running\).*CloudWatch log.*Retry requests the load again/);
+    // the failed load is forgotten: a retry requests a new one instead of waiting on the old
+    expect(out.job.handles['full-load.started']).toBe('');
+    expect(out.job.handles['full-load.requestedAt']).toBe('');
   });
 
   it('a task that failed under the load: its LastFailureMessage in the error', async () => {

@@ -96,7 +96,7 @@ function dmsSteps(def: TableDef, d: DmsDecision, deps: D): Step<D>[] {
   const ref = { taskId: rep.taskId };
   const stmtName = (ctx: Ctx, step: string) => `job ${ctx.job.id} ${step} ${key}`;
   const steps: Step<D>[] = [];
-  const loadStarted = (ctx: Ctx) => ctx.handles['full-load.requestedAt'] !== undefined;
+  const loadStarted = (ctx: Ctx) => (ctx.handles['full-load.requestedAt'] ?? '') !== '';
   const stop = stopTaskStep({
     name: 'stop-task',
     title: `Stop DMS task ${rep.taskId} (a failed or stopped task is left as it is)`,

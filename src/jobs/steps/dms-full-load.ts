@@ -107,8 +107,18 @@ export function dmsFullLoadStep(o: DmsFullLoadOptions): Step<RunbookDeps> {
       const dms = dmsOf(ctx);
       const { pollMs, timeoutMs } = settings(ctx);
       const arn = await taskArnOf(ctx, { taskId: o.taskId });
-      if (ctx.handles[h('started')] === undefined) {
-        const requested = ctx.handles[h('requestedAt')];
+      /** a handle of this step ('' = cleared: a load that ended in an error is forgotten, so `retry` requests a new one) */
+      const got = (k: string): string | undefined => {
+        const v = ctx.handles[h(k)];
+        return v === undefined || v === '' ? undefined : v;
+      };
+      /** this load ended without loading the table: `retry` starts a new one (the error says what to fix first) */
+      const loadEnded = async (why: string): Promise<never> => {
+        for (const k of ['requestedAt', 'started', 'sawLoading']) if (ctx.handles[h(k)] !== undefined) await ctx.setHandle(h(k), '');
+        throw new Error(why);
+      };
+      if (got('started') === undefined) {
+        const requested = got('requestedAt');
         let underWay = false;
         if (requested !== undefined) {
           // resumed between the call and its record: call again only if no load is under way
@@ -122,34 +132,36 @@ export function dmsFullLoadStep(o: DmsFullLoadOptions): Step<RunbookDeps> {
         const deadline = Number(ctx.handles[h('requestedAt')]) + timeoutMs;
         waitUntil(Date.now() + pollMs, note(deadline), `${key}: load requested (${how})`);
       }
-      const requestedAt = Number(ctx.handles[h('requestedAt')]);
+      const requestedAt = Number(got('requestedAt') ?? Date.now());
       const deadline = requestedAt + timeoutMs;
       const task = await dms.describeTask(arn);
       const stat = await dms.tableStats(arn, o.schema, o.table);
       const loadedSince = (at: Date | undefined): boolean => at !== undefined && at.getTime() >= requestedAt;
-      if (stat !== undefined && LOADING.has(stat.state) && ctx.handles[h('sawLoading')] === undefined) await ctx.setHandle(h('sawLoading'), String(Date.now()));
+      if (stat !== undefined && LOADING.has(stat.state) && got('sawLoading') === undefined) await ctx.setHandle(h('sawLoading'), String(Date.now()));
       // statistics from before the start (a Table error the reload is meant to clear) are stale until this load shows
-      const thisLoad = ctx.handles[h('sawLoading')] !== undefined || loadedSince(stat?.fullLoadStart) || loadedSince(stat?.fullLoadEnd);
-      const startedAt = Number(ctx.handles[h('started')] ?? requestedAt);
+      const thisLoad = got('sawLoading') !== undefined || loadedSince(stat?.fullLoadStart) || loadedSince(stat?.fullLoadEnd);
+      const startedAt = Number(got('started') ?? requestedAt);
       const staleGrace = Math.max(30_000, 10 * pollMs);
       if (stat?.state === 'Table error' && !thisLoad && (task.status === 'starting' || Date.now() - startedAt < staleGrace))
         waitUntil(Math.min(deadline, Date.now() + pollMs), note(deadline), `${key}: still Table error from before the ${o.start === 'reload-table' ? 'reload' : 'start'} (task ${task.status}) — waiting for the load to begin`);
       if (stat?.state === 'Table error')
-        throw new Error(
-          `DMS reports Table error for ${key} during its full load (FullLoadRows ${n(stat.fullLoadRows)}; task ${o.taskId} is ${task.status}): the table is suspended and gets no changes. Read the task's CloudWatch log for TARGET_LOAD / TARGET_APPLY ]E: lines, fix the cause, then run recover again`,
+        await loadEnded(
+          `DMS reports Table error for ${key} during its full load (FullLoadRows ${n(stat.fullLoadRows)}; task ${o.taskId} is ${task.status}): the table is suspended and gets no changes. Read the task's CloudWatch log for TARGET_LOAD / TARGET_APPLY ]E: lines and fix the cause; then Retry requests the load again${task.status === 'running' ? '' : ', or roll back and run recover again'}`,
         );
       if (task.status === 'failed')
-        throw new Error(`DMS task ${o.taskId} failed during the full load of ${key}: ${taskFailureText(task)}. Fix the cause (the task's CloudWatch log says more), then run recover again`);
+        await loadEnded(
+          `DMS task ${o.taskId} failed during the full load of ${key}: ${taskFailureText(task)}. Fix the cause (the task's CloudWatch log says more); then ${o.start === 'reload-table' ? 'roll back this job and run recover again (a failed task is restarted with reload-target)' : 'Retry starts the load again'}`,
+        );
       const completedSinceStart = stat?.state === 'Table completed' && thisLoad;
       if (completedSinceStart && (task.status === 'running' || task.status === 'starting' || task.status === 'stopped')) {
         if (task.status === 'stopped' && o.start !== 'reload-table')
-          throw new Error(`DMS task ${o.taskId} stopped after loading ${key} (${taskFailureText(task)}): it does not replicate changes; start it (resume-processing) and run recover again`);
+          await loadEnded(`DMS task ${o.taskId} stopped after loading ${key} (${taskFailureText(task)}): it does not replicate changes; start it (resume-processing) and run recover again`);
         await ctx.setHandle(h('completed'), String(Date.now()));
         await ctx.setHandle(h('fullLoadRows'), String(stat.fullLoadRows));
         return `Table completed: FullLoadRows ${n(stat.fullLoadRows)} in ${((Date.now() - requestedAt) / 1000).toFixed(1)} s (${how}); task ${o.taskId} is ${task.status}`;
       }
       if (task.status === 'stopped' || task.status === 'ready')
-        throw new Error(`DMS task ${o.taskId} is ${task.status} while ${key} waits for its full load (${taskFailureText(task)}): someone stopped it, or it never started; start it again and run recover again`);
+        await loadEnded(`DMS task ${o.taskId} is ${task.status} while ${key} waits for its full load (${taskFailureText(task)}): someone stopped it, or it never started; start it again and run recover again`);
       if (Date.now() >= deadline)
         throw new Error(
           `${key} is still not loaded ${Math.round(timeoutMs / 60_000)} min after ${how} (${progressOf(stat)}; task ${task.status}): the load may still be running — \`retry\` resumes the wait without starting the load again`,
