@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type AuditLog, type JobStore, SETTLED_STATES, type TableLocks } from './ports.js';
-import { type PlanContext, type PlannedAction, type Runbook, type Step, type StepContext, type StepResult, WaitSignal, runbookProblems } from './runbook.js';
+import { type NothingToDo, type PlanContext, type PlannedAction, type Runbook, type Step, type StepContext, type StepResult, WaitSignal, runbookProblems } from './runbook.js';
 import type { ApprovalRecord, JobRecord, JobState, Reporter, StepRecord } from './types.js';
 import { withWaitNotices } from '../util/retry.js';
 
@@ -296,17 +296,17 @@ class JobRun<D> {
       if (lost) return this.fail(job, lost, i);
 
       const ctx = this.ctx(job, step);
-      let done: boolean;
+      let done: boolean | NothingToDo;
       try {
         done = await withWaitNotices((text) => void ctx.note(text).catch(() => undefined), () => step.isDone(ctx));
       } catch (e) {
         return this.fail(job, `step ${i + 1} "${step.title}": could not check whether it is already done: ${message(e)}`, i);
       }
       if (done) {
-        job = await this.setStep(jobId, i, { state: 'skipped', detail: 'already done', finishedAt: Date.now() }, (j) => {
+        job = await this.setStep(jobId, i, { state: 'skipped', detail: typeof done === 'object' ? done.nothingToDo : 'already done', finishedAt: Date.now() }, (j) => {
           j.cursor = i + 1;
         });
-        await this.o.audit.append({ jobId, event: 'step-skip', step: step.name, outcome: 'already done' });
+        await this.o.audit.append({ jobId, event: 'step-skip', step: step.name, outcome: typeof done === 'object' ? 'nothing to do' : 'already done', ...(typeof done === 'object' ? { detail: done.nothingToDo } : {}) });
         const rec = job.steps[i];
         if (rec) await this.reporter.stepFinished(job, rec);
         continue;

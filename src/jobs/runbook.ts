@@ -6,7 +6,8 @@
  * Contract for step authors:
  * - `plan` is pure: it lists the exact SQL / AWS calls the step would make (dry-run, the approval message). No I/O.
  * - `isDone` looks at the world (does `new_<t>` exist? is the task stopped? did statement `handles.copy` finish?) and
- *   answers true when the step's effect is already there; the engine then skips the step.
+ *   answers true when the step's effect is already there; the engine then skips the step ("already done"). A step with
+ *   nothing to do (no duplicate key to remove) answers `{ nothingToDo: why }`: skipped, and the thread says why.
  * - `run` records any external handle with `ctx.setHandle` BEFORE waiting on it (statement id, task ARN), so a resumed
  *   run can look the handle up instead of submitting again. It returns an optional one-line detail ("copied 1,204 rows").
  * - `undo` must be idempotent too (look before acting): it is called on rollback, reject and cancel for every step that
@@ -96,13 +97,18 @@ export interface StepContext<D> extends PlanContext<D> {
  */
 export type StepResult = string | void | { detail: string; status: 'ok' | 'warn' };
 
+/** What `isDone` may answer instead of `true`: the step needs doing not because it ran, but because there is nothing to do (why). */
+export interface NothingToDo {
+  nothingToDo: string;
+}
+
 export interface Step<D> {
   /** stable machine name, unique in the runbook (stored in the job record; approvals refer to it) */
   name: string;
   /** what a human reads: "Stop DMS task ak-core" */
   title: string;
   plan(ctx: PlanContext<D>): PlannedAction[];
-  isDone(ctx: StepContext<D>): Promise<boolean>;
+  isDone(ctx: StepContext<D>): Promise<boolean | NothingToDo>;
   /** returns an optional one-line detail, or a detail with a status (StepResult) */
   run(ctx: StepContext<D>): Promise<StepResult>;
   undo?(ctx: StepContext<D>): Promise<void>;

@@ -90,6 +90,8 @@ describe('duplicate-keys steps on the sandbox', () => {
     expect(again.out.job.state).toBe('succeeded');
     expect(again.out.job.steps.map((s) => `${s.name}:${s.state}`)).toEqual(['duplicate-keys:done', 'approve-dedupe:skipped', 'dedupe:skipped']);
     expect(again.out.job.steps[0]?.detail).toBe('compared 30 rows of ak_sumofus.core_tag by primary key (id): no duplicate keys');
+    // skipped, saying why (not "already done": nothing was ever removed)
+    expect(again.out.job.steps.slice(1).map((s) => s.detail)).toEqual(['no duplicate keys were found: nothing to approve', 'no duplicate keys were found: nothing removed']);
   }, 60_000);
 
   it('core_usermailing (changeTracking none): any one row of each key; an empty table is a warning', async () => {

@@ -218,7 +218,7 @@ function cdcSteps(def: TableDef, d: CdcDecision, deps: D): { before: Step<D>[]; 
   // the definition is already schemas/ (no file to rewrite); the final compare below is the one that must pass
   const composed = inner
     .filter((s) => s.name !== 'schema-file' && s.name !== 'compare-source')
-    .map((s): Step<D> => ({ ...s, isDone: async (ctx) => ctx.handles['conform.needed'] === '0' || s.isDone(ctx) }));
+    .map((s): Step<D> => ({ ...s, isDone: async (ctx) => (ctx.handles['conform.needed'] === '0' ? { nothingToDo: `${def.schema}.${def.name} already matches schemas/` } : s.isDone(ctx)) }));
   return { before: [cdcReloadRequestStep(def), cdcReloadWaitStep(def)], conform: [conformCheckStep(def, d), ...composed] };
 }
 

@@ -139,7 +139,7 @@ export function dedupeSteps(t: TableDef, o: DuplicateStepOptions & { checkName?:
     name: `approve-${name}`,
     title: `Approve removing duplicate rows from ${key}`,
     plan: () => [{ kind: 'approval', text: `asked only if duplicate keys were found: delete the extra rows of ${key} (${sql.rule})` }],
-    isDone: async (ctx) => ctx.handles[`${check}.keys`] !== undefined && found(ctx) === 0,
+    isDone: async (ctx) => (ctx.handles[`${check}.keys`] !== undefined && found(ctx) === 0 ? { nothingToDo: `no duplicate keys were found: nothing to approve` } : false),
     approval: {
       prompt: (ctx) =>
         `${ctx.handles[`${check}.summary`] ?? `${key} has duplicate primary keys`}.\nDedupe ${key}: in ONE transaction with the table locked (replication waits), it ${sql.rule}, and deletes the other rows of those keys. Approve to remove them; Reject stops the job and changes nothing.`,
@@ -150,7 +150,8 @@ export function dedupeSteps(t: TableDef, o: DuplicateStepOptions & { checkName?:
     name,
     title: `Remove duplicate rows from ${key} (one row kept per key, one locked transaction)`,
     plan: () => [{ kind: 'sql', text: sql.count }, { kind: 'sql-batch', text: sql.dedupe.join(';\n') }, { kind: 'sql', text: `${sql.count}   -- after: must find 0 duplicate keys` }],
-    isDone: async (ctx) => ctx.handles[`${name}.done`] !== undefined || (ctx.handles[`${check}.keys`] !== undefined && found(ctx) === 0),
+    isDone: async (ctx) =>
+      ctx.handles[`${name}.done`] !== undefined || (ctx.handles[`${check}.keys`] !== undefined && found(ctx) === 0 ? { nothingToDo: `no duplicate keys were found: nothing removed` } : false),
     async run(ctx) {
       const before = await countDuplicates(ctx, t, sql);
       if (before.dupKeys === 0 && ctx.handles[`stmt:${name}`] === undefined) {
