@@ -67,9 +67,14 @@ describe(`recover ${T} (CDC)`, () => {
     // from an earlier checkpoint leaves duplicate keys
     await w.h.sandbox.sql(`drop table ${SCHEMA}.${T}`);
     await w.h.waitJob(jobId, (j) => /does not exist yet/.test(j.waiting?.progress ?? ''), 'to see the table missing', 20_000);
-    await loop.reload();
-    const replayed = await loop.replayDuplicates(3);
-    expect(replayed.length).toBe(3);
+    // the CDC dashboard's "reload this table", and a replay, through the sandbox's admin endpoint
+    const res = await fetch(`${w.h.sandbox.endpoint}/_sandbox/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ replication: [{ action: 'cdcReload', table: T }, { action: 'replayDuplicates', table: T, n: 3 }] }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await duplicateIds(w.h, T)).toBe(3);
     const cdcShape = await readTable(w.h.warehouse, SCHEMA, T);
     expect(cdcShape?.primaryKey).toBeUndefined();
 
