@@ -51,7 +51,8 @@ export function duplicateKeySql(t: TableDef): DuplicateKeySql | undefined {
   const cols = t.columns.map((c) => quoteIdent(c.name));
   const ct = changeColumn(t.changeTracking);
   const newest = ct?.kind === 'updated_at' ? ct.column : undefined;
-  const order = newest ? `${quoteIdent(newest)} DESC` : key.map(quoteIdent).join(', ');
+  // Redshift sorts NULL as the largest value, so DESC alone would keep a row without a timestamp as the "newest"
+  const order = newest ? `${quoteIdent(newest)} DESC NULLS LAST` : key.map(quoteIdent).join(', ');
   const on = key.map((c) => `t.${quoteIdent(c)} = d.${quoteIdent(c)}`).join(' AND ');
   return {
     key,
