@@ -22,6 +22,8 @@ export interface RunningStep {
   position: string;
   title: string;
   startedAt: number;
+  /** a waiting step's live figure (FullLoadRows…), shown on the timer line instead of as new lines */
+  progress?: string;
 }
 
 export interface DemoReporterOptions extends ConsoleReporterOptions {
@@ -102,7 +104,7 @@ export class DemoReporter implements Reporter {
   timerText(): string {
     const now = this.now();
     return this.running()
-      .map((s) => `⏱ job ${s.jobId} · ${s.position} ${s.title} · ${formatElapsed(now - s.startedAt)}`)
+      .map((s) => `⏱ job ${s.jobId} · ${s.position} ${s.title} · ${formatElapsed(now - s.startedAt)}${s.progress ? ` · ${s.progress}` : ''}`)
       .join('   ');
   }
 
@@ -162,6 +164,13 @@ export class DemoReporter implements Reporter {
     this.after();
     this.poke();
   }
+  /** a waiting step's live figure: kept for the timer line (one line rewritten in place), never printed as a line of its own */
+  async waitProgress(job: JobRecord) {
+    const cur = this.steps.get(job.id);
+    const progress = job.waiting?.progress;
+    if (cur && progress !== undefined) this.steps.set(job.id, { ...cur, progress });
+  }
+
   async note(job: JobRecord, text: string) {
     await this.inner.note(job, text);
     this.after();

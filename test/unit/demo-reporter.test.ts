@@ -48,6 +48,19 @@ describe('DemoReporter: the live timer of a running step', () => {
     expect(r.timerText()).toBe('');
   });
 
+  it("a waiting step's live figure rides on the timer line; it is never printed as a line of its own", async () => {
+    let now = 1_000;
+    const s = sink();
+    const r = new DemoReporter(s.out, { tty: true, now: () => now });
+    const j = job();
+    await r.stepStarted(j, j.steps[1]!);
+    const before = s.text();
+    await r.waitProgress({ ...j, waiting: { step: 'copy', untilMs: 2_000, note: 'waiting', since: 1_000, progress: 'ak.t: FullLoadRows 1,200 · Full load' } });
+    expect(s.text()).toBe(before);
+    now = 4_000;
+    expect(r.timerText()).toBe('⏱ job 3 · 2/2 Copy the rows · 3 s · ak.t: FullLoadRows 1,200 · Full load');
+  });
+
   it('elsewhere: a plain "still running" line every plainEveryMs, none before', async () => {
     let now = 1_000;
     const s = sink();
