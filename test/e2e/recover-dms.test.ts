@@ -9,7 +9,9 @@
  *      ]E:, sees CDC apply, dedupes after an approval and ends equal to the source (counts and range checksums).
  *   3. Table error on a running task → ReloadTables for the one table → equal.
  *   4. the table dropped by accident: reject → nothing created; approve → created from schemas/, loaded, equal.
- *   5. FATAL_ERROR → reload-target; each fault's reason is in the thread and nothing was dropped without approval.
+ *   5. a table whose shape differs from schemas/: dropped only after an approval naming it and why, then recreated.
+ *   6. a Table error during the load: the job fails with DMS's words, the table stays; Retry reloads and ends equal.
+ *   7. FATAL_ERROR → reload-target; each fault's reason is in the thread and nothing was dropped without approval.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmsApplyLoop } from '../../src/sandbox/apply-loop.js';
@@ -197,6 +199,30 @@ describe(`recover ${T} (DMS)`, () => {
       'final-compare:done',
     ]);
     expect(job.steps.find((s) => s.name === 'assess')?.detail).toMatch(/^recreate: ak_sumofus\.core_usermailing does not exist in the warehouse/);
+    expect(task().status).toBe('running');
+    await equalToSource(job.steps.find((s) => s.name === 'final-compare')?.detail);
+  }, 150_000);
+
+  it('a table whose shape differs from schemas/: dropped only after an approval naming it, created from schemas/, loaded, equal', async () => {
+    await w.h.sandbox.sql(`alter table ${SCHEMA}.${T} add column stray varchar(8)`);
+    const jobId = await queueRecover(w.h, T);
+    const quiet = quietAfterApplies(jobId);
+    let prompt = '';
+    await approveAs(w.h, jobId, 'approve-drop', {
+      whileParked: async () => {
+        prompt = (w.h.approvalButtons(jobId)!.message.text ?? '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+        // nothing has been touched yet: the table is there, with its stray column, and the task runs
+        const cols = await w.h.sandbox.sql(`select column_name::text as c from information_schema.columns where table_schema = $1 and table_name = $2`, [SCHEMA, T]);
+        expect(cols.rows.map((r) => r.c)).toContain('stray');
+        expect(task().status).toBe('running');
+      },
+    });
+    expect(prompt).toMatch(/differs from schemas\/ \(.*stray.*\).*Drop ak_sumofus\.core_usermailing\?/s);
+    const job = await succeeded(w.h, jobId, 120_000);
+    await quiet;
+    expect(stepStates(job).slice(0, 6)).toEqual(['assess:done', 'approve-drop:done', 'stop-task:done', 'drop:done', 'create:done', 'full-load:done']);
+    const cols = await w.h.sandbox.sql(`select column_name::text as c from information_schema.columns where table_schema = $1 and table_name = $2 order by ordinal_position`, [SCHEMA, T]);
+    expect(cols.rows.map((r) => r.c)).toEqual(['id', 'mailing_id', 'user_id', 'subject_id', 'created_at']);
     expect(task().status).toBe('running');
     await equalToSource(job.steps.find((s) => s.name === 'final-compare')?.detail);
   }, 150_000);
