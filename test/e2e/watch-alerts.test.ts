@@ -81,6 +81,11 @@ describe('watch: once per incident, then resolved', () => {
     const click = await h.click('rso_recover', button(alert)!.value, { userId: USERS.operator, channelId: ALERTS, messageTs: alert!.ts });
     expect(click.status).toBe(200);
     expect(String((await h.waitForResponse(click.responseId)).body.text)).toContain(`/redshift recover ${SCHEMA}.core_usermailing`);
+    // then the plan recover would run for this state (a dry run: the click queues nothing)
+    const plan = await h.waitForResponse(click.responseId, (c) => /Plan for: recover/.test(String(c.body.text)), 30_000);
+    expect(String(plan.body.text)).toMatch(/DMS task flydata-core-usermailing is stopped/);
+    expect(String(plan.body.text)).toMatch(/reload-target/);
+    expect(await h.rt.jobs.store.listRecent(10)).toEqual([]);
 
     await h.dms!.resumeTask(arn);
     await h.dms!.waitForStatus(arn, 'running', { timeoutMs: 10_000 });
