@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/commands/index.js';
 import type { RunbookDeps } from '../../src/jobs/deps.js';
 import { modifyRunbook } from '../../src/jobs/runbooks/modify.js';
-import { compareStep } from '../../src/jobs/steps/compare.js';
+import { CompareMismatchError, compareStep } from '../../src/jobs/steps/compare.js';
+import { WaitSignal } from '../../src/jobs/runbook.js';
 import type { StepContext } from '../../src/jobs/runbook.js';
 import type { JobRecord } from '../../src/jobs/types.js';
 import { loadRegistry } from '../../src/schema/registry.js';
@@ -97,5 +98,42 @@ describe('compare step', () => {
     const withSource = modifyRunbook.build(params, { warehouse: {} as Warehouse, registry: reg, source: fakeSource }).steps.map((s) => s.name);
     expect(withSource.indexOf('compare-source')).toBeGreaterThan(withSource.indexOf('swap'));
     expect(withSource.indexOf('compare-source')).toBe(withSource.indexOf('approve-drop') - 1);
+  });
+});
+
+describe('compare step: compare again before failing', () => {
+  /** a source with one settled row the (empty) warehouse lacks, while `differs()` */
+  function sourceThat(differs: () => boolean): Source {
+    return {
+      ...fakeSource,
+      stats: async () => (differs() ? { totalRows: '1', settledRows: '1', minId: '1', maxId: '1' } : { totalRows: '0', settledRows: '0' }),
+      rangeSums: async () => (differs() ? [{ bucket: 0, rows: '1', sum: '7', unsettled: '0' }] : []),
+    };
+  }
+  function handlesCtx(deps: RunbookDeps, notes: string[]): StepContext<RunbookDeps> {
+    const c = ctx(deps, notes);
+    c.setHandle = async (k, v) => void (c.handles[k] = v);
+    return c;
+  }
+
+  it('a difference gone at the next look: parked once (WaitSignal), then the second look decides', async () => {
+    const reg = await loadRegistry(path.join(REPO, 'schemas'));
+    let differs = true;
+    const notes: string[] = [];
+    const c = handlesCtx({ warehouse: emptyWarehouse, registry: reg, source: sourceThat(() => differs) }, notes);
+    const step = compareStep(reg.find('core_tag')!, { name: 'final-compare', failOnDifference: true, again: { times: 2, delayMs: 1_000 } });
+    await expect(step.run(c)).rejects.toBeInstanceOf(WaitSignal);
+    expect(c.handles['final-compare.tries']).toBe('1');
+    expect(notes.at(-1)).toMatch(/differs — counts differ — comparing again in 1 s \(1\/2\): replication may still be applying a change/);
+    differs = false;
+    expect(await step.run(c)).toEqual({ status: 'warn', detail: expect.stringMatching(/nothing compared/) });
+  });
+
+  it('a difference that stays fails the step once the looks are used up', async () => {
+    const reg = await loadRegistry(path.join(REPO, 'schemas'));
+    const c = handlesCtx({ warehouse: emptyWarehouse, registry: reg, source: sourceThat(() => true) }, []);
+    const step = compareStep(reg.find('core_tag')!, { name: 'final-compare', failOnDifference: true, again: { times: 1, delayMs: 1_000 } });
+    await expect(step.run(c)).rejects.toBeInstanceOf(WaitSignal);
+    await expect(step.run(c)).rejects.toBeInstanceOf(CompareMismatchError);
   });
 });
