@@ -78,9 +78,10 @@ describe(`recover ${T} (CDC)`, () => {
     const cdcShape = await readTable(w.h.warehouse, SCHEMA, T);
     expect(cdcShape?.primaryKey).toBeUndefined();
 
+    // replication keeps going: a delete of a replayed key removes both of its rows, so the gate may see fewer than 3
     await approveAs(w.h, jobId, 'approve-dedupe', {
       whileParked: async () => {
-        expect(await duplicateIds(w.h, T)).toBe(3);
+        expect(await duplicateIds(w.h, T)).toBeGreaterThan(0);
       },
     });
     // the deep copy's own gate: old_core_phone is dropped only after an approval; the source is quiet from here on
@@ -98,7 +99,10 @@ describe(`recover ${T} (CDC)`, () => {
     expect(states).not.toContain('schema-file:done');
     const d = (n: string) => job.steps.find((s) => s.name === n)?.detail;
     expect(d('cdc-reload-wait')).toMatch(/^ak_sumofus\.core_phone is reloaded: [\d,]+ rows, unchanged on 2 looks/);
-    expect(d('duplicate-keys')).toMatch(/3 key\(s\) have more than one row \(6 rows, 3 extra\)/);
+    const found = Number(/: (\d+) key\(s\) have more than one row \((\d+) rows, \1 extra\)/.exec(d('duplicate-keys') ?? '')?.[1] ?? 0);
+    expect(found, d('duplicate-keys')).toBeGreaterThanOrEqual(1);
+    expect(found).toBeLessThanOrEqual(3);
+    expect(d('dedupe')).toMatch(/after: [\d,]+ rows, 0 duplicate keys$/);
     expect(d('dedupe')).toMatch(/keeps the newest row of each key by updated_at/);
     expect(d('conform-check')).toMatch(/has the CDC service's shape \(\d+ difference\(s\) from schemas\//);
     expect(d('final-compare')).toMatch(/^ak_sumofus\.core_phone: ✓ equal/);

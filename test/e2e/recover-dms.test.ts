@@ -100,9 +100,10 @@ describe(`recover ${T} (DMS)`, () => {
     await stepReached(w.h, jobId, 'full-load');
     const replayed = await loop.replayDuplicates(4);
     expect(replayed.length).toBe(4);
+    // replication keeps going: a delete of a replayed key removes both of its rows, so the gate may see fewer than 4
     await approveAs(w.h, jobId, 'approve-dedupe', {
       whileParked: async () => {
-        expect(await duplicateIds(w.h, T)).toBe(4);
+        expect(await duplicateIds(w.h, T)).toBeGreaterThan(0);
       },
     });
     const job = await succeeded(w.h, jobId, 90_000);
@@ -123,8 +124,12 @@ describe(`recover ${T} (DMS)`, () => {
     expect(d('full-load')).toMatch(/^Table completed: FullLoadRows [\d,]+ in [\d.]+ s \(StartReplicationTask reload-target of flydata-core-usermailing\); task flydata-core-usermailing is running$/);
     expect(d('log-check')).toMatch(/^no \]E: lines/);
     expect(d('cdc-applies')).toMatch(/^DMS applies changes to ak_sumofus\.core_usermailing again: (inserts|updates|deletes)/);
-    expect(d('duplicate-keys')).toMatch(/: 4 key\(s\) have more than one row \(8 rows, 4 extra\) — e\.g\. id \d+ ×2/);
-    expect(d('dedupe')).toMatch(/deleted 8 rows of those keys and put back 4 \(keeps any one row of each key\).*after: [\d,]+ rows, 0 duplicate keys$/);
+    const dup = /: (\d+) key\(s\) have more than one row \((\d+) rows, \1 extra\) — e\.g\. id \d+ ×2/.exec(d('duplicate-keys') ?? '');
+    expect(dup, d('duplicate-keys')).not.toBeNull();
+    const found = Number(dup![1]);
+    expect(found).toBeGreaterThanOrEqual(1);
+    expect(found).toBeLessThanOrEqual(4);
+    expect(d('dedupe')).toMatch(/deleted (\d+) rows of those keys and put back (\d+) \(keeps any one row of each key\).*after: [\d,]+ rows, 0 duplicate keys$/);
     expect(task().status).toBe('running');
     await equalToSource(d('final-compare'));
 
@@ -136,7 +141,7 @@ describe(`recover ${T} (DMS)`, () => {
     const edits = w.h.fake.callsTo('chat.update').filter((c) => c.body.ts === progress.ts).map((c) => JSON.stringify(c.body.blocks ?? ''));
     const figures = new Set(edits.map((b) => /⏳ ak_sumofus\.core_usermailing: FullLoadRows ([\d,]+)/.exec(b)?.[1]).filter((x) => x !== undefined));
     expect(figures.size, `FullLoadRows figures in the progress message's edits: ${[...figures].join(', ')}`).toBeGreaterThanOrEqual(2);
-    expect(thread.some((t) => /before the dedupe: [\d,]+ rows; 4 key\(s\) with 8 rows/.test(t))).toBe(true);
+    expect(thread.some((t) => /before the dedupe: [\d,]+ rows; \d key\(s\) with \d+ rows/.test(t))).toBe(true);
     const audit = (await w.h.rt.jobs.audit.readAudit(jobId)).filter((e) => e.event === 'aws-call').map((e) => e.detail);
     expect(audit).toContain('StartReplicationTask reload-target');
     expect(audit.filter((a) => a === 'StartReplicationTask reload-target')).toHaveLength(1);

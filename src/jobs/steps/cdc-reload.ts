@@ -80,7 +80,15 @@ export function cdcReloadWaitStep(t: TableDef): Step<RunbookDeps> {
         if (ctx.handles['cdc.lastCount'] !== undefined) await ctx.setHandle('cdc.lastCount', '');
         return again(`${key} does not exist yet`);
       }
-      const count = String((await ctx.deps.warehouse.query(countSql)).rows[0]?.n ?? '0');
+      // the service drops and recreates the table while it reloads: it may vanish between two reads of one look
+      const vanished = (e: unknown): boolean => /does not exist/i.test(e instanceof Error ? e.message : String(e));
+      let count: string;
+      try {
+        count = String((await ctx.deps.warehouse.query(countSql)).rows[0]?.n ?? '0');
+      } catch (e) {
+        if (vanished(e)) return again(`${key} does not exist yet (it went away while it was counted)`);
+        throw e;
+      }
       const last = ctx.handles['cdc.lastCount'];
       const stable = last === count ? Number(ctx.handles['cdc.stableLooks'] ?? '1') + 1 : 1;
       await ctx.setHandle('cdc.lastCount', count);
@@ -98,8 +106,13 @@ export function cdcReloadWaitStep(t: TableDef): Step<RunbookDeps> {
         // the count matches when the warehouse has exactly that many rows more
         const dup = duplicateKeySql(t);
         if (dup) {
-          const c = await countDuplicates(ctx, t, dup);
-          extra = c.dupRows - c.dupKeys;
+          try {
+            const c = await countDuplicates(ctx, t, dup);
+            extra = c.dupRows - c.dupKeys;
+          } catch (e) {
+            if (vanished(e)) return again(`${key} does not exist yet (it went away while it was read)`);
+            throw e;
+          }
         }
         if (Number(counts.warehouse) - extra !== Number(counts.source))
           return again(`${key}: ${n(count)} rows, stable; outside the lag window source ${n(counts.source)} vs warehouse ${n(counts.warehouse)}${extra ? ` (${n(extra)} duplicate rows)` : ''}`);
