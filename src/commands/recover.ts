@@ -12,7 +12,7 @@ export const recover: CommandDefinition = {
     '  from schemas/ only after an approval naming it. Then: wait for Table completed (FullLoadRows shown live, no worker held),',
     '  the CloudWatch log check for ]E: lines, and DMS applying changes again.',
     '  cdc table: posts the exact steps for the CDC service\'s dashboard (the bot cannot reload it), waits — for days if need',
-    '  be — until the table exists, its count is stable and matches the source, then brings it to its schemas/ definition',
+    '  be — until the table exists and its row counts match the source twice in a row, then brings it to its schemas/ definition',
     '  with modify\'s deep copy (its drop of old_<table> needs an approval, as in modify).',
     'Both: duplicate primary keys are counted; removing them (one row kept per key, one locked transaction) needs an',
     'approval. The job succeeds only if the final compare with the MySQL source finds no difference.',

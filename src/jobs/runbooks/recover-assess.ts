@@ -118,7 +118,7 @@ export function decideCdc(def: TableDef, w: CdcWorld): RecoverDecision {
   const key = `${def.schema}.${def.name}`;
   const reasons = [
     w.exists ? `${key} exists${w.drift.length ? ` and differs from schemas/ (${w.drift.join('; ')})` : ' and matches schemas/'}` : `${key} does not exist in the warehouse`,
-    `the CDC service reloads it from its dashboard (the bot cannot): then the bot waits until it exists, its row count stops growing and matches the source, checks for duplicate keys and brings it to the schemas/ definition with a deep copy`,
+    `the CDC service reloads it from its dashboard (the bot cannot): then the bot waits until it exists and its row counts match the source's on two looks in a row, checks for duplicate keys and brings it to the schemas/ definition with a deep copy`,
   ];
   const planFrom = w.exists && w.live && w.drift.length > 0 ? w.live : cdcDefaultShape(def);
   return { provider: 'cdc', reasons, tableExists: w.exists, planFrom };

@@ -4,8 +4,9 @@
  *
  *   cdcReloadRequestStep  posts the exact steps for the service's dashboard and what the bot will wait for;
  *   cdcReloadWaitStep     waits — the job parked between looks, no worker held, hours or days — until the table
- *                         exists, its row count stopped growing (the same count on `stableLooks` looks in a row) and
- *                         the rows outside the lag window match the source's (compare's own aggregates, never rows).
+ *                         exists and the rows outside the lag window match the source's (compare's own aggregates,
+ *                         never rows) on two looks in a row: a live table keeps growing by its own inserts, so "the
+ *                         count stopped growing" alone never ends the wait while a source can be compared.
  *                         The count is the wait's live figure (the progress message is edited, no line per look).
  *                         Without a source it ends with a warning: the count was stable, nothing was compared.
  */
@@ -32,7 +33,7 @@ export function cdcReloadInstructions(t: TableDef): string[] {
   return [
     `1. Open the ${service} dashboard, find the table ${t.name} in schema ${t.schema} (source table ${t.name}).`,
     `2. Start a reload (re-sync) of that ONE table. The service recreates it in its own default shape (no dist/sort keys, no constraints), copies the source, then replicates changes.`,
-    `3. Nothing else to do here: the bot waits (no worker held, for days if need be) until ${t.schema}.${t.name} exists, its row count stops growing and matches the source, then checks duplicate keys and brings the table to its schemas/ definition.`,
+    `3. Nothing else to do here: the bot waits (no worker held, for days if need be) until ${t.schema}.${t.name} exists and its rows match the source's (on two looks in a row), then checks duplicate keys and brings the table to its schemas/ definition.`,
   ];
 }
 
@@ -57,11 +58,11 @@ export function cdcReloadWaitStep(t: TableDef): Step<RunbookDeps> {
   const countSql = `SELECT COUNT(*) AS n FROM ${table}`;
   return {
     name: 'cdc-reload-wait',
-    title: `Wait for the CDC service to reload ${key} (exists, count stable, matches the source)`,
+    title: `Wait for the CDC service to reload ${key} (exists, matches the source on two looks)`,
     plan: () => [
       { kind: 'check', text: `catalog: does ${key} exist — every look, the job parked in between (no worker held)` },
-      { kind: 'sql', text: `${countSql}   -- the same count on ${STABLE_LOOKS} looks in a row` },
-      { kind: 'check', text: `then rows outside the lag window: source ${t.name} vs ${key} (compare's count aggregates on each side) must be equal` },
+      { kind: 'sql', text: `${countSql}   -- every look: is it still growing?` },
+      { kind: 'check', text: `rows outside the lag window: source ${t.name} vs ${key} (compare's count aggregates on each side) equal on ${STABLE_LOOKS} looks in a row (without a source: the count unchanged on ${STABLE_LOOKS} looks, a warning)` },
     ],
     isDone: async (ctx) => ctx.handles['cdc.loaded'] !== undefined,
     async run(ctx) {
@@ -90,16 +91,19 @@ export function cdcReloadWaitStep(t: TableDef): Step<RunbookDeps> {
         throw e;
       }
       const last = ctx.handles['cdc.lastCount'];
-      const stable = last === count ? Number(ctx.handles['cdc.stableLooks'] ?? '1') + 1 : 1;
+      const unchanged = last === count ? Number(ctx.handles['cdc.stableLooks'] ?? '1') + 1 : 1;
       await ctx.setHandle('cdc.lastCount', count);
-      await ctx.setHandle('cdc.stableLooks', String(stable));
-      if (stable < STABLE_LOOKS) return again(`${key}: ${n(count)} rows (${last === undefined || last === '' ? 'first look' : `was ${n(last)}`})`);
+      await ctx.setHandle('cdc.stableLooks', String(unchanged));
+      const growth = last === undefined || last === '' ? 'first look' : last === count ? `unchanged on ${unchanged} looks` : `was ${n(last)}`;
+      const apart = `${pollMs < 10_000 ? (pollMs / 1000).toFixed(1) : Math.round(pollMs / 1000)} s apart`;
       const counts = await settledCounts(ctx.deps, t);
       if (counts === undefined) {
+        // no source: only the count can say the sync is over — it must stop changing
+        if (unchanged < STABLE_LOOKS) return again(`${key}: ${n(count)} rows (${growth}); no source to compare with`);
         await ctx.setHandle('cdc.loaded', String(Date.now()));
-        return { status: 'warn', detail: `${key} exists and its count is stable at ${n(count)} rows (${stable} looks); no source configured (SOURCE_DATABASE_URL): not compared with the source` };
+        return { status: 'warn', detail: `${key} exists and its count is stable at ${n(count)} rows (${unchanged} looks ${apart}); no source configured (SOURCE_DATABASE_URL): not compared with the source` };
       }
-      if ('why' in counts) return again(`${key}: ${n(count)} rows, stable; the source could not be read (${counts.why})`);
+      if ('why' in counts) return again(`${key}: ${n(count)} rows (${growth}); the source could not be read (${counts.why})`);
       let extra = 0;
       if (counts.source !== counts.warehouse) {
         // a reload over rows already there (or a replay) leaves duplicate keys: the dedupe step removes them next, so
@@ -114,12 +118,19 @@ export function cdcReloadWaitStep(t: TableDef): Step<RunbookDeps> {
             throw e;
           }
         }
-        if (Number(counts.warehouse) - extra !== Number(counts.source))
-          return again(`${key}: ${n(count)} rows, stable; outside the lag window source ${n(counts.source)} vs warehouse ${n(counts.warehouse)}${extra ? ` (${n(extra)} duplicate rows)` : ''}`);
       }
+      const matches = Number(counts.warehouse) - extra === Number(counts.source);
+      // a live table keeps growing by its own inserts: with a source, the proof that the sync is over is matching it on
+      // consecutive looks (a count that stopped growing also counts once it matches)
+      const matchLooks = matches ? Number(ctx.handles['cdc.matchLooks'] ?? '0') + 1 : 0;
+      await ctx.setHandle('cdc.matchLooks', String(matchLooks));
+      const vs = `outside the lag window source ${n(counts.source)} vs warehouse ${n(counts.warehouse)}${extra ? ` (${n(extra)} duplicate rows)` : ''}`;
+      if (matchLooks < STABLE_LOOKS && unchanged < STABLE_LOOKS + 1) return again(`${key}: ${n(count)} rows (${growth}); ${vs}${matches ? ' — equal, looking once more' : ''}`);
+      if (!matches) return again(`${key}: ${n(count)} rows (${growth}); ${vs}`);
       await ctx.setHandle('cdc.loaded', String(Date.now()));
       const dups = extra ? `, once the ${n(extra)} extra row(s) of duplicated keys are left out (the dedupe step is next)` : '';
-      return `${key} is reloaded: ${n(count)} rows, unchanged on ${stable} looks ${pollMs < 10_000 ? (pollMs / 1000).toFixed(1) : Math.round(pollMs / 1000)} s apart; rows outside the lag window equal the source's (${n(counts.source)})${dups}`;
+      const how = matchLooks >= STABLE_LOOKS ? `equal to the source's on ${matchLooks} looks ${apart}` : `count unchanged on ${unchanged} looks ${apart} and equal to the source's`;
+      return `${key} is reloaded: ${n(count)} rows; rows outside the lag window ${how} (${n(counts.source)})${dups}`;
     },
   };
 }
