@@ -1,16 +1,18 @@
 /**
  * Live copy for cdc tables: copy while the table stays readable and replicated; catch up without a lock (rounds, each
  * applying the changes since the previous round's mark, until a round is small); then in ONE transaction lock it, apply
- * the changes since the last round, and swap the names. The read-unavailability is the locked batch only, and every
+ * the changes since the last round (the rows of the margin window that differ), and swap the names. The read-unavailability is the locked batch only, and every
  * delta statement reaches its rows through a range on the change column and the keys of the rows so found
  * (applyDelta), so the lock lasts as long as the last round's changes, not as the table.
  *
  * How the changed rows are found (deltaPlan):
  * - `updated_at` (the table has an `updated_at` timestamp kept as is): the copy mark is max(updated_at) read just before
- *   the copy minus a safety margin (rows committed late at the source carry an older updated_at); under the lock, the
- *   rows with updated_at ≥ mark are deleted from new_t by primary key and inserted again from t. Deletes during the copy
- *   are found by key: before the lock (preSwapDeleteSync: keys of new_t no longer in t) and after the swap for the
- *   window in between (postSwapDeleteSync: keys of t older than the mark that old_t no longer has).
+ *   the copy minus a safety margin (rows committed late at the source carry an older updated_at); each catch-up round
+ *   and the lock compare the window updated_at ≥ mark of t with that of new_t and re-copy only the rows that differ (by
+ *   primary key) — the margin keeps the window wide enough for late commits, and the compare keeps the writes (and the
+ *   lock) down to the rows that changed. Deletes during the copy are found by key: before the lock (preSwapDeleteSync:
+ *   keys of new_t no longer in t) and after the swap for the window in between (postSwapDeleteSync: keys of t older than
+ *   the mark that old_t no longer has).
  * Which one is the table's declared `changeTracking` (schemas/): `{ updated_at: <column> }` → `updated_at`;
  * `{ append_only: <id> }` → `append-id`; `none` (or nothing declared) → `full`. Nothing is guessed from column names.
  * - `append-id` (declared append-only): rows with id > max(id) at the copy start. Updates and deletes are NOT covered
@@ -23,7 +25,7 @@
 import { qualified, quoteIdent } from '../schema/identifiers.js';
 import { changeColumn, type ColumnDef, type TableDef } from '../schema/model.js';
 import { parseRedshiftType } from '../schema/types.js';
-import { checkMapping, defaultSql, newTableName, oldTableName, renderMark, sourceExpr, swapBatch, typedSourceExpr, verifyQueries, type SwapOptions } from './sql.js';
+import { checkMapping, comparableInSetOps, defaultSql, newTableName, oldTableName, renderMark, sourceExpr, swapBatch, typedSourceExpr, verifyQueries, type SwapOptions } from './sql.js';
 import type { ColumnSource, DeltaPlan, SqlMark } from './types.js';
 
 export const DEFAULT_MARGIN_SECONDS = 300;
@@ -171,17 +173,27 @@ const cols = (key: Key, side: 'column' | 'target'): string[] => key.map((k) => q
 
 /** Session-temporary table holding a delta (dropped at the end of the batch). */
 export const DELTA_TABLE = 'rso_swap_delta';
+/** Which table a row of the compared windows came from (0: new_t, 1: t). */
+const SIDE_COLUMN = 'rso_delta_side';
 
 /**
  * The statements that bring new_t level with t for the rows changed since `mark` — the same under the swap's lock and
  * in an unlocked catch-up round. Every statement finds its rows through a range on the change column (Redshift's zone
  * maps skip the blocks outside it; the sandbox has an index standing for them) or through the primary key of the few
  * rows so found: the work is proportional to the changes since the mark, not to the table.
- * - updated_at: the rows of t changed since the mark, plus the current version of every row whose COPY changed since
- *   the mark (a row whose updated_at went backwards is then present; one deleted at the source is absent) — two
- *   branches of a UNION ALL, never `a OR EXISTS (…)`, which no engine can answer from a range; then new_t loses the
- *   rows changed since the mark and the keys of the delta, and gets the delta. `swapMark` adds the statement returning
- *   swap_mark (the delta's max change column).
+ * - updated_at: the window (change column ≥ mark) of t and of new_t, grouped by every copied column (t's side typed as
+ *   the new columns): a group whose rows all come from one side is a row the other side lacks — a change not copied yet,
+ *   a late commit inside the margin, a second change with the same stamp, a stale copy. Those rows are kept in a temp
+ *   table with their side; new_t loses their keys and gets t's version back: the delta's row of t's side, or t's current
+ *   row by key when only the copy was in the window (its change column went back, or is NULL; a key t no longer has
+ *   stays gone). Rows the same on both sides are not written: the writes, and so the lock, follow the changes; the
+ *   reads are the two windows, on the zone maps. `swapMark` adds the statement returning swap_mark (t's newest change
+ *   in the window, read under the lock). Compared with Redshift's equality, which ignores trailing blanks of a
+ *   VARCHAR (and case, under a case-insensitive collation): a change of only those, stamped with the same updated_at as
+ *   the copied version, is not seen — any other change sets updated_at (the declared contract) or differs. Tables with
+ *   a column Redshift cannot group by (SUPER, spatial, HLLSKETCH, VARBYTE) re-copy the whole window instead (the rows
+ *   changed since the mark plus the current version of every row whose copy changed since the mark, two branches of a
+ *   UNION ALL, never `a OR EXISTS (…)`).
  * - append-id: rows with id > mark (and ≤ `upper`, in a catch-up round, so the next round does not insert them again).
  * Returns the statements and the index of the swap_mark statement, when asked for.
  */
@@ -204,21 +216,54 @@ export function applyDelta(
     const upd = quoteIdent(delta.column);
     const nUpd = quoteIdent(delta.target);
     const key = delta.primaryKey;
-    const d = quoteIdent(DELTA_TABLE);
-    const oldCols = current.columns.map((c) => `o.${quoteIdent(c.name)}`).join(', ');
-    const changedCopies = `SELECT DISTINCT ${key.map((k) => quoteIdent(k.target)).join(', ')} FROM ${nt} WHERE ${nUpd} >= ${m}`;
     const updCol = current.columns.find((c) => c.name === delta.column)!;
-    out.push(
-      `CREATE TEMP TABLE ${d} AS SELECT ${oldCols} FROM ${t} AS o WHERE o.${upd} >= ${m} UNION ALL SELECT ${oldCols} FROM ${t} AS o JOIN (${changedCopies}) AS n ON ${keyMatch(key, 'n', 'o')} WHERE (o.${upd} < ${m} OR o.${upd} IS NULL)`,
-      `DELETE FROM ${nt} WHERE ${nUpd} >= ${m}`,
-      `DELETE FROM ${nt} USING ${d} AS o WHERE ${keyMatch(key, newTableName(current.name), 'o')}`,
-      `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${d}`,
-    );
-    if (opts.swapMark) {
-      out.push(`SELECT CAST(MAX(${markValue(upd, updCol)}) AS varchar(32)) AS swap_mark FROM ${d}`);
-      swapMarkIndex = out.length - 1;
+    const copied = mapping.filter((x) => x.kind !== 'default');
+    const comparable = copied.every((x) => {
+      const c = next.columns.find((n) => n.name === x.target);
+      return c !== undefined && comparableInSetOps(c.type);
+    });
+    if (comparable) {
+      // only the rows that differ: the window (change column ≥ mark) of both tables, grouped by every copied column —
+      // a group with rows from one side only is a row the other side lacks (kept in the temp table with its side). The
+      // margin still decides the window; the writes are only the rows that actually differ.
+      const d = quoteIdent(DELTA_TABLE);
+      const side = quoteIdent(SIDE_COLUMN);
+      const newSide = copied.map((x) => quoteIdent(x.target)).join(', ');
+      const oldSide = copied.map((x) => `${typedSourceExpr(current, next, x)} AS ${quoteIdent(x.target)}`).join(', ');
+      const ntBare = newTableName(current.name);
+      const sameKey = key.map((c) => `${quoteIdent(ntBare)}.${quoteIdent(c.target)} = o.${quoteIdent(c.target)}`).join(' AND ');
+      // t's rows found in the window, as the delta holds them (typed as the new table's columns; added columns their default)
+      const fromDelta = mapping.map((x) => (x.kind === 'default' ? sourceExpr(current, next, x) : quoteIdent(x.target))).join(', ');
+      out.push(
+        `CREATE TEMP TABLE ${d} AS SELECT ${newSide}, MIN(${side}) AS ${side} FROM (SELECT ${newSide}, 0 AS ${side} FROM ${nt} WHERE ${nUpd} >= ${m} UNION ALL SELECT ${oldSide}, 1 AS ${side} FROM ${t} WHERE ${upd} >= ${m}) AS w GROUP BY ${newSide} HAVING MIN(${side}) = MAX(${side})`,
+        // every key that differs goes: a row of new_t's side only is stale (or deleted at the source), of t's side new
+        `DELETE FROM ${nt} USING ${d} AS o WHERE ${sameKey}`,
+        // and comes back: t's row of the window from the delta, or — a copy in the window whose row in t is not (its
+        // change column went back, or is NULL) — t's current row by key (a key t no longer has stays gone)
+        `INSERT INTO ${nt} (${targets}) SELECT ${fromDelta} FROM ${d} WHERE ${side} = 1 UNION ALL SELECT ${mapping.map((x) => sourceExpr(current, next, x, 'o')).join(', ')} FROM ${t} AS o JOIN ${d} AS n ON ${keyMatch(key, 'n', 'o')} WHERE n.${side} = 0 AND (o.${upd} < ${m} OR o.${upd} IS NULL)`,
+      );
+      if (opts.swapMark) {
+        // under the lock t does not change: its newest change is the swap mark (a range: the zone maps answer it)
+        out.push(`SELECT CAST(MAX(${markValue(upd, updCol)}) AS varchar(32)) AS swap_mark FROM ${t} WHERE ${upd} >= ${m}`);
+        swapMarkIndex = out.length - 1;
+      }
+      out.push(`DROP TABLE ${d}`);
+    } else {
+      const d = quoteIdent(DELTA_TABLE);
+      const oldCols = current.columns.map((c) => `o.${quoteIdent(c.name)}`).join(', ');
+      const changedCopies = `SELECT DISTINCT ${key.map((c) => quoteIdent(c.target)).join(', ')} FROM ${nt} WHERE ${nUpd} >= ${m}`;
+      out.push(
+        `CREATE TEMP TABLE ${d} AS SELECT ${oldCols} FROM ${t} AS o WHERE o.${upd} >= ${m} UNION ALL SELECT ${oldCols} FROM ${t} AS o JOIN (${changedCopies}) AS n ON ${keyMatch(key, 'n', 'o')} WHERE (o.${upd} < ${m} OR o.${upd} IS NULL)`,
+        `DELETE FROM ${nt} WHERE ${nUpd} >= ${m}`,
+        `DELETE FROM ${nt} USING ${d} AS o WHERE ${keyMatch(key, newTableName(current.name), 'o')}`,
+        `INSERT INTO ${nt} (${targets}) SELECT ${exprs} FROM ${d}`,
+      );
+      if (opts.swapMark) {
+        out.push(`SELECT CAST(MAX(${markValue(upd, updCol)}) AS varchar(32)) AS swap_mark FROM ${d}`);
+        swapMarkIndex = out.length - 1;
+      }
+      out.push(`DROP TABLE ${d}`);
     }
-    out.push(`DROP TABLE ${d}`);
   } else {
     const id = quoteIdent(delta.column);
     const upTo = (col: string): string => (opts.upper ? ` AND ${col} <= ${renderMark(opts.upper)}` : '');

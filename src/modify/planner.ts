@@ -927,7 +927,7 @@ function explainStrategy(input: PlanInput, provider: 'dms' | 'cdc', strategy: Mo
       return [
         head,
         `  • every change sets ${d.column}: the rows changed during the copy are those with ${d.column} ≥ max(${d.column}) − ${d.marginSeconds} s read before the copy, re-copied under the lock`,
-        changesOnly(`changed since the last catch-up round only — at least the last ${d.marginSeconds} s of changes (the mark's margin) —`, `${d.column} ranges and keys`),
+        changesOnly(`that differ from new_${t.name} in the margin window (the last ${d.marginSeconds} s of changes before the last catch-up round, read by a ${d.column} range on both tables; only the rows that differ are written)`, `${d.column} ranges and keys`),
       ];
     case 'append-id':
       return [

@@ -259,6 +259,15 @@ export function narrowingMessage(check: NarrowingCheck, row: { offending: unknow
 // ─── verification ────────────────────────────────────────────────────────────────────────────────────────────────────
 
 const UNHASHABLE = new Set(['super', 'geometry', 'geography', 'hllsketch', 'varbyte']);
+
+/**
+ * Can a column of this type be grouped and compared (GROUP BY, EXCEPT) on Redshift? Not SUPER, the spatial types,
+ * HLLSKETCH or VARBYTE — the same types FNV_HASH refuses: a delta comparing rows then falls back to re-copying them.
+ */
+export function comparableInSetOps(type: string): boolean {
+  const p = parseRedshiftType(type);
+  return p.ok && !UNHASHABLE.has(p.type.kind);
+}
 const INT_KINDS = new Set(['smallint', 'integer', 'bigint']);
 
 export interface VerifyColumn {
