@@ -23,10 +23,20 @@
  * round trip and the freshness check, which waits for replication to write the table again). Goals: gap ≤ 1 s and flat
  * from 100 k to 1 M rows for live-copy; job / psql ≤ 1.15. The replay runs for live-copy only unless BENCH_RU_REPLAY=all
  * (or =rename-first; =0 skips it). BENCH_VERBOSE=1 prints the job's progress and each step's time.
+ *
+ * The worker (BENCH_RU_WORKER): `process` (default) runs the compiled worker as production does — `npm run build` once,
+ * then `node dist/main.js --role worker` per run, configured from the environment (this run's sandbox, Redis prefix and
+ * schemas/ copy, the bench bot's runbook settings) — and its peak RSS is the process's own VmHWM read from
+ * /proc/<pid>/status when the job ends (its RSS once started is printed beside it); `inline` runs a worker in this
+ * process (the peak RSS then includes the bench harness). BENCH_RU_TRACKING (default "updated_at"; "updated_at,none")
+ * runs core_action as declared and/or declared `changeTracking: none` in the run's schemas/ copy, whose locked swap
+ * compares the whole tables: what a table without change tracking costs (no replay for none unless BENCH_RU_REPLAY=all).
+ * BENCH_RU_FRESHNESS_MS (default 60000) is the freshness window of the bench's bot and worker; the freshness step looks
+ * every twentieth of it (src/jobs/waits.ts freshnessPollMs, at least 250 ms).
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -54,6 +64,8 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TABLE = 'ak_sumofus.core_action';
 const READ_COLUMN = 'id';
 const USERS = { operator: 'U0BENCHOPS', approver: 'U0BENCHAPP' } as const;
+/** the freshness window (FRESHNESS_MINUTES) of the bench's bot and worker: BENCH_RU_FRESHNESS_MS, default 60 s */
+const FRESHNESS_MS = Number(process.env.BENCH_RU_FRESHNESS_MS ?? 60_000);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -298,6 +310,77 @@ async function listStatements(client: RedshiftDataClient): Promise<ListedStateme
   return out.reverse(); // ListStatements is newest first
 }
 
+// ───────────────────────────── the compiled worker ─────────────────────────────
+
+/** `npm run build` once per bench run: the worker process runs dist/main.js, as production does. */
+let built = false;
+function buildOnce(print: (l: string) => void): void {
+  if (built) return;
+  const started = performance.now();
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm run build failed (${r.status}): ${(r.stderr || r.stdout).trim().slice(0, 2000)}`);
+  built = true;
+  print(`npm run build: ${secs(performance.now() - started)}`);
+}
+
+/** VmRSS / VmHWM (peak resident set since the process started) of a process, in bytes, from /proc/<pid>/status. */
+async function procMemory(pid: number): Promise<{ rss: number; hwm: number } | undefined> {
+  try {
+    const text = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return undefined; // the process has ended
+  }
+}
+
+interface WorkerProcess {
+  pid: number;
+  /** VmRSS once it said `redshift-ops started` (idle: nothing run yet) */
+  idleRss: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * `node dist/main.js --role worker`, configured from the environment like production (the sandbox's endpoint, this run's
+ * Redis prefix and schemas/ copy, the same runbook settings as the bench's bot); resolves once it logged
+ * `redshift-ops started` (BullMQ connected).
+ */
+async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
+  const child: ChildProcess = spawn(process.execPath, [path.join(REPO, 'dist', 'main.js'), '--role', 'worker'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the worker process did not start in 60 s: ${err || out.slice(-2000)}`)), 60_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out = (out + d.toString()).slice(-20_000);
+      if (out.includes('"msg":"redshift-ops started"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`the worker process exited ${code} before it started: ${err.trim() || out.slice(-2000)}`));
+    });
+  });
+  const pid = child.pid!;
+  const idleRss = (await procMemory(pid))?.rss ?? NaN;
+  return {
+    pid,
+    idleRss,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
 // ───────────────────────────── one run ─────────────────────────────
 
 interface RunResult {
@@ -311,13 +394,19 @@ interface RunResult {
   statements: number;
   replay?: { ms: number; probe: ProbeResult };
   detail: string[];
-  /** the process's peak RSS while the job ran (MB) */
+  /** the worker's peak RSS (MB): the compiled worker process's VmHWM, or (inline) this process's while the job ran */
   peakRssMb: number;
+  /** the worker process's RSS once started, before the job (MB; process mode only) */
+  idleRssMb?: number;
+  /** 'process': node dist/main.js --role worker; 'inline': a worker in this process (with the bench harness) */
+  workerMode: 'process' | 'inline';
+  /** core_action's declared changeTracking for the run */
+  tracking: 'updated_at' | 'none';
   /** the 1-minute load average when the job ended */
   load1: number;
 }
 
-async function runOne(rows: number, strategy: string, print: (l: string) => void): Promise<RunResult> {
+async function runOne(rows: number, strategy: string, tracking: 'updated_at' | 'none', workerMode: 'process' | 'inline', print: (l: string) => void): Promise<RunResult> {
   const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
   const mainDb = `rso_bench_ru_${tag}`;
   const replayDb = `rso_bench_ru_${tag}_replay`;
@@ -327,12 +416,21 @@ async function runOne(rows: number, strategy: string, print: (l: string) => void
   active.add(cleanups);
   const verbose = process.env.BENCH_VERBOSE === '1';
   const replayKnob = (process.env.BENCH_RU_REPLAY ?? 'live-copy').trim();
-  const replay = replayKnob === 'all' || replayKnob === '1' || replayKnob === strategy;
+  // a none table's run measures its lock; its replay only when asked for all
+  const replay = replayKnob === 'all' || ((replayKnob === '1' || replayKnob === strategy) && tracking === 'updated_at');
   try {
     const tmp = await mkdtemp(path.join(tmpdir(), 'rso-bench-ru-'));
     cleanups.push(() => rm(tmp, { recursive: true, force: true }));
     const schemasDir = path.join(tmp, 'schemas');
     await cp(path.join(REPO, 'schemas'), schemasDir, { recursive: true });
+    if (tracking === 'none') {
+      // the same table declared without change tracking: the locked swap compares the whole tables (delta.ts 'full')
+      const file = path.join(schemasDir, 'ak_sumofus', 'core_action.yml');
+      const yml = await readFile(file, 'utf8');
+      const patched = yml.replace(/^changeTracking: .*$/m, 'changeTracking: none');
+      if (patched === yml) throw new Error(`${file}: no changeTracking line to replace`);
+      await writeFile(file, patched);
+    }
     const registry = await loadRegistry(schemasDir);
 
     await admin(`CREATE DATABASE "${mainDb}"`);
@@ -382,7 +480,7 @@ async function runOne(rows: number, strategy: string, print: (l: string) => void
       prefix,
       registry,
       warehouse,
-      settings: { freshnessMs: 60_000, logCheckMs: 0 },
+      settings: { freshnessMs: FRESHNESS_MS, logCheckMs: 0 },
       policy: createPolicy({ operators: [USERS.operator], approvers: [USERS.approver], allowSelfApproval: false }),
       reporter,
       front: 'console',
@@ -410,14 +508,47 @@ async function runOne(rows: number, strategy: string, print: (l: string) => void
     if (!outcome.ok || !outcome.jobId) throw new Error(`"${text}" was not queued: ${said.join('\n')}`);
     const jobId = outcome.jobId;
     const before = new Set((await listStatements(client)).map((s) => s.id));
-    const worker = createWorker<RunbookDeps>({ connection: redis, prefix, registry: rt.runbooks, deps: rt.deps, reporter, concurrency: 1 });
-    cleanups.push(() => worker.close());
+    let stopWorker: () => Promise<void>;
+    let workerProc: WorkerProcess | undefined;
+    if (workerMode === 'process') {
+      workerProc = await startWorkerProcess({
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? '/tmp',
+        AWS_ENDPOINT_URL: sandbox.endpoint,
+        AWS_REGION: 'us-west-2',
+        AWS_ACCESS_KEY_ID: 'AKIABENCH',
+        AWS_SECRET_ACCESS_KEY: 'bench',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        REDSHIFT_CLUSTER_ID: 'bench-cluster',
+        REDSHIFT_DB_USER: 'bench',
+        REDSHIFT_DATABASE: 'dev',
+        SLACK_BOT_TOKEN: 'xoxb-bench',
+        SLACK_API_URL: `${sandbox.endpoint}/_sandbox/slack/api/`,
+        OPERATORS: USERS.operator,
+        APPROVERS: USERS.approver,
+        REDIS_URL,
+        REDIS_PREFIX: prefix,
+        SCHEMAS_DIR: schemasDir,
+        // the bench's bot settings (buildRuntime above): the worker rebuilds the same plan
+        FRESHNESS_MINUTES: String(FRESHNESS_MS / 60_000),
+        LOG_CHECK_MINUTES: '0',
+        WORKER_CONCURRENCY: '1',
+        LOG_LEVEL: 'info',
+      });
+      const wp = workerProc;
+      stopWorker = () => wp.stop();
+    } else {
+      const worker = createWorker<RunbookDeps>({ connection: redis, prefix, registry: rt.runbooks, deps: rt.deps, reporter, concurrency: 1 });
+      stopWorker = () => worker.close();
+    }
+    cleanups.push(() => stopWorker());
     let job: JobRecord | undefined;
     const deadline = Date.now() + 30 * 60_000;
-    // the worker runs in this process: its peak RSS while the job runs (includes this bench's own harness)
+    // inline: this process's peak RSS while the job runs (the worker plus this bench's harness); process: the worker
+    // process's own peak (VmHWM, read from outside at the end)
     let peakRss = process.memoryUsage().rss;
     const rssTimer = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      if (!workerProc) peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }, 5);
     cleanups.push(async () => clearInterval(rssTimer));
     for (;;) {
@@ -430,6 +561,11 @@ async function runOne(rows: number, strategy: string, print: (l: string) => void
       await sleep(10);
     }
     clearInterval(rssTimer);
+    if (workerProc) {
+      const m = await procMemory(workerProc.pid);
+      if (!m) throw new Error(`the worker process ${workerProc.pid} ended during the job`);
+      peakRss = m.hwm;
+    }
     const load = loadavg();
     const probeResult = await probe.stop();
     probeStopped = true;
@@ -460,7 +596,7 @@ async function runOne(rows: number, strategy: string, print: (l: string) => void
     let replayResult: RunResult['replay'];
     if (replay) {
       await replication.stop();
-      await worker.close();
+      await stopWorker();
       await sandbox.close();
       const header = [`SET search_path TO ${DEFAULT_SEARCH_PATH};`, `SET work_mem TO '${workMem}';`, "SET TimeZone TO 'UTC';", "SET DateStyle TO 'ISO, MDY';", "SELECT set_config('redshift_sandbox.disk_capacity_mb', '1000000', false);"];
       const file = path.join(tmp, 'replay.sql');
@@ -486,7 +622,7 @@ async function runOne(rows: number, strategy: string, print: (l: string) => void
       replayResult.ms = replayMs;
     }
     if (verbose) print(`    setup ${secs(setupMs)}; ${stmts.length} statements`);
-    return { rows, strategy, probe: probeResult, ...(swapMs !== undefined ? { swapMs } : {}), ...(underLockMs !== undefined ? { underLockMs } : {}), jobMs, waitsMs, statements: stmts.length, ...(replayResult ? { replay: replayResult } : {}), detail, peakRssMb: Math.round(peakRss / 1048576), load1: load[0] ?? 0 };
+    return { rows, strategy, probe: probeResult, ...(swapMs !== undefined ? { swapMs } : {}), ...(underLockMs !== undefined ? { underLockMs } : {}), jobMs, waitsMs, statements: stmts.length, ...(replayResult ? { replay: replayResult } : {}), detail, peakRssMb: Math.round(peakRss / 1048576), ...(workerProc ? { idleRssMb: Math.round(workerProc.idleRss / 1048576) } : {}), workerMode, tracking, load1: load[0] ?? 0 };
   } finally {
     await runCleanups(cleanups);
     active.delete(cleanups);
@@ -514,6 +650,14 @@ export const readUnavailability: Bench = {
     const strategies = list('BENCH_RU_STRATEGIES', 'live-copy,rename-first');
     const runs = positiveInt('BENCH_RU_RUNS', process.env.BENCH_RU_RUNS ?? '1');
     for (const s of strategies) if (!['live-copy', 'rename-first'].includes(s)) throw new Error(`BENCH_RU_STRATEGIES: unknown strategy "${s}" (live-copy, rename-first)`);
+    const trackings = list('BENCH_RU_TRACKING', 'updated_at').map((raw) => {
+      const t = raw === 'updatedat' ? 'updated_at' : raw;
+      if (t !== 'updated_at' && t !== 'none') throw new Error(`BENCH_RU_TRACKING: unknown "${t}" (updatedat, none — comma-separated)`);
+      return t;
+    });
+    const workerMode = (process.env.BENCH_RU_WORKER ?? 'process').trim();
+    if (workerMode !== 'process' && workerMode !== 'inline') throw new Error(`BENCH_RU_WORKER: "${workerMode}" (process: node dist/main.js --role worker; inline: a worker in this process)`);
+    if (workerMode === 'process') buildOnce(print);
     print(`sizes ${rowsList.map(fmt).join(', ')} rows; strategies ${strategies.join(', ')}; apply loop ${process.env.BENCH_RU_RATE ?? 50} changes/s; reader: SELECT id … LIMIT 1 in a tight loop, no short timeout`);
     const results: RunResult[] = [];
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -530,12 +674,12 @@ export const readUnavailability: Bench = {
     }
     async function runAll(): Promise<void> {
       for (const rows of rowsList) {
-        for (let run = 1; run <= runs; run++) for (const strategy of strategies) {
+        for (let run = 1; run <= runs; run++) for (const tracking of trackings) for (const strategy of strategies) {
           // each run is its job then its psql replay: J R J R … alternates them, so load drift moves both alike
-          const r = await runOne(rows, strategy, print);
+          const r = await runOne(rows, strategy, tracking, workerMode as 'process' | 'inline', print);
           results.push(r);
           const g = r.probe.longest;
-          print(`${strategy.padEnd(12)} ${fmt(rows).padStart(9)} rows: longest read gap ${ms(g.ms)} (lock wait ${ms(g.lockMs)}, failed ${ms(g.failedMs)}); ${r.probe.gaps.length} gap(s), ${fmt(r.probe.reads)} reads (${fmt(r.probe.failures)} failed), a read takes ${ms(r.probe.readMs)}`);
+          print(`${strategy.padEnd(12)} ${tracking === 'none' ? '(changeTracking none) ' : ''}${fmt(rows).padStart(9)} rows: longest read gap ${ms(g.ms)} (lock wait ${ms(g.lockMs)}, failed ${ms(g.failedMs)}); ${r.probe.gaps.length} gap(s), ${fmt(r.probe.reads)} reads (${fmt(r.probe.failures)} failed), a read takes ${ms(r.probe.readMs)}`);
           if (r.probe.errors.length) print(`    reader errors: ${r.probe.errors.slice(0, 3).join('; ')}`);
           if (r.swapMs !== undefined)
             print(`    ${strategy === 'live-copy' ? 'swap transaction (lock, delta, renames, grants)' : 'rename-in transaction'}: ${ms(r.swapMs)}${r.underLockMs !== undefined ? ` (${ms(r.underLockMs)} holding the lock)` : ''}`);
@@ -544,18 +688,24 @@ export const readUnavailability: Bench = {
             print(`    job ${secs(r.jobMs)} vs psql replay of its ${r.statements} statements ${secs(r.replay.ms)}: ratio ${(r.jobMs / r.replay.ms).toFixed(3)} raw (goal ≤ 1.15); of the job, ${secs(r.waitsMs)} were waits (approval round trip + freshness check)`);
             print(`    during the psql replay the reader's longest gap was ${ms(r.replay.probe.longest.ms)} (lock wait ${ms(r.replay.probe.longest.lockMs)}, failed ${ms(r.replay.probe.longest.failedMs)})`);
           } else print(`    job ${secs(r.jobMs)} (of which waits ${secs(r.waitsMs)}); no psql replay for ${strategy} (BENCH_RU_REPLAY=all replays every strategy)`);
-          print(`    peak RSS of this process (worker in-process) ${r.peakRssMb} MB; load average ${r.load1.toFixed(2)}`);
+          print(
+            r.workerMode === 'process'
+              ? `    worker process (node dist/main.js --role worker): peak RSS (VmHWM) ${r.peakRssMb} MB, ${r.idleRssMb} MB once started; load average ${r.load1.toFixed(2)}`
+              : `    peak RSS of this process (worker in-process, with the bench harness) ${r.peakRssMb} MB; load average ${r.load1.toFixed(2)}`,
+          );
           if (process.env.BENCH_VERBOSE === '1') for (const d of r.detail) print(`      ${d}`);
         }
       }
     }
     if (results.length > 1) {
       print('summary (longest read gap):');
-      for (const strategy of strategies) print(`  ${strategy.padEnd(12)} ${results.filter((r) => r.strategy === strategy).map((r) => `${fmt(r.rows)}: ${ms(r.probe.longest.ms)}`).join('   ')}`);
+      for (const tracking of trackings) for (const strategy of strategies) print(`  ${strategy.padEnd(12)} ${tracking.padEnd(10)} ${results.filter((r) => r.strategy === strategy && r.tracking === tracking).map((r) => `${fmt(r.rows)}: ${ms(r.probe.longest.ms)}`).join('   ')}`);
     }
     const out: BenchResult = {
       runs: results.map((r) => ({
         strategy: r.strategy,
+        tracking: r.tracking,
+        workerMode: r.workerMode,
         rows: r.rows,
         longestGapMs: Math.round(r.probe.longest.ms),
         lockWaitMs: Math.round(r.probe.longest.lockMs),
@@ -566,6 +716,7 @@ export const readUnavailability: Bench = {
         waitsMs: r.waitsMs,
         ...(r.replay ? { replayMs: Math.round(r.replay.ms), rawRatio: Number((r.jobMs / r.replay.ms).toFixed(3)) } : {}),
         peakRssMb: r.peakRssMb,
+        ...(r.idleRssMb !== undefined ? { idleRssMb: r.idleRssMb } : {}),
         load1: Number(r.load1.toFixed(2)),
         catchUp: r.detail.find((d) => d.startsWith('catch-up')) ?? null,
       })),
