@@ -30,7 +30,9 @@
  * /proc/<pid>/status when the job ends (its RSS once started is printed beside it); `inline` runs a worker in this
  * process (the peak RSS then includes the bench harness). BENCH_RU_TRACKING (default "updated_at"; "updated_at,none")
  * runs core_action as declared and/or declared `changeTracking: none` in the run's schemas/ copy, whose locked swap
- * compares the whole tables: what a table without change tracking costs (no replay for none unless BENCH_RU_REPLAY=all).
+ * compares the whole tables: what a table without change tracking costs (no replay for none unless BENCH_RU_REPLAY=all;
+ * none runs above BENCH_RU_NONE_MAX_ROWS, default 1 M, are skipped). Sizes above BENCH_RU_REPLAY_MAX_ROWS (default 1 M) run
+ * without the psql replay.
  * BENCH_RU_FRESHNESS_MS (default 60000) is the freshness window of the bench's bot and worker; the freshness step looks
  * every twentieth of it (src/jobs/waits.ts freshnessPollMs, at least 250 ms).
  */
@@ -417,7 +419,9 @@ async function runOne(rows: number, strategy: string, tracking: 'updated_at' | '
   const verbose = process.env.BENCH_VERBOSE === '1';
   const replayKnob = (process.env.BENCH_RU_REPLAY ?? 'live-copy').trim();
   // a none table's run measures its lock; its replay only when asked for all
-  const replay = replayKnob === 'all' || ((replayKnob === '1' || replayKnob === strategy) && tracking === 'updated_at');
+  // the ratio's goal is at 1 M rows: larger sizes skip the replay (it doubles their time) unless BENCH_RU_REPLAY_MAX_ROWS says
+  const replayMax = Number(process.env.BENCH_RU_REPLAY_MAX_ROWS ?? 1_000_000);
+  const replay = rows <= replayMax && (replayKnob === 'all' || ((replayKnob === '1' || replayKnob === strategy) && tracking === 'updated_at'));
   try {
     const tmp = await mkdtemp(path.join(tmpdir(), 'rso-bench-ru-'));
     cleanups.push(() => rm(tmp, { recursive: true, force: true }));
@@ -675,6 +679,11 @@ export const readUnavailability: Bench = {
     async function runAll(): Promise<void> {
       for (const rows of rowsList) {
         for (let run = 1; run <= runs; run++) for (const tracking of trackings) for (const strategy of strategies) {
+          // a none table's lock compares the whole tables: above BENCH_RU_NONE_MAX_ROWS (default 1 M) it is left out
+          if (tracking === 'none' && rows > Number(process.env.BENCH_RU_NONE_MAX_ROWS ?? 1_000_000)) {
+            print(`${strategy.padEnd(12)} (changeTracking none) ${fmt(rows).padStart(9)} rows: skipped (BENCH_RU_NONE_MAX_ROWS)`);
+            continue;
+          }
           // each run is its job then its psql replay: J R J R … alternates them, so load drift moves both alike
           const r = await runOne(rows, strategy, tracking, workerMode as 'process' | 'inline', print);
           results.push(r);
