@@ -5,9 +5,14 @@
 import { z } from 'zod';
 import { type WatchState, newWatchState } from '../replication/watch-logs.js';
 
-/** How long a freshness look parks the job: a twentieth of the window, between 250 ms and 15 s. */
-export function freshnessPollMs(freshnessMs: number): number {
-  return Math.min(15_000, Math.max(250, Math.round(freshnessMs / 20)));
+/**
+ * How long a freshness look parks the job. The first looks come quickly (250 ms, doubling each look) because a live
+ * table is usually written again within a second of its swap, and every look the job sleeps past that is job time;
+ * the interval then settles at a twentieth of the window, between 250 ms and 15 s. `look` counts the looks so far.
+ */
+export function freshnessPollMs(freshnessMs: number, look = Number.POSITIVE_INFINITY): number {
+  const cap = Math.min(15_000, Math.max(250, Math.round(freshnessMs / 20)));
+  return Math.min(cap, 250 * 2 ** Math.min(look, 16));
 }
 
 function clock(ms: number): string {

@@ -34,6 +34,7 @@ export function freshnessStep(o: FreshnessStepOptions): Step<RunbookDeps> {
   const prefix = o.handlePrefix ?? 'freshness';
   const firstKey = `${prefix}.first`;
   const startKey = `${prefix}.startAt`;
+  const looksKey = `${prefix}.looks`;
   return {
     name: o.name,
     title: o.title,
@@ -43,12 +44,15 @@ export function freshnessStep(o: FreshnessStepOptions): Step<RunbookDeps> {
       if (!o.query) return 'no updated_at/id to watch';
       const windowMs = o.windowMs ?? runbookSettings(ctx.deps).freshnessMs;
       const now = (await ctx.deps.warehouse.query(o.query)).rows[0] ?? {};
+      // looks so far: the first ones come quickly, then settle at the window's pace (freshnessPollMs)
+      const looks = Number(ctx.handles[looksKey] ?? '0');
+      await ctx.setHandle(looksKey, String(looks + 1));
       const firstJson = ctx.handles[firstKey];
       if (firstJson === undefined) {
         const startAt = Date.now();
         await ctx.setHandle(startKey, String(startAt));
         await ctx.setHandle(firstKey, JSON.stringify(now));
-        waitUntil(startAt + freshnessPollMs(windowMs), freshnessNote(o.table, startAt + windowMs));
+        waitUntil(startAt + freshnessPollMs(windowMs, looks), freshnessNote(o.table, startAt + windowMs));
       }
       const first = z.record(z.string(), z.unknown()).parse(JSON.parse(firstJson));
       const startAt = Number(ctx.handles[startKey] ?? Date.now());
@@ -64,7 +68,7 @@ export function freshnessStep(o: FreshnessStepOptions): Step<RunbookDeps> {
         );
         return { status: 'warn', detail: `no new change seen in ${Math.round(windowMs / 1000)} s (see the warning)` };
       }
-      waitUntil(Math.min(deadline, Date.now() + freshnessPollMs(windowMs)), freshnessNote(o.table, deadline));
+      waitUntil(Math.min(deadline, Date.now() + freshnessPollMs(windowMs, looks)), freshnessNote(o.table, deadline));
     },
   };
 }
