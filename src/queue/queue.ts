@@ -111,6 +111,13 @@ export class JobQueue {
         await this.audit.append({ jobId: job.id, event: 'refused', actor: job.requester, detail: `${job.commandText} — ${lock.message}` });
         return { ok: false, reason: 'table-locked', holder: lock.holder, message: lock.message };
       }
+      const covered = await this.coveringConflict(job.table, job.id);
+      if (covered) {
+        await this.locks.release(job.table, job.id);
+        await this.store.remove(job.id);
+        await this.audit.append({ jobId: job.id, event: 'refused', actor: job.requester, detail: `${job.commandText} — ${covered.message}` });
+        return { ok: false, reason: 'table-locked', holder: covered.holder, message: covered.message };
+      }
       current = await this.store.update(job.id, (j) => void (j.fence = lock.fence));
       await this.audit.append({
         jobId: job.id,
@@ -130,6 +137,44 @@ export class JobQueue {
     }
     await this.dispatch(current);
     return { ok: true, job: current, deduplicated: false };
+  }
+
+  /**
+   * A lock on `<schema>.*` (setup, `schema apply --all`) covers every table of the schema: while a live job (not settled;
+   * a failed one keeps its locks, as for one table) holds it, no job may take a table of that schema, and it is not
+   * granted while a live job holds a table of the schema. Checked AFTER taking the job's own lock, by both sides, so two
+   * jobs racing are both refused rather than both let in.
+   */
+  private async coveringConflict(table: string, jobId: string): Promise<{ holder: string; message: string } | undefined> {
+    const dot = table.lastIndexOf('.');
+    if (dot <= 0) return undefined;
+    const schema = table.slice(0, dot);
+    const live = async (holder: string): Promise<string | undefined> => {
+      if (holder === jobId) return undefined;
+      const j = await this.store.get(holder);
+      return j && !isSettled(j.state) ? j.state : undefined;
+    };
+    if (table.endsWith('.*')) {
+      for (const l of await this.locks.list()) {
+        if (l.table === table || !l.table.startsWith(`${schema}.`)) continue;
+        const state = await live(l.jobId);
+        if (state)
+          return {
+            holder: l.jobId,
+            message: `${l.table} is locked by job ${l.jobId} (${state}), and this job needs every table of ${schema} to itself: ${state === 'failed' ? `retry or roll back job ${l.jobId} first` : `wait for job ${l.jobId} to finish (see \`/redshift jobs\`)`}, then ask again.`,
+          };
+      }
+      return undefined;
+    }
+    const wide = `${schema}.*`;
+    const h = await this.locks.holder(wide);
+    const state = h ? await live(h.jobId) : undefined;
+    if (!h || !state) return undefined;
+    const kind = (await this.store.get(h.jobId))?.kind ?? 'a job';
+    return {
+      holder: h.jobId,
+      message: `${table} cannot be changed now: job ${h.jobId} (${kind}, ${state}) holds ${wide}, which keeps every other job off ${schema} while it runs. ${state === 'failed' ? `Retry or roll back job ${h.jobId} first.` : `Wait for job ${h.jobId} to finish (\`/redshift job ${h.jobId}\`), then ask again.`}`,
+    };
   }
 
   /** Add the BullMQ job for the record's current attempt (a no-op if it exists). */
