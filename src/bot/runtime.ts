@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { RunbookDeps } from '../jobs/deps.js';
 import { RunbookRegistry, type RunbookFactory } from '../jobs/runbook.js';
 import { schemaApplyRunbook } from '../jobs/runbooks/schema-apply.js';
+import { setupRunbook } from '../jobs/runbooks/setup.js';
 import { modifyRunbook } from '../jobs/runbooks/modify.js';
 import { maintenanceRunbook } from '../jobs/runbooks/maintenance.js';
 import { recoverRunbook } from '../jobs/runbooks/recover.js';
@@ -83,6 +84,7 @@ export function runbookRegistry(extra: RunbookFactory<RunbookDeps>[] = []): Runb
     modifyRunbook as RunbookFactory<RunbookDeps>,
     maintenanceRunbook as RunbookFactory<RunbookDeps>,
     recoverRunbook as RunbookFactory<RunbookDeps>,
+    setupRunbook as RunbookFactory<RunbookDeps>,
     ...extra,
   ]);
 }

@@ -15,6 +15,7 @@ import {
 } from '../commands/index.js';
 import type { RunbookDeps } from '../jobs/deps.js';
 import { planJob } from '../jobs/engine.js';
+import { setupLockKey } from '../jobs/runbooks/setup.js';
 import type { RunbookRegistry } from '../jobs/runbook.js';
 import type { JobOrigin, JobRecord, Reporter } from '../jobs/types.js';
 import type { Policy } from '../policy.js';
@@ -75,11 +76,6 @@ export interface BotDeps {
   reloadRegistry?: () => Promise<Registry>;
   logger?: Logger;
 }
-
-/** Runbooks that exist; the others parse fully and then say plainly they are not built yet. */
-const NOT_BUILT: Partial<Record<Command['kind'], string>> = {
-  setup: 'the setup runbook (a brand-new instance) is not built yet',
-};
 
 /** What a command led to: whether it did what was asked, and the job it queued. */
 export interface CommandOutcome {
@@ -243,6 +239,16 @@ export function createBotServices(deps: BotDeps): Bot {
     await resolveThreadLinks(problems, deps.permalink);
     deps.logger?.info({ ms: Math.round(snapshot.ms), problems: problems.length }, 'status gathered');
     await send(reply, formatHealthStatus(snapshot, problems, deps.registry), 'channel');
+  }
+
+  /**
+   * `setup [--dry-run]`: the setup runbook on the default schema. The job holds `<schema>.*`, which keeps every other
+   * job off the schema's tables while it runs (and is refused while another job holds one of them: src/queue/queue.ts).
+   */
+  async function setup(input: CommandInput, reply: Replier, cmd: CommandOf<'setup'>): Promise<CommandOutcome> {
+    const params = { schema: deps.registry.defaultSchema };
+    if (cmd.dryRun) return dryRun(reply, cmd, 'setup', params);
+    return enqueue(input, reply, cmd, 'setup', params, setupLockKey(params.schema));
   }
 
   /**
@@ -589,8 +595,7 @@ export function createBotServices(deps: BotDeps): Bot {
       case 'recover':
         return recover(input, reply, cmd);
       case 'setup':
-        await say(reply, `Understood: ${commandSummary(cmd)}\nbut ${NOT_BUILT[cmd.kind]}, so nothing was queued.`);
-        return { ok: false };
+        return setup(input, reply, cmd);
     }
   }
 

@@ -1,0 +1,171 @@
+/**
+ * `/redshift setup` end to end: signed Slack HTTP → Bolt → BullMQ (real Redis) → the in-process worker → AWS SDK v3 →
+ * the sandbox on PostgreSQL (Data API, DMS, CloudWatch Logs), the replication source on MariaDB (the sandbox's loops
+ * write it; the bot's compare reads it read-only through mysql2), the CDC sync confirmed by an approver's signed click.
+ *
+ * Proves: `setup --dry-run` lists every statement and AWS call and nothing runs; setup on an empty database builds all
+ * 26 tables, creates and starts the DMS task, reaches `Table completed`; a second run changes nothing (no DDL statement,
+ * no create/start AWS call: the Data API's ListStatements and a recorder on the sandbox's DMS service; catalogs
+ * compared before/after); a half-built instance (some tables, no task) is finished.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobRecord } from '../../src/jobs/types.js';
+import type { Replication } from '../../src/sandbox/replication.js';
+import { MariaDbSourceDb } from '../../src/sandbox/source-db.js';
+import { renderCreateTable } from '../../src/schema/render.js';
+import { createMysqlSource, type MysqlSource } from '../../src/source/mysql.js';
+import { SCHEMA, USERS, startBotHarness, type BotHarness } from '../support/bot-harness.js';
+import { catalogSnapshot, succeeded, tableExists, threadOf } from '../support/modify-flow.js';
+
+const MYSQL = 'mysql://root@127.0.0.1:3306';
+const DDL = /^\s*(CREATE|ALTER|DROP|TRUNCATE|INSERT|UPDATE|DELETE|GRANT|REVOKE|VACUUM)\b/i;
+
+interface World {
+  h: BotHarness;
+  srcDb: MariaDbSourceDb;
+  source: MysqlSource;
+  /** every DMS operation the bot called (X-Amz-Target suffix), in order */
+  awsCalls: string[];
+  rep?: Replication;
+}
+
+async function startWorld(name: string): Promise<World> {
+  const db = `rso_setup_${name}_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const srcDb = await MariaDbSourceDb.open({ url: `${MYSQL}/${db}`, createDatabase: true });
+  const source = createMysqlSource({ url: `${MYSQL}/${db}` });
+  const h = await startBotHarness({
+    name: `setup_${name}`,
+    applySchema: false,
+    rowsPerTable: 0,
+    inProcessWorker: true,
+    aws: true,
+    source,
+    compare: { lagSeconds: 0 },
+    settings: { logCheckMs: 1_500, logLagMs: 300 },
+  });
+  const awsCalls: string[] = [];
+  const dms = h.sandbox.dms;
+  const handle = dms.handle.bind(dms);
+  dms.handle = async (target, body) => {
+    awsCalls.push(target.split('.').pop() ?? target);
+    return handle(target, body);
+  };
+  return { h, srcDb, source, awsCalls };
+}
+
+async function stopWorld(w: World | undefined): Promise<void> {
+  await w?.rep?.stop();
+  await w?.h.close();
+  await w?.source.close();
+  await w?.srcDb.close({ dropDatabase: true });
+}
+
+const cdcTables = (h: BotHarness): string[] => [...h.registry.tables.values()].filter((t) => t.schema === SCHEMA && t.replication.provider === 'cdc').map((t) => t.name).sort();
+
+/** `/redshift setup` as the lead (operator); returns the job id from the ephemeral reply. */
+async function queueSetup(h: BotHarness): Promise<string> {
+  const r = await h.slash('setup', { userId: USERS.lead });
+  expect(r.status).toBe(200);
+  expect(r.ms).toBeLessThan(3_000);
+  const said = String((await h.waitForResponse(r.responseId, undefined, 30_000)).body.text);
+  const m = /^Queued job (\d+): /.exec(said);
+  expect(m, said).not.toBeNull();
+  return m![1]!;
+}
+
+/**
+ * The CDC service's initial sync, as its dashboard would run it: the loops write the source for a while (and, the
+ * tables existing, apply their changes), then — writes paused, so no apply is in flight — every table is reloaded
+ * (emptied and loaded from the source). The loops' own verify() proves each table equals the source.
+ */
+async function initialSync(w: World): Promise<void> {
+  const rep = w.rep!;
+  for (const loop of rep.cdcLoops.values()) loop.start();
+  await w.h.waitUntil(async () => {
+    for (const loop of rep.cdcLoops.values()) if (loop.stats().generated < 10) return false;
+    return true;
+  }, 'every cdc loop to write the source', 30_000);
+  for (const loop of rep.cdcLoops.values()) loop.stopGenerating();
+  for (const loop of rep.cdcLoops.values()) await loop.idle(30_000);
+  for (const loop of rep.cdcLoops.values()) await loop.reload();
+  for (const [name, loop] of rep.cdcLoops) {
+    const v = await loop.verify();
+    expect(v.ok, `${name}: ${JSON.stringify(v).slice(0, 300)}`).toBe(true);
+  }
+}
+
+/** Park on the sync gate, sync, then an approver's signed click (the requester's own click is refused). */
+async function confirmSync(w: World, jobId: string): Promise<void> {
+  const { h } = w;
+  const job = await h.waitJob(jobId, (j) => j.state === 'awaiting-approval' && j.pendingApproval?.step === 'cdc-initial-sync', 'to park on the CDC sync gate', 60_000);
+  await h.waitUntil(() => h.approvalButtons(jobId)?.value.step === 'cdc-initial-sync', 'the gate buttons', 10_000);
+  await initialSync(w);
+  const buttons = h.approvalButtons(jobId)!;
+  const threadTs = job.origin.threadTs;
+  const click = await h.click('rso_approve', buttons.raw, { userId: USERS.approver, messageTs: buttons.message.ts, ...(threadTs ? { threadTs } : {}) });
+  expect(click.status).toBe(200);
+  expect(String((await h.waitForResponse(click.responseId, undefined, 10_000)).body.text)).toBe(`job ${jobId}: step "cdc-initial-sync" approved by <@${USERS.approver}>`);
+}
+
+const stepOf = (job: JobRecord, name: string) => job.steps.find((s) => s.name === name);
+
+describe('/redshift setup on an empty database', () => {
+  let w: World;
+
+  beforeAll(async () => {
+    w = await startWorld('empty');
+    w.rep = await w.h.sandbox.startReplication(w.h.registry, { cdc: cdcTables(w.h), source: w.srcDb, start: false, rate: 20, tickMs: 50 });
+  }, 120_000);
+  afterAll(() => stopWorld(w));
+
+  it('--dry-run lists every statement and AWS call, and runs nothing', async () => {
+    const { h } = w;
+    const before = (await h.statements()).length;
+    const r = await h.slash('setup --dry-run', { userId: USERS.lead });
+    expect(r.status).toBe(200);
+    const reply = await h.waitForResponse(r.responseId, undefined, 30_000);
+    expect(reply.body.response_type).toBe('ephemeral');
+    const text = String(reply.body.text).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    expect(text).toContain(`CREATE SCHEMA IF NOT EXISTS "${SCHEMA}"`);
+    for (const t of h.registry.tables.values()) {
+      const first = renderCreateTable(t).split('\n')[0]!;
+      expect(text, t.name).toContain(first);
+    }
+    // nothing ran: no statement, no AWS call, no job
+    expect((await h.statements()).length).toBe(before);
+    expect(w.awsCalls).toEqual([]);
+    expect(await h.rt.jobs.store.listRecent()).toEqual([]);
+    for (const name of ['core_user', 'core_usermailing']) expect(await tableExists(h, name)).toBe(false);
+  });
+
+  it('builds all 26 tables, and the CDC keys after the confirmed sync', async () => {
+    const { h } = w;
+    const id = await queueSetup(h);
+    await confirmSync(w, id);
+    const job = await succeeded(h, id, 120_000);
+    for (const t of h.registry.tables.values()) expect(await tableExists(h, t.name), t.name).toBe(true);
+    expect(stepOf(job, 'tables-present')?.detail).toBe('26 of 26 tables exist');
+    expect(stepOf(job, 'match-core_user')?.detail).toMatch(/^ak_sumofus\.core_user matches schemas\//);
+    const compares = job.steps.filter((s) => s.name.startsWith('compare-')).map((s) => `${s.name}: ${s.detail ?? ''}`);
+    if (process.env.SETUP_DEBUG) console.log(compares.join('\n'), '\n', (await threadOf(h, id)).filter((t) => /differ|range/.test(t)).join('\n'));
+    expect(stepOf(job, 'compare-core_user')?.detail).toMatch(/✓ equal/);
+  }, 240_000);
+
+  it('a second run changes nothing: no DDL, no create/start AWS call, the same catalog', async () => {
+    const { h } = w;
+    const catalogBefore = await catalogSnapshot(h);
+    const stmtsBefore = new Set((await h.statements()).map((s) => s.id));
+    const callsBefore = w.awsCalls.length;
+    const id = await queueSetup(h);
+    const job = await succeeded(h, id, 120_000);
+    const newStatements = (await h.statements()).filter((s) => !stmtsBefore.has(s.id));
+    expect(newStatements.length).toBeGreaterThan(0); // it looked
+    expect(newStatements.filter((s) => DDL.test(s.sql)).map((s) => s.sql)).toEqual([]);
+    expect(w.awsCalls.slice(callsBefore).filter((c) => /^(Create|Start|Stop|Reload|Modify|Delete)/.test(c))).toEqual([]);
+    expect(await catalogSnapshot(h)).toBe(catalogBefore);
+    // the gate was not asked again: the tables hold rows
+    expect(job.approvals).toEqual([]);
+    expect(stepOf(job, 'cdc-initial-sync')?.state).toBe('skipped');
+  }, 240_000);
+});
