@@ -96,10 +96,11 @@ async function initialSync(w: World): Promise<void> {
 }
 
 /** Park on the sync gate, sync, then an approver's signed click (the requester's own click is refused). */
-async function confirmSync(w: World, jobId: string): Promise<void> {
+async function confirmSync(w: World, jobId: string, o: { whileParked?: () => Promise<void> } = {}): Promise<void> {
   const { h } = w;
   const job = await h.waitJob(jobId, (j) => j.state === 'awaiting-approval' && j.pendingApproval?.step === 'cdc-initial-sync', 'to park on the CDC sync gate', 60_000);
   await h.waitUntil(() => h.approvalButtons(jobId)?.value.step === 'cdc-initial-sync', 'the gate buttons', 10_000);
+  if (o.whileParked) await o.whileParked();
   await initialSync(w);
   const buttons = h.approvalButtons(jobId)!;
   const threadTs = job.origin.threadTs;
@@ -142,7 +143,16 @@ describe('/redshift setup on an empty database', () => {
   it('builds all 26 tables, and the CDC keys after the confirmed sync', async () => {
     const { h } = w;
     const id = await queueSetup(h);
-    await confirmSync(w, id);
+    await confirmSync(w, id, {
+      // while setup runs it holds ak_sumofus.*: a change to any table of the schema is refused, naming the setup job
+      whileParked: async () => {
+        const r = await h.slash('modify core_tag add column note varchar(16)', { userId: USERS.lead });
+        const said = String((await h.waitForResponse(r.responseId, undefined, 30_000)).body.text);
+        expect(said).toBe(
+          `Not queued: ak_sumofus.core_tag cannot be changed now: job ${id} (setup, awaiting-approval) holds ak_sumofus.*, which keeps every other job off ak_sumofus while it runs. Wait for job ${id} to finish (\`/redshift job ${id}\`), then ask again.`,
+        );
+      },
+    });
     const job = await succeeded(h, id, 120_000);
     for (const t of h.registry.tables.values()) expect(await tableExists(h, t.name), t.name).toBe(true);
     expect(stepOf(job, 'tables-present')?.detail).toBe('26 of 26 tables exist');
