@@ -18,7 +18,7 @@ import { dropTableStep, approveDropStep } from '../../src/jobs/steps/drop-table.
 import { startTaskStep } from '../../src/jobs/steps/dms-task.js';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src');
-const GENERIC = ['dms-task', 'table-names', 'create-table', 'log-check', 'freshness', 'drop-table', 'compare', 'dms-full-load', 'dms-applies', 'cdc-reload', 'duplicate-keys'];
+const GENERIC = ['dms-task', 'table-names', 'create-table', 'log-check', 'freshness', 'drop-table', 'compare', 'dms-full-load', 'dms-applies', 'cdc-reload', 'duplicate-keys', 'create-schema', 'create-from-schemas', 'verify-schemas'];
 
 /** every src file `file` imports, transitively (relative imports only; `.js` specifiers resolve to the `.ts` source) */
 async function importClosure(file: string): Promise<Set<string>> {
