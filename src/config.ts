@@ -6,7 +6,7 @@
  * is not a secret, but treat credentials-like values with care) are never logged: use `describeConfig()` for a loggable view.
  */
 import { z } from 'zod';
-import { DEFAULT_RUNBOOK_SETTINGS, type RunbookSettings } from './jobs/deps.js';
+import { DEFAULT_RUNBOOK_SETTINGS, type DmsSetupSettings, type RunbookSettings } from './jobs/deps.js';
 import { parseSourceUrl } from './source/url.js';
 import { DEFAULT_COMPARE_LAG_SECONDS } from './source/checksum-sql.js';
 export { DEFAULT_COMPARE_LAG_SECONDS };
@@ -57,6 +57,8 @@ export interface Config {
   source?: SourceConfig;
   /** `compare`: COMPARE_LAG_SECONDS (default 300) */
   compare: CompareConfig;
+  /** `setup`'s DMS task: DMS_SOURCE_ENDPOINT_ARN, DMS_SOURCE_SCHEMA, DMS_TARGET_ENDPOINT_ID + DMS_TARGET_* (all optional) */
+  dmsSetup: DmsSetupSettings;
   /** the watch: ALERT_CHANNEL (no channel = no watch) and WATCH_INTERVAL (default 5 min) */
   watch: { channel?: string; intervalMs: number };
   /** when status and the watch call a fact a problem (CDC_STALE_MINUTES, APPROVAL_WAIT_MINUTES, LOG_WINDOW_MINUTES, SKEW_ROWS; unsorted and stats off from HYGIENE_UNSORTED_PCT / HYGIENE_STATS_OFF_PCT) */
@@ -98,6 +100,46 @@ export const WAREHOUSE_ENV_HELP = [
   'and optionally REDSHIFT_DATABASE (default dev), AWS_REGION (default us-west-2), AWS_ENDPOINT_URL.',
   'To try it locally without AWS: `npm run sandbox` prints an AWS_ENDPOINT_URL and the variables to export.',
 ].join('\n');
+
+const dmsEndpointArn = z.string().regex(/^arn:aws[a-z-]*:dms:[a-z0-9-]+:\d{12}:endpoint:[A-Za-z0-9-]+$/, 'expected arn:aws:dms:<region>:<account>:endpoint:<id>');
+const dmsIdentifier = z.string().regex(/^(?!.*--)[A-Za-z](?:[A-Za-z0-9-]{0,253}[A-Za-z0-9])?$/, 'a DMS identifier is letters, digits and hyphens, starts with a letter, no trailing or double hyphen');
+const hostName = z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'expected a host name such as my-cluster.abc123.us-west-2.redshift.amazonaws.com');
+const port = z.coerce.number({ error: 'expected a port number such as 5439' }).int('expected a port number such as 5439').min(1).max(65_535);
+const iamRoleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'expected arn:aws:iam::<account>:role/<name>');
+
+/** setup's DMS settings from DMS_* variables (each optional; what setup then cannot do, it says when it runs). */
+function dmsSetupSettings(get: (k: string) => string | undefined, problems: string[], defaults: { database?: string }): DmsSetupSettings {
+  const out: DmsSetupSettings = {};
+  const src = get('DMS_SOURCE_ENDPOINT_ARN');
+  if (src !== undefined) {
+    const v = check(dmsEndpointArn, 'DMS_SOURCE_ENDPOINT_ARN', src, problems);
+    if (v !== undefined) out.sourceEndpointArn = v;
+  }
+  const schema = get('DMS_SOURCE_SCHEMA');
+  if (schema !== undefined) {
+    const v = check(database, 'DMS_SOURCE_SCHEMA', schema, problems);
+    if (v !== undefined) out.sourceSchema = v;
+  }
+  const id = get('DMS_TARGET_ENDPOINT_ID');
+  const server = get('DMS_TARGET_SERVER_NAME');
+  if (id === undefined) {
+    if (server !== undefined) problems.push('DMS_TARGET_SERVER_NAME is set but DMS_TARGET_ENDPOINT_ID is not: set the identifier setup finds (or creates) the Redshift target endpoint by');
+    return out;
+  }
+  const i = check(dmsIdentifier, 'DMS_TARGET_ENDPOINT_ID', id, problems);
+  const sv = server === undefined ? undefined : check(hostName, 'DMS_TARGET_SERVER_NAME', server, problems);
+  const pt = check(port, 'DMS_TARGET_PORT', get('DMS_TARGET_PORT') ?? '5439', problems);
+  const db = check(database, 'DMS_TARGET_DATABASE', get('DMS_TARGET_DATABASE') ?? defaults.database ?? 'dev', problems);
+  const sa = get('DMS_TARGET_SECRET_ARN');
+  const sec = sa === undefined ? undefined : check(secretArn, 'DMS_TARGET_SECRET_ARN', sa, problems);
+  const ra = get('DMS_TARGET_SECRET_ACCESS_ROLE_ARN');
+  const role = ra === undefined ? undefined : check(iamRoleArn, 'DMS_TARGET_SECRET_ACCESS_ROLE_ARN', ra, problems);
+  if ((sa === undefined) !== (ra === undefined)) problems.push('DMS_TARGET_SECRET_ARN and DMS_TARGET_SECRET_ACCESS_ROLE_ARN go together: DMS reads the Redshift credentials from the secret with that role');
+  if (i !== undefined) out.targetEndpointId = i;
+  if (sv !== undefined && pt !== undefined && db !== undefined)
+    out.targetConnection = { serverName: sv, port: pt, databaseName: db, ...(sec !== undefined ? { secretArn: sec } : {}), ...(role !== undefined ? { secretAccessRoleArn: role } : {}) };
+  return out;
+}
 
 const nonEmpty = (v: string | undefined): string | undefined => {
   if (v === undefined) return undefined;
@@ -239,6 +281,8 @@ export function loadConfig(env: Env = process.env): Config {
   const lagText = get('COMPARE_LAG_SECONDS');
   const lag = lagText === undefined ? DEFAULT_COMPARE_LAG_SECONDS : check(compareLagSeconds, 'COMPARE_LAG_SECONDS', lagText, problems);
 
+  const dmsSetup = dmsSetupSettings(get, problems, { ...(db !== undefined ? { database: db } : {}) });
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...(target !== undefined && db !== undefined ? { warehouse: { target, database: db } } : {}),
@@ -252,6 +296,7 @@ export function loadConfig(env: Env = process.env): Config {
     runbooks,
     ...(source !== undefined ? { source } : {}),
     compare: { lagSeconds: lag ?? DEFAULT_COMPARE_LAG_SECONDS },
+    dmsSetup,
     watch,
     health,
   };

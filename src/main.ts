@@ -118,6 +118,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     settings: config.runbooks,
     ...(source ? { source } : {}),
     compare: config.compare,
+    dmsSetup: { ...config.dmsSetup, ...(config.dmsSetup.sourceSchema === undefined && config.source ? { sourceSchema: config.source.database } : {}) },
     thresholds: config.health,
     permalink: slackPermalinks({ client: web }),
     ...(config.watch.channel !== undefined

@@ -4,7 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { RunbookDeps } from '../jobs/deps.js';
+import type { DmsSetupSettings, RunbookDeps } from '../jobs/deps.js';
 import { RunbookRegistry, type RunbookFactory } from '../jobs/runbook.js';
 import { schemaApplyRunbook } from '../jobs/runbooks/schema-apply.js';
 import { setupRunbook } from '../jobs/runbooks/setup.js';
@@ -43,6 +43,8 @@ export interface RuntimeOptions {
   source?: Source;
   /** COMPARE_LAG_SECONDS */
   compare?: { lagSeconds: number };
+  /** setup's DMS endpoints (DMS_SOURCE_ENDPOINT_ARN, DMS_TARGET_*) */
+  dmsSetup?: DmsSetupSettings;
   /** re-read schemas/ (a job rewrites files); the bot calls it before each command */
   reloadRegistry?: () => Promise<Registry>;
   policy: Policy;
@@ -102,6 +104,7 @@ export function buildRuntime(o: RuntimeOptions): Runtime {
     ...(o.settings ? { settings: o.settings } : {}),
     ...(o.source ? { source: o.source } : {}),
     ...(o.compare ? { compare: o.compare } : {}),
+    ...(o.dmsSetup ? { dmsSetup: o.dmsSetup } : {}),
   };
   const worker = o.worker
     ? createWorker<RunbookDeps>({

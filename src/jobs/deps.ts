@@ -1,7 +1,7 @@
 /**
  * What a runbook's steps may use. Built once per worker (src/main.ts, the console, tests) and handed to every job.
  */
-import type { DmsPort, LogsPort } from '../replication/port.js';
+import type { DmsPort, LogsPort, RedshiftTargetEndpointSpec } from '../replication/port.js';
 import type { Registry } from '../schema/registry.js';
 import type { Source } from '../source/port.js';
 import type { Warehouse } from '../warehouse/port.js';
@@ -75,6 +75,18 @@ export function logLagMsOf(s: Pick<RunbookSettings, 'logCheckMs' | 'logLagMs'>):
   return s.logLagMs ?? Math.min(DEFAULT_LOG_LAG_MS, s.logCheckMs);
 }
 
+/** What `setup` needs to make the DMS task of a new instance (DMS_* variables; src/config.ts). */
+export interface DmsSetupSettings {
+  /** DMS_SOURCE_ENDPOINT_ARN: the read-only MySQL source endpoint the task reads (it must exist; setup never creates it) */
+  sourceEndpointArn?: string;
+  /** DMS_SOURCE_SCHEMA: the MySQL database of the table, else SOURCE_DATABASE_URL's database, else the Redshift schema */
+  sourceSchema?: string;
+  /** DMS_TARGET_ENDPOINT_ID: the Redshift target endpoint, found by this identifier */
+  targetEndpointId?: string;
+  /** how to create it when it is missing (DMS_TARGET_SERVER_NAME, _PORT, _DATABASE, _SECRET_ARN, _SECRET_ACCESS_ROLE_ARN); without it a missing target is an error */
+  targetConnection?: Omit<RedshiftTargetEndpointSpec, 'id'>;
+}
+
 export interface RunbookDeps {
   warehouse: Warehouse;
   registry: Registry;
@@ -86,4 +98,6 @@ export interface RunbookDeps {
   source?: Source;
   /** compare's lag window (COMPARE_LAG_SECONDS) */
   compare?: { lagSeconds: number };
+  /** setup's DMS endpoints and source schema */
+  dmsSetup?: DmsSetupSettings;
 }

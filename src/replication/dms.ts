@@ -97,6 +97,11 @@ const taskShape = z.object({
   StopReason: z.string().optional(),
   LastFailureMessage: z.string().optional(),
   ReplicationInstanceArn: z.string().optional(),
+  SourceEndpointArn: z.string().optional(),
+  TargetEndpointArn: z.string().optional(),
+  MigrationType: z.string().optional(),
+  TableMappings: z.string().optional(),
+  ReplicationTaskSettings: z.string().optional(),
   ReplicationTaskStats: z.object({ FullLoadProgressPercent: z.number().optional() }).optional(),
 });
 type TaskShape = z.infer<typeof taskShape>;
@@ -176,6 +181,11 @@ function toTask(t: TaskShape): DmsTask {
     ...(t.LastFailureMessage !== undefined && t.LastFailureMessage !== '' ? { lastFailureMessage: t.LastFailureMessage } : {}),
     ...(t.ReplicationInstanceArn !== undefined ? { instanceArn: t.ReplicationInstanceArn } : {}),
     ...(t.ReplicationTaskStats?.FullLoadProgressPercent !== undefined ? { fullLoadProgressPercent: t.ReplicationTaskStats.FullLoadProgressPercent } : {}),
+    ...(t.SourceEndpointArn !== undefined ? { sourceEndpointArn: t.SourceEndpointArn } : {}),
+    ...(t.TargetEndpointArn !== undefined ? { targetEndpointArn: t.TargetEndpointArn } : {}),
+    ...(t.MigrationType !== undefined ? { migrationType: t.MigrationType } : {}),
+    ...(t.TableMappings !== undefined ? { tableMappings: t.TableMappings } : {}),
+    ...(t.ReplicationTaskSettings !== undefined ? { settings: t.ReplicationTaskSettings } : {}),
   };
 }
 

@@ -32,6 +32,14 @@ export interface DmsTask {
   instanceArn?: string;
   /** ReplicationTaskStats.FullLoadProgressPercent */
   fullLoadProgressPercent?: number;
+  /** what the task was created with (DescribeReplicationTasks; setup compares them with the registry's settings) */
+  sourceEndpointArn?: string;
+  targetEndpointArn?: string;
+  migrationType?: string;
+  /** JSON text, as DMS returns it */
+  tableMappings?: string;
+  /** ReplicationTaskSettings: JSON text, the whole settings document as DMS returns it (defaults included) */
+  settings?: string;
 }
 
 /**
