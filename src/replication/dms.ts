@@ -256,13 +256,14 @@ export class DmsAdapter implements DmsPort {
     return this.region !== undefined ? ` in ${this.region}` : '';
   }
 
-  async findTask(taskId: string): Promise<DmsTask> {
+  async findTask(taskId: string, opts: { withSettings?: boolean } = {}): Promise<DmsTask> {
     const tasks = await this.describeTasks('replication-task-id', taskId, undefined, () =>
       new ReplicationError(
         `DMS task "${taskId}" was not found${this.where()} (DescribeReplicationTasks, filter replication-task-id): check replication.taskId in the table's schemas/ file and the AWS region`,
         'not-found',
         { operation: 'DescribeReplicationTasks' },
       ),
+      opts.withSettings === true,
     );
     const t = tasks.find((x) => x.ReplicationTaskIdentifier.toLowerCase() === taskId.toLowerCase());
     if (t === undefined)
@@ -283,13 +284,13 @@ export class DmsAdapter implements DmsPort {
     return toTask(t);
   }
 
-  private async describeTasks(filter: string, value: string, signal: AbortSignal | undefined, notFound: () => ReplicationError): Promise<TaskShape[]> {
+  private async describeTasks(filter: string, value: string, signal: AbortSignal | undefined, notFound: () => ReplicationError, withSettings = false): Promise<TaskShape[]> {
     const out: TaskShape[] = [];
     let marker: string | undefined;
     const seen = new Set<string>();
     do {
       const raw = await this.caller.send(
-        new DescribeReplicationTasksCommand({ Filters: [{ Name: filter, Values: [value] }], WithoutSettings: true, ...(marker !== undefined ? { Marker: marker } : {}) }),
+        new DescribeReplicationTasksCommand({ Filters: [{ Name: filter, Values: [value] }], WithoutSettings: !withSettings, ...(marker !== undefined ? { Marker: marker } : {}) }),
         'DescribeReplicationTasks',
         { signal, onError: (err) => (awsCode(err) === 'ResourceNotFoundFault' ? notFound() : undefined) },
       );

@@ -46,7 +46,7 @@ export function lazyDms(config: { aws: AwsConfig }, opts: { env?: Env } = {}): D
       return l.loaded;
     },
     close: () => l.close(),
-    findTask: async (taskId: string): Promise<DmsTask> => (await l.get()).findTask(taskId),
+    findTask: async (taskId: string, opts?: { withSettings?: boolean }): Promise<DmsTask> => (await l.get()).findTask(taskId, opts),
     describeTask: async (arn: string): Promise<DmsTask> => (await l.get()).describeTask(arn),
     stopTask: async (arn: string): Promise<DmsTask> => (await l.get()).stopTask(arn),
     resumeTask: async (arn: string): Promise<DmsTask> => (await l.get()).resumeTask(arn),

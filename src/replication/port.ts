@@ -149,7 +149,8 @@ export interface DmsTaskSpec {
 
 export interface DmsPort {
   /** the task by identifier (e.g. flydata-core-usermailing); a readable error when there is none */
-  findTask(taskId: string): Promise<DmsTask>;
+  /** `withSettings`: also TableMappings and ReplicationTaskSettings (DescribeReplicationTasks WithoutSettings=false; large, so off by default) */
+  findTask(taskId: string, opts?: { withSettings?: boolean }): Promise<DmsTask>;
   describeTask(arn: string): Promise<DmsTask>;
   /**
    * StopReplicationTask; a no-op when the task is already stopped/stopping — and when it is `failed` or `ready` (it

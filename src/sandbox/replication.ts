@@ -37,6 +37,11 @@ export interface ReplicationOptions {
   tickMs?: number;
   /** take the rows already in each table as the source's state (default true) */
   adoptExisting?: boolean;
+  /**
+   * seed the registry's DMS tasks that do not exist yet, `running` (default true: what an existing account has); false
+   * for a brand-new account, where the bot creates the task (`setup`) and a later startReplication attaches to it
+   */
+  seedTasks?: boolean;
   /** start ticking at once (default true); otherwise call `loop.start()` yourself */
   start?: boolean;
   /** re-read a target's columns at most this often (default 1000 ms) */
@@ -121,7 +126,7 @@ export async function startReplication(ctx: { dms: DmsSandbox; db: SqlClient }, 
     list.push(t);
     byTask.set(t.replication.taskId, list);
   }
-  for (const [taskId, tables] of byTask) {
+  for (const [taskId, tables] of opts.seedTasks === false ? [] : byTask) {
     const first = tables[0]!;
     const rep = first.replication.provider === 'dms' ? first.replication : undefined;
     let view: DmsTaskView;

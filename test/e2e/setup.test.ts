@@ -9,6 +9,8 @@
  * compared before/after); a half-built instance (some tables, no task) is finished.
  */
 import { randomBytes } from 'node:crypto';
+import { CreateEndpointCommand, DatabaseMigrationServiceClient } from '@aws-sdk/client-database-migration-service';
+import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../src/jobs/types.js';
 import type { Replication } from '../../src/sandbox/replication.js';
@@ -27,8 +29,25 @@ interface World {
   source: MysqlSource;
   /** every DMS operation the bot called (X-Amz-Target suffix), in order */
   awsCalls: string[];
+  /** the CDC service's loops (started at the initial sync) */
   rep?: Replication;
+  /** the DMS task's apply loop, attached when the bot creates the task */
+  dmsRep?: Replication;
+  /** the source endpoint's MySQL user (SELECT only) */
+  mysqlUser: string;
 }
+
+async function mysqlAdmin(sql: string): Promise<void> {
+  const c = await createConnection(MYSQL);
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+const INSTANCE = 'core-usermailing-replication';
+const TARGET_ID = 'setup-redshift-target';
 
 async function startWorld(name: string): Promise<World> {
   const db = `rso_setup_${name}_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -42,23 +61,59 @@ async function startWorld(name: string): Promise<World> {
     aws: true,
     source,
     compare: { lagSeconds: 0 },
-    settings: { logCheckMs: 1_500, logLagMs: 300 },
+    settings: { logCheckMs: 1_500, logLagMs: 300, fullLoadPollMs: 100 },
   });
-  const awsCalls: string[] = [];
+  const w: World = { h, srcDb, source, awsCalls: [], mysqlUser: `rso_su_${name}_${process.pid}` };
+  // what the account already has: the replication instance and the read-only MySQL source endpoint (on MariaDB, a user
+  // with SELECT only)
+  const password = `pw-${randomBytes(6).toString('hex')}`;
+  await mysqlAdmin(`CREATE USER '${w.mysqlUser}'@'%' IDENTIFIED BY '${password}'`);
+  await mysqlAdmin(`GRANT SELECT ON \`${db}\`.* TO '${w.mysqlUser}'@'%'`);
+  h.sandbox.dms.seedInstance(INSTANCE);
+  const sdk = new DatabaseMigrationServiceClient({ region: 'us-west-2', endpoint: h.sandbox.endpoint, credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' } });
+  const src = await sdk.send(
+    new CreateEndpointCommand({ EndpointIdentifier: `setup-${name}-mysql-source`, EndpointType: 'source', EngineName: 'mysql', ServerName: '127.0.0.1', Port: 3306, DatabaseName: db, Username: w.mysqlUser, Password: password }),
+  );
+  sdk.destroy();
+  // the worker's DMS settings (DMS_SOURCE_ENDPOINT_ARN, DMS_TARGET_*). DMS_SOURCE_SCHEMA names the runbook's schema: the
+  // sandbox's DMS attaches its apply loop by the target schema, so a schema-rename rule would leave the loop unattached
+  h.rt.deps.dmsSetup = {
+    sourceEndpointArn: src.Endpoint!.EndpointArn!,
+    sourceSchema: SCHEMA,
+    targetEndpointId: TARGET_ID,
+    targetConnection: {
+      serverName: 'sandbox-cluster.sandbox.us-west-2.redshift.amazonaws.com',
+      port: 5439,
+      databaseName: 'dev',
+      secretArn: 'arn:aws:secretsmanager:us-west-2:123456789012:secret:dms-redshift',
+      secretAccessRoleArn: 'arn:aws:iam::123456789012:role/dms-secrets-access',
+    },
+  };
+  // a recorder on the sandbox's DMS service: every call the bot makes; when the bot creates the task, the sandbox's
+  // replication attaches its apply loop to it and writes the source before the bot can start it
   const dms = h.sandbox.dms;
   const handle = dms.handle.bind(dms);
   dms.handle = async (target, body) => {
-    awsCalls.push(target.split('.').pop() ?? target);
-    return handle(target, body);
+    const op = target.split('.').pop() ?? target;
+    w.awsCalls.push(op);
+    const r = await handle(target, body);
+    if (op === 'CreateReplicationTask' && r.status === 200 && !w.dmsRep) {
+      w.dmsRep = await h.sandbox.startReplication(h.registry, { dms: { rate: 20 }, source: w.srcDb, tickMs: 50 });
+      const loop = w.dmsRep.dmsLoops.get(`${SCHEMA}.core_usermailing`)!;
+      await h.waitUntil(() => loop.stats().generated >= 20, 'the DMS loop to write the source', 20_000);
+    }
+    return r;
   };
-  return { h, srcDb, source, awsCalls };
+  return w;
 }
 
 async function stopWorld(w: World | undefined): Promise<void> {
   await w?.rep?.stop();
+  await w?.dmsRep?.stop();
   await w?.h.close();
   await w?.source.close();
   await w?.srcDb.close({ dropDatabase: true });
+  if (w) await mysqlAdmin(`DROP USER IF EXISTS '${w.mysqlUser}'@'%'`).catch(() => undefined);
 }
 
 const cdcTables = (h: BotHarness): string[] => [...h.registry.tables.values()].filter((t) => t.schema === SCHEMA && t.replication.provider === 'cdc').map((t) => t.name).sort();
@@ -98,7 +153,12 @@ async function initialSync(w: World): Promise<void> {
 /** Park on the sync gate, sync, then an approver's signed click (the requester's own click is refused). */
 async function confirmSync(w: World, jobId: string, o: { whileParked?: () => Promise<void> } = {}): Promise<void> {
   const { h } = w;
-  const job = await h.waitJob(jobId, (j) => j.state === 'awaiting-approval' && j.pendingApproval?.step === 'cdc-initial-sync', 'to park on the CDC sync gate', 60_000);
+  const job = await h
+    .waitJob(jobId, (j) => j.state === 'awaiting-approval' && j.pendingApproval?.step === 'cdc-initial-sync', 'to park on the CDC sync gate', 60_000)
+    .catch((e: unknown) => {
+      if (process.env.SETUP_DEBUG) console.log(w.awsCalls.join(' '), JSON.stringify(h.sandbox.dms.listTasks().map((t) => [t.identifier, t.arn])));
+      throw e;
+    });
   await h.waitUntil(() => h.approvalButtons(jobId)?.value.step === 'cdc-initial-sync', 'the gate buttons', 10_000);
   if (o.whileParked) await o.whileParked();
   await initialSync(w);
@@ -116,7 +176,7 @@ describe('/redshift setup on an empty database', () => {
 
   beforeAll(async () => {
     w = await startWorld('empty');
-    w.rep = await w.h.sandbox.startReplication(w.h.registry, { cdc: cdcTables(w.h), source: w.srcDb, start: false, rate: 20, tickMs: 50 });
+    w.rep = await w.h.sandbox.startReplication(w.h.registry, { dms: false, seedTasks: false, cdc: cdcTables(w.h), source: w.srcDb, start: false, rate: 20, tickMs: 50 });
   }, 120_000);
   afterAll(() => stopWorld(w));
 
@@ -133,6 +193,8 @@ describe('/redshift setup on an empty database', () => {
       const first = renderCreateTable(t).split('\n')[0]!;
       expect(text, t.name).toContain(first);
     }
+    for (const call of ['DescribeReplicationInstances', 'DescribeEndpoints', 'TestConnection', 'CreateEndpoint EndpointIdentifier=setup-redshift-target', 'CreateReplicationTask', '"TargetTablePrepMode": "TRUNCATE_BEFORE_LOAD"', '"LobMaxSize": 32', 'StartReplicationTask ReplicationTaskArn=<arn of flydata-core-usermailing> StartReplicationTaskType=start-replication', 'DescribeTableStatistics', 'logs filter-log-events --log-group-name dms-tasks-core-usermailing-replication'])
+      expect(text, call).toContain(call);
     // nothing ran: no statement, no AWS call, no job
     expect((await h.statements()).length).toBe(before);
     expect(w.awsCalls).toEqual([]);
@@ -156,6 +218,14 @@ describe('/redshift setup on an empty database', () => {
     const job = await succeeded(h, id, 120_000);
     for (const t of h.registry.tables.values()) expect(await tableExists(h, t.name), t.name).toBe(true);
     expect(stepOf(job, 'tables-present')?.detail).toBe('26 of 26 tables exist');
+    // DMS: the target endpoint and the task were created, the task started once, the load reached Table completed
+    for (const op of ['CreateEndpoint', 'CreateReplicationTask', 'StartReplicationTask']) expect(w.awsCalls.filter((c) => c === op), op).toHaveLength(1);
+    expect(stepOf(job, 'dms-target-endpoint-core_usermailing')?.detail).toMatch(/^target endpoint created; setup-redshift-target \(target, redshift/);
+    expect(stepOf(job, 'dms-task-core_usermailing')?.detail).toMatch(/^task flydata-core-usermailing created \(arn:aws:dms:/);
+    expect(stepOf(job, 'full-load-core_usermailing')?.detail).toMatch(/^Table completed: FullLoadRows [1-9][\d,]* in /);
+    expect(stepOf(job, 'dms-replicating-core_usermailing')?.detail).toMatch(/^task flydata-core-usermailing running; ak_sumofus\.core_usermailing: Table completed/);
+    expect(stepOf(job, 'log-check-core_usermailing')?.detail).toMatch(/^no \]E: lines/);
+    expect(stepOf(job, 'duplicate-keys-core_usermailing')?.detail).toMatch(/^compared [1-9][\d,]* rows of ak_sumofus\.core_usermailing by primary key \(id\): no duplicate keys$/);
     expect(stepOf(job, 'match-core_user')?.detail).toMatch(/^ak_sumofus\.core_user matches schemas\//);
     const compares = job.steps.filter((s) => s.name.startsWith('compare-')).map((s) => `${s.name}: ${s.detail ?? ''}`);
     if (process.env.SETUP_DEBUG) console.log(compares.join('\n'), '\n', (await threadOf(h, id)).filter((t) => /differ|range/.test(t)).join('\n'));
@@ -190,7 +260,7 @@ describe('/redshift setup on a half-built instance (some tables, no DMS task)', 
     // what an interrupted attempt by hand left: the schema and five tables, exactly as schemas/ defines them
     await h.warehouse.query(`CREATE SCHEMA IF NOT EXISTS "${SCHEMA}"`);
     for (const name of first) await h.warehouse.query(renderCreateTable(h.registry.find(name)!).trimEnd().replace(/;$/, ''));
-    w.rep = await h.sandbox.startReplication(h.registry, { cdc: cdcTables(h), source: w.srcDb, start: false, rate: 20, tickMs: 50 });
+    w.rep = await h.sandbox.startReplication(h.registry, { dms: false, seedTasks: false, cdc: cdcTables(h), source: w.srcDb, start: false, rate: 20, tickMs: 50 });
   }, 120_000);
   afterAll(() => stopWorld(w));
 

@@ -1,8 +1,111 @@
-/** setup's DMS part (built on the shared DMS steps once they land). */
-import type { Step } from '../runbook.js';
+/**
+ * setup's DMS part for one dms table (core_usermailing), composed from the shared steps:
+ *   dms-source-endpoint / dms-target-endpoint (steps/dms-endpoints.ts) → dms-task-<t> (steps/dms-create-task.ts: from
+ *   the registry's settings, or stop on a task with others) → full-load-<t> (steps/dms-full-load.ts: start-replication
+ *   and the parked wait for `Table completed`) → dms-replicating-<t> (here: the task runs and the table is loaded) →
+ *   log-check-<t> (steps/log-check.ts) → duplicate-keys-<t> (steps/duplicate-keys.ts, the count) → compare-<t>.
+ *
+ * Setup never restarts a task that has run: start-replication is only valid on a task's first run, and reload-target
+ * truncates the table — that is `recover`'s decision, with its own approvals. So the full load is "past" (done without
+ * a call) when the task is stopped or failed after a run, or running with the table `Table completed`; the replicating
+ * check then says what it found (a warning, never ✓, when the task is not running or the table not loaded).
+ */
 import type { RunbookDeps } from '../deps.js';
+import type { PlannedAction, Step, StepContext } from '../runbook.js';
 import type { TableDef } from '../../schema/model.js';
+import { ReplicationError } from '../../replication/port.js';
+import { dmsSourceEndpointStep, dmsTargetEndpointStep } from '../steps/dms-endpoints.js';
+import { dmsCreateTaskStep, sourceSchemaOf } from '../steps/dms-create-task.js';
+import { dmsFullLoadStep } from '../steps/dms-full-load.js';
+import { dmsOf, taskArnOf } from '../steps/dms-task.js';
+import { logCheckStep } from '../steps/log-check.js';
+import { duplicateKeysCheckStep } from '../steps/duplicate-keys.js';
+import { compareStep } from '../steps/compare.js';
 
-export function dmsSetupSteps(_t: TableDef): Step<RunbookDeps>[] {
-  return [];
+type D = RunbookDeps;
+type Ctx = StepContext<D>;
+
+const n = (x: number): string => x.toLocaleString('en-US');
+
+export function dmsSetupSteps(t: TableDef, deps: D): Step<D>[] {
+  const rep = t.replication;
+  if (rep.provider !== 'dms') return [];
+  const key = `${t.schema}.${t.name}`;
+  const taskId = rep.taskId;
+  const instanceId = rep.replicationInstance;
+  if (instanceId === undefined) throw new Error(`${key}: schemas/ names no replication.replicationInstance, so setup cannot tell which DMS instance the task runs on; add it to the file`);
+  const sourceSchema = sourceSchemaOf(deps, t);
+  const fullLoad = `full-load-${t.name}`;
+  const logFrom = `logcheck.${t.name}.from`;
+
+  /** the task as DMS has it now; undefined when there is none */
+  const taskNow = async (ctx: Ctx) => {
+    try {
+      return await dmsOf(ctx).findTask(taskId);
+    } catch (e) {
+      if (e instanceof ReplicationError && e.kind === 'not-found') return undefined;
+      throw e;
+    }
+  };
+
+  const replicating: Step<D> = {
+    name: `dms-replicating-${t.name}`,
+    title: `DMS task ${taskId} is running and ${key} is loaded`,
+    plan: (): PlannedAction[] => [
+      { kind: 'aws', text: `DescribeReplicationTasks ${taskId}: Status = running` },
+      { kind: 'aws', text: `DescribeTableStatistics ${taskId} ${sourceSchema}.${t.name}: TableState = Table completed (FullLoadRows, Inserts/Updates/Deletes shown)` },
+    ],
+    isDone: async () => false,
+    run: async (ctx) => {
+      // the log check reads from the task's start in this job, else from now
+      if (ctx.handles[logFrom] === undefined) await ctx.setHandle(logFrom, ctx.handles[`${fullLoad}.requestedAt`] ?? String(Date.now()));
+      const dms = dmsOf(ctx);
+      const arn = await taskArnOf(ctx, { taskId });
+      const task = await dms.describeTask(arn);
+      const stat = await dms.tableStats(arn, sourceSchema, t.name);
+      const counts = stat ? `FullLoadRows ${n(stat.fullLoadRows)}, since the load ${n(stat.inserts)} inserts / ${n(stat.updates)} updates / ${n(stat.deletes)} deletes` : 'not in the task\'s table statistics';
+      if (task.status === 'running' && stat?.state === 'Table completed') return `task ${taskId} running; ${key}: Table completed (${counts})`;
+      return {
+        status: 'warn',
+        detail:
+          `task ${taskId} is ${task.status}${task.lastFailureMessage ? ` (${task.lastFailureMessage})` : ''}; ${key}: ${stat?.state ?? 'no statistics'} (${counts}). ` +
+          `Setup does not restart a task that has run (reload-target would truncate ${key}): see \`/redshift status\`, and \`/redshift recover ${t.name}\` to reload it.`,
+      };
+    },
+  };
+
+  return [
+    dmsSourceEndpointStep({ name: `dms-source-endpoint-${t.name}`, instanceId }),
+    dmsTargetEndpointStep({ name: `dms-target-endpoint-${t.name}`, instanceId }),
+    dmsCreateTaskStep({ name: `dms-task-${t.name}`, table: t }),
+    dmsFullLoadStep({
+      name: fullLoad,
+      taskId,
+      schema: sourceSchema,
+      table: t.name,
+      start: 'start-replication',
+      // a task that ran before is not setup's to start; a running one with the table loaded is done
+      pastIf: async (ctx) => {
+        const task = await taskNow(ctx);
+        if (!task || task.status === 'ready' || task.status === 'creating') return false;
+        if (task.status !== 'running' && task.status !== 'starting') return true;
+        const stat = await dmsOf(ctx).tableStats(task.arn, sourceSchema, t.name);
+        return stat?.state === 'Table completed';
+      },
+    }),
+    replicating,
+    logCheckStep({
+      name: `log-check-${t.name}`,
+      title: `Check DMS task ${taskId}'s CloudWatch log for ]E: lines`,
+      logGroup: rep.logGroup,
+      ...(rep.logStream !== undefined ? { logStream: rep.logStream } : {}),
+      startHandle: logFrom,
+      since: 'from the task\'s start by this job (or from this check, when the task was already running)',
+      onErrors: `read them (\`/redshift status\`) before relying on ${key}`,
+      stateHandle: `logcheck.${t.name}.state`,
+      errorsHandle: `logcheck.${t.name}.errors`,
+    }),
+    duplicateKeysCheckStep(t, { name: `duplicate-keys-${t.name}` }),
+    compareStep(t, { name: `compare-${t.name}` }),
+  ];
 }

@@ -125,7 +125,7 @@ export const setupRunbook = defineRunbook<D, SetupParams>({
       createSchemaStep([schema]),
       ...tables.map(createFromSchemasStep),
       verifySchemasStep(dmsTables, { name: 'verify-dms-tables', title: `The DMS target table${dmsTables.length === 1 ? '' : 's'} match schemas/` }),
-      ...dmsTables.flatMap((t) => dmsSetupSteps(t)),
+      ...dmsTables.flatMap((t) => dmsSetupSteps(t, deps)),
       syncGate,
       ...cdcTables.map((t) => matchSchemasStep(t, { name: `match-${t.name}`, filledBy: "the CDC service's initial sync" })),
       ...cdcTables.map((t) => compareStep(t, { name: `compare-${t.name}` })),
