@@ -18,7 +18,7 @@ import { MariaDbSourceDb } from '../../src/sandbox/source-db.js';
 import { renderCreateTable } from '../../src/schema/render.js';
 import { createMysqlSource, type MysqlSource } from '../../src/source/mysql.js';
 import { SCHEMA, USERS, startBotHarness, type BotHarness } from '../support/bot-harness.js';
-import { catalogSnapshot, succeeded, tableExists, threadOf } from '../support/modify-flow.js';
+import { catalogSnapshot, liveTable, parkedOn, rejectAs, succeeded, tableExists, threadOf } from '../support/modify-flow.js';
 
 const MYSQL = 'mysql://root@127.0.0.1:3306';
 const DDL = /^\s*(CREATE|ALTER|DROP|TRUNCATE|INSERT|UPDATE|DELETE|GRANT|REVOKE|VACUUM)\b/i;
@@ -257,12 +257,34 @@ describe('/redshift setup on a half-built instance (some tables, no DMS task)', 
   beforeAll(async () => {
     w = await startWorld('half');
     const { h } = w;
-    // what an interrupted attempt by hand left: the schema and five tables, exactly as schemas/ defines them
+    // what an interrupted attempt by hand left: the schema and five tables — three exactly as schemas/ defines them, two
+    // in the CDC service's own shape (the same columns, no keys): core_list (compound sort key: ALTER fixes it in place)
+    // and core_tag (interleaved sort key: only a deep copy can set it)
     await h.warehouse.query(`CREATE SCHEMA IF NOT EXISTS "${SCHEMA}"`);
-    for (const name of first) await h.warehouse.query(renderCreateTable(h.registry.find(name)!).trimEnd().replace(/;$/, ''));
+    for (const name of first) {
+      const def = h.registry.find(name)!;
+      const serviceShape = name === 'core_list' || name === 'core_tag';
+      const { distKey: _k, ...noKey } = def;
+      const ddl = serviceShape ? renderCreateTable({ ...noKey, distStyle: 'EVEN', sortKey: { style: 'NONE', columns: [] } }, { constraints: false }) : renderCreateTable(def);
+      await h.warehouse.query(ddl.trimEnd().replace(/;$/, ''));
+    }
     w.rep = await h.sandbox.startReplication(h.registry, { dms: false, seedTasks: false, cdc: cdcTables(h), source: w.srcDb, start: false, rate: 20, tickMs: 50 });
   }, 120_000);
   afterAll(() => stopWorld(w));
+
+  it('is refused while another job holds a table of the schema', async () => {
+    const { h } = w;
+    const r = await h.slash('schema apply core_order', { userId: USERS.lead });
+    const other = /^Queued job (\d+): /.exec(String((await h.waitForResponse(r.responseId, undefined, 30_000)).body.text))![1]!;
+    await parkedOn(h, other, 'approve-create');
+    const s = await h.slash('setup', { userId: USERS.lead });
+    expect(String((await h.waitForResponse(s.responseId, undefined, 30_000)).body.text)).toBe(
+      `Not queued: ak_sumofus.core_order is locked by job ${other} (awaiting-approval), and this job needs every table of ak_sumofus to itself: wait for job ${other} to finish (see \`/redshift jobs\`), then ask again.`,
+    );
+    expect(w.awsCalls).toEqual([]);
+    await rejectAs(h, other, 'approve-create');
+    await h.waitJob(other, (j) => j.state === 'rejected', 'to be rejected');
+  });
 
   it('creates only what is missing and finishes the instance', async () => {
     const { h } = w;
@@ -279,5 +301,15 @@ describe('/redshift setup on a half-built instance (some tables, no DMS task)', 
     expect(created).toHaveLength(21);
     for (const name of first) expect(created.some((s) => s.sql.includes(`"${name}"`) && s.sql.startsWith(`CREATE TABLE "${SCHEMA}"."${name}"`))).toBe(false);
     expect(stepOf(job, 'tables-present')?.detail).toBe('26 of 26 tables exist');
+    // the service-shaped tables after the sync: core_list fixed in place (ALTERs read back), core_tag reported, unchanged
+    expect(stepOf(job, 'match-core_list')?.detail).toMatch(/^ak_sumofus\.core_list brought to schemas\/ in place \(set distkey id, set sortkey compound \(id\)\): statement /);
+    expect(stepOf(job, 'match-core_list')?.status ?? 'ok').toBe('ok');
+    expect((await liveTable(h, 'core_list')).distKey).toBe('id');
+    expect((await liveTable(h, 'core_list')).sortKey).toEqual({ style: 'COMPOUND', columns: ['id'] });
+    const tag = stepOf(job, 'match-core_tag');
+    expect(tag?.status).toBe('warn');
+    expect(tag?.detail).toContain('ak_sumofus.core_tag differs from schemas/ and was NOT changed here — it needs a deep copy');
+    expect(tag?.detail).toContain('`/redshift modify core_tag set distkey id, set sortkey interleaved (id, name) --dry-run`');
+    expect((await liveTable(h, 'core_tag')).sortKey.style).not.toBe('INTERLEAVED');
   }, 240_000);
 });
