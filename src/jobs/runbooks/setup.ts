@@ -95,7 +95,7 @@ export const setupRunbook = defineRunbook<D, SetupParams>({
           `they exist, empty, as schemas/ defines them (keys, DISTKEY, SORTKEY): let the service load into them, do not let it recreate them — ` +
           `and start the initial sync:\n${cdcNames.join(', ')}\n` +
           `When the service reports the sync complete for every table, Approve: setup then holds each table to schemas/ and compares it with the source. ` +
-          `Reject stops setup and rolls back what it created that is still empty.`,
+          `Reject stops setup: the tables it created that are still empty are dropped; the DMS endpoint and task it made stay (the DmsPort deletes nothing — remove them by hand if unwanted).`,
       },
       plan: () => [{ kind: 'check', text: `skipped when every one of the ${cdcTables.length} cdc tables holds rows (SELECT 1 … LIMIT 1 per table, one statement)` }],
       isDone: async (ctx) => (await filledTables(ctx, cdcTables)).size === cdcTables.length,
