@@ -19,7 +19,7 @@ function problems(env: Record<string, string>): string[] {
 describe('loadConfig', () => {
   it('uses the defaults when nothing is set, and has no warehouse', () => {
     const c = loadConfig({});
-    expect(c).toEqual({ aws: { region: 'us-west-2' }, schemas: { dir: 'schemas' }, runbooks: DEFAULT_RUNBOOK_SETTINGS, compare: { lagSeconds: 300 }, watch: { intervalMs: 300_000 }, health: DEFAULT_THRESHOLDS });
+    expect(c).toEqual({ aws: { region: 'us-west-2' }, schemas: { dir: 'schemas' }, runbooks: DEFAULT_RUNBOOK_SETTINGS, compare: { lagSeconds: 300 }, dmsSetup: {}, watch: { intervalMs: 300_000 }, health: DEFAULT_THRESHOLDS });
     expect(c.runbooks).toEqual({
       logCheckMs: 600_000,
       freshnessMs: 600_000,
@@ -32,6 +32,35 @@ describe('loadConfig', () => {
       vacuumWaitMs: 1_800_000,
     });
     expect(() => requireWarehouse(c)).toThrow(/REDSHIFT_CLUSTER_ID.*\n.*REDSHIFT_WORKGROUP[\s\S]*npm run sandbox/);
+  });
+
+  it("reads setup's DMS settings; each bad value is named, the secret's never echoed", () => {
+    const c = loadConfig({
+      DMS_SOURCE_ENDPOINT_ARN: 'arn:aws:dms:us-west-2:123456789012:endpoint:SRC',
+      DMS_SOURCE_SCHEMA: 'actionkit',
+      DMS_TARGET_ENDPOINT_ID: 'redshift-ops-target',
+      DMS_TARGET_SERVER_NAME: 'c1.abc.us-west-2.redshift.amazonaws.com',
+      DMS_TARGET_SECRET_ARN: 'arn:aws:secretsmanager:us-west-2:123456789012:secret:dms',
+      DMS_TARGET_SECRET_ACCESS_ROLE_ARN: 'arn:aws:iam::123456789012:role/dms-secrets',
+      REDSHIFT_DATABASE: 'warehouse',
+    });
+    expect(c.dmsSetup).toEqual({
+      sourceEndpointArn: 'arn:aws:dms:us-west-2:123456789012:endpoint:SRC',
+      sourceSchema: 'actionkit',
+      targetEndpointId: 'redshift-ops-target',
+      targetConnection: {
+        serverName: 'c1.abc.us-west-2.redshift.amazonaws.com',
+        port: 5439,
+        databaseName: 'warehouse',
+        secretArn: 'arn:aws:secretsmanager:us-west-2:123456789012:secret:dms',
+        secretAccessRoleArn: 'arn:aws:iam::123456789012:role/dms-secrets',
+      },
+    });
+    // an identifier alone: found, never created
+    expect(loadConfig({ DMS_TARGET_ENDPOINT_ID: 't1' }).dmsSetup).toEqual({ targetEndpointId: 't1' });
+    expect(() => loadConfig({ DMS_SOURCE_ENDPOINT_ARN: 'nope', DMS_TARGET_SERVER_NAME: 'h', DMS_TARGET_ENDPOINT_ID: 'a--b', DMS_TARGET_SECRET_ARN: 'not-an-arn' })).toThrow(
+      /DMS_SOURCE_ENDPOINT_ARN \(got "nope"\): expected arn:aws:dms[\s\S]*DMS_TARGET_ENDPOINT_ID \(got "a--b"\)[\s\S]*DMS_TARGET_SECRET_ARN: expected arn:aws:secretsmanager[\s\S]*go together/,
+    );
   });
 
   it('reads the MySQL source and the compare lag window; a bad URL is named without echoing its password', () => {
