@@ -151,6 +151,32 @@ export function formatPlan(summary: string, steps: readonly PlannedStep[]): Repl
   return { text, slackText: codeBlock(text) };
 }
 
+/** Slack truncates a message's text after 40,000 characters; a plan longer than this goes out in parts. */
+export const SLACK_TEXT_MAX = 38_000;
+
+/**
+ * A plan too long for one Slack message, as several replies (each a code block under `max` characters once escaped),
+ * split between lines and numbered "(part i of n)"; one reply when it fits. Nothing is cut.
+ */
+export function planParts(plan: Reply, max: number = SLACK_TEXT_MAX): Reply[] {
+  if ((plan.slackText ?? plan.text).length <= max) return [plan];
+  const parts: string[][] = [[]];
+  let size = 0;
+  for (const line of plan.text.split('\n')) {
+    const cost = codeBlock(line).length - 6 + 1;
+    if (size + cost > max - 40 && parts[parts.length - 1]!.length > 0) {
+      parts.push([]);
+      size = 0;
+    }
+    parts[parts.length - 1]!.push(line);
+    size += cost;
+  }
+  return parts.map((lines, i) => {
+    const text = `${i === 0 ? '' : `(part ${i + 1} of ${parts.length}, continued)\n`}${lines.join('\n')}${i < parts.length - 1 ? `\n(part ${i + 1} of ${parts.length}; continued in the next message)` : ''}`;
+    return { text, slackText: codeBlock(text) };
+  });
+}
+
 // ─── hygiene ─────────────────────────────────────────────────────────────────────────────────────────────────────────
 
 export function thresholdsText(t: HygieneThresholds): string {

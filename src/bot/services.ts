@@ -24,7 +24,7 @@ import type { JobQueue } from '../queue/queue.js';
 import type { Registry } from '../schema/registry.js';
 import type { ActionInput, BotServices, CommandInput, Replier } from '../slack/app.js';
 import { codeBlock, escapeMrkdwn, md, trusted, userMrkdwn, type DualText } from '../slack/mrkdwn.js';
-import { formatJob, formatJobList, formatPlan, formatTableStatus, formatDiff, type Reply } from './replies.js';
+import { formatJob, formatJobList, formatPlan, formatTableStatus, formatDiff, planParts, type Reply } from './replies.js';
 import { formatHealthStatus } from './status-reply.js';
 import { readTableInfo, readTables, tableStats } from '../schema/catalog.js';
 import { gatherCatalog, gatherHealth, findProblems, type CatalogFacts, type HealthThresholds } from '../health/index.js';
@@ -162,7 +162,9 @@ export function createBotServices(deps: BotDeps): Bot {
       createdAt: now,
       updatedAt: now,
     };
-    await send(reply, formatPlan(commandSummary(cmd), planJob(runbook, { job: draft, deps: deps.runbookDeps })), 'ephemeral');
+    const plan = formatPlan(commandSummary(cmd), planJob(runbook, { job: draft, deps: deps.runbookDeps }));
+    // setup's plan (every CREATE TABLE, the DMS calls) is longer than one Slack message: in parts, nothing cut
+    for (const part of slack ? planParts(plan) : [plan]) await send(reply, part, 'ephemeral');
     return { ok: true };
   }
 

@@ -185,9 +185,21 @@ describe('/redshift setup on an empty database', () => {
     const before = (await h.statements()).length;
     const r = await h.slash('setup --dry-run', { userId: USERS.lead });
     expect(r.status).toBe(200);
-    const reply = await h.waitForResponse(r.responseId, undefined, 30_000);
-    expect(reply.body.response_type).toBe('ephemeral');
-    const text = String(reply.body.text).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    // the plan is longer than one Slack message (40,000 characters): it comes in parts, each under the limit, none cut
+    await h.waitForResponse(r.responseId, undefined, 30_000);
+    const done = (): boolean => {
+      const all = h.responses(r.responseId);
+      return all.length > 0 && !String(all[all.length - 1]!.body.text).includes('continued in the next message');
+    };
+    await h.waitUntil(done, 'every part of the dry-run reply', 30_000);
+    const parts = h.responses(r.responseId);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const p of parts) {
+      expect(p.body.response_type).toBe('ephemeral');
+      expect(String(p.body.text).length).toBeLessThan(40_000);
+    }
+    const text = parts.map((p) => String(p.body.text).replace(/^```|```$/g, '')).join('\n').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    if (process.env.SETUP_DEBUG) console.log(`dry-run reply: ${parts.map((p) => String(p.body.text).length).join(' + ')} characters`);
     expect(text).toContain(`CREATE SCHEMA IF NOT EXISTS "${SCHEMA}"`);
     for (const t of h.registry.tables.values()) {
       const first = renderCreateTable(t).split('\n')[0]!;

@@ -74,9 +74,7 @@ export function matchSchemasStep(t: TableDef, o: MatchSchemasOptions): Step<Runb
     plan: () => [
       {
         kind: 'check',
-        text:
-          `catalog of ${key} = schemas/ (columns, types, DISTKEY, SORTKEY); what differs is planned by the modify planner: ` +
-          'in-place ALTERs (ALTER DISTKEY/DISTSTYLE, ALTER [COMPOUND] SORTKEY, longer VARCHAR, ADD COLUMN) run here, anything else is reported with the modify that fixes it',
+        text: `catalog of ${key} = schemas/; a difference ALTER TABLE can fix in place runs (modify planner), any other is reported with its modify`,
       },
     ],
     isDone: async () => false,
