@@ -325,3 +325,30 @@ describe('/redshift setup on a half-built instance (some tables, no DMS task)', 
     expect((await liveTable(h, 'core_tag')).sortKey.style).not.toBe('INTERLEAVED');
   }, 240_000);
 });
+
+describe('/redshift setup when the DMS task exists with other settings', () => {
+  let w: World;
+
+  beforeAll(async () => {
+    w = await startWorld('othertask');
+    // a task made by hand earlier: the same identifier, its own endpoints, no LOB / logging settings
+    w.h.sandbox.dms.seedTask({ identifier: 'flydata-core-usermailing', replicationInstance: INSTANCE, status: 'stopped', tables: [{ schema: SCHEMA, table: 'core_usermailing' }] });
+  }, 120_000);
+  afterAll(() => stopWorld(w));
+
+  it('says what differs and changes nothing: no create, no start', async () => {
+    const { h } = w;
+    const id = await queueSetup(h);
+    const job = await h.waitJob(id, (j) => j.state === 'failed', 'to fail on the existing task', 120_000);
+    expect(job.error).toContain('DMS task flydata-core-usermailing exists with other settings than the registry\'s — nothing was changed:');
+    expect(job.error).toMatch(/• SourceEndpointArn: the task has arn:aws:dms:\S+, the registry says arn:aws:dms:/);
+    expect(job.error).toMatch(/• TargetEndpointArn: the task has arn:aws:dms:\S+, the registry says arn:aws:dms:/);
+    // its selection rule selects the same table under another name: not a difference
+    expect(job.error).not.toContain('TableMappings');
+    expect(job.error).toContain('schema export-dms core_usermailing');
+    expect(w.awsCalls.filter((c) => /^(CreateReplicationTask|StartReplicationTask|StopReplicationTask|ReloadTables)$/.test(c))).toEqual([]);
+    expect(h.sandbox.dms.getTask('flydata-core-usermailing').status).toBe('stopped');
+    // the tables were created before the DMS part
+    expect(await tableExists(h, 'core_usermailing')).toBe(true);
+  }, 240_000);
+});

@@ -61,13 +61,18 @@ function settingsDifferences(want: Json, have: Json | undefined, path: string, o
   if (JSON.stringify(want) !== JSON.stringify(have ?? null)) out.push(`${path}: the task has ${have === undefined ? 'nothing' : JSON.stringify(have)}, the registry says ${JSON.stringify(want)}`);
 }
 
-/** The rules of a TableMappings document, keyed by rule-id, each as canonical JSON (keys sorted). */
+/** The rules of a TableMappings document, keyed by rule-id, each as canonical JSON (keys sorted, rule-name left out). */
 function rulesOf(text: string | undefined): Map<string, { name: string; json: string }> | undefined {
   const doc = parseJson(text);
   if (!isObject(doc) || !Array.isArray(doc.rules)) return undefined;
   const canon = (v: Json): Json => (Array.isArray(v) ? v.map(canon) : isObject(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon(v[k]!)])) : v);
   const out = new Map<string, { name: string; json: string }>();
-  for (const r of doc.rules) if (isObject(r)) out.set(String(r['rule-id']), { name: String(r['rule-name'] ?? r['rule-id']), json: JSON.stringify(canon(r)) });
+  // a rule's name is a label: DMS acts on the rest, so a task whose rules differ only in their names replicates the same
+  for (const r of doc.rules) {
+    if (!isObject(r)) continue;
+    const { 'rule-name': name, ...rest } = r;
+    out.set(String(r['rule-id']), { name: String(name ?? r['rule-id']), json: JSON.stringify(canon(rest)) });
+  }
   return out;
 }
 
