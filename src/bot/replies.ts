@@ -164,7 +164,8 @@ export function planParts(plan: Reply, max: number = SLACK_TEXT_MAX): Reply[] {
   let size = 0;
   for (const line of plan.text.split('\n')) {
     const cost = codeBlock(line).length - 6 + 1;
-    if (size + cost > max - 40 && parts[parts.length - 1]!.length > 0) {
+    // 120: the fences and the "(part i of n …)" lines around each part
+    if (size + cost > max - 120 && parts[parts.length - 1]!.length > 0) {
       parts.push([]);
       size = 0;
     }

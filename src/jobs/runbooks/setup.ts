@@ -50,7 +50,9 @@ function tablesOf(params: SetupParams, deps: D): TableDef[] {
 
 /** Which cdc tables hold at least one row: one statement, a LIMIT 1 probe per table (no scan, no user text). */
 async function filledTables(ctx: { deps: D }, tables: readonly TableDef[]): Promise<Set<string>> {
-  const existing = new Set(await listTables(ctx.deps.warehouse, tables[0]!.schema));
+  const first = tables[0];
+  if (first === undefined) return new Set();
+  const existing = new Set(await listTables(ctx.deps.warehouse, first.schema));
   const present = tables.filter((t) => existing.has(t.name));
   if (present.length === 0) return new Set();
   const sql = present.map((t, i) => `SELECT ${i} AS i, count(*) AS n FROM (SELECT 1 AS x FROM ${qualified(t.schema, t.name)} LIMIT 1) s${i}`).join('\nUNION ALL\n');
@@ -124,9 +126,9 @@ export const setupRunbook = defineRunbook<D, SetupParams>({
       preflight,
       createSchemaStep([schema]),
       ...tables.map(createFromSchemasStep),
-      verifySchemasStep(dmsTables, { name: 'verify-dms-tables', title: `The DMS target table${dmsTables.length === 1 ? '' : 's'} match schemas/` }),
+      ...(dmsTables.length ? [verifySchemasStep(dmsTables, { name: 'verify-dms-tables', title: `The DMS target table${dmsTables.length === 1 ? '' : 's'} match schemas/` })] : []),
       ...dmsTables.flatMap((t) => dmsSetupSteps(t, deps)),
-      syncGate,
+      ...(cdcTables.length ? [syncGate] : []),
       ...cdcTables.map((t) => matchSchemasStep(t, { name: `match-${t.name}`, filledBy: "the CDC service's initial sync" })),
       ...cdcTables.map((t) => compareStep(t, { name: `compare-${t.name}` })),
       present,
