@@ -196,7 +196,7 @@ describe('a queued job with an approval gate, run by worker processes (src/main.
       expect.stringMatching(/^Step 2\/5 Approval to create the tables done in [\d.]+s — approved$/),
       'Step 3/5 Create schema ak_sumofus if missing skipped — already done',
       expect.stringMatching(/^Step 4\/5 Create ak_sumofus\.core_tag done in [\d.]+s — created \(statement [0-9a-f-]{36}\)$/),
-      expect.stringMatching(/^Step 5\/5 Verify the catalog matches schemas\/ done in [\d.]+s — 1 table match schemas\/$/),
+      expect.stringMatching(/^Step 5\/5 Verify the catalog matches schemas\/ done in [\d.]+s — 1 table match schemas\/ \(7 columns: names, order, types, NOT NULL, defaults; DISTKEY and SORTKEY; informational keys not read back\)$/),
     ]);
     expect(replies.at(-1)).toMatch(/^schema-apply ak_sumofus\.core_tag succeeded after [\d.]+s$/);
     expect(replies.filter((t) => t.startsWith('Resumed'))).toEqual([]); // waking up after an approval is not a resume
