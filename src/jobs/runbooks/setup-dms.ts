@@ -2,7 +2,7 @@
  * setup's DMS part for one dms table (core_usermailing), composed from the shared steps:
  *   dms-source-endpoint / dms-target-endpoint (steps/dms-endpoints.ts) → dms-task-<t> (steps/dms-create-task.ts: from
  *   the registry's settings, or stop on a task with others) → full-load-<t> (steps/dms-full-load.ts: start-replication
- *   and the parked wait for `Table completed`) → dms-replicating-<t> (here: the task runs and the table is loaded) →
+ *   and the parked wait for `Table completed`, composed in setupFullLoadStep) → dms-replicating-<t> (here: the task runs and the table is loaded) →
  *   log-check-<t> (steps/log-check.ts) → duplicate-keys-<t> (steps/duplicate-keys.ts, the count) → compare-<t>.
  *
  * Setup never restarts a task that has run: start-replication is only valid on a task's first run, and reload-target
@@ -13,7 +13,7 @@
 import type { RunbookDeps } from '../deps.js';
 import type { PlannedAction, Step, StepContext } from '../runbook.js';
 import type { TableDef } from '../../schema/model.js';
-import { ReplicationError } from '../../replication/port.js';
+import { ReplicationError, type DmsTask } from '../../replication/port.js';
 import { dmsSourceEndpointStep, dmsTargetEndpointStep } from '../steps/dms-endpoints.js';
 import { dmsCreateTaskStep, sourceSchemaOf } from '../steps/dms-create-task.js';
 import { dmsFullLoadStep } from '../steps/dms-full-load.js';
@@ -27,6 +27,51 @@ type Ctx = StepContext<D>;
 
 const n = (x: number): string => x.toLocaleString('en-US');
 
+async function findTaskOrNone(ctx: Ctx, taskId: string): Promise<DmsTask | undefined> {
+  try {
+    return await dmsOf(ctx).findTask(taskId);
+  } catch (e) {
+    if (e instanceof ReplicationError && e.kind === 'not-found') return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The library's full-load step (start-replication, the parked wait for `Table completed`), held to what setup may do —
+ * composed around it, its file untouched. Before the step has asked for a load (its documented `<name>.requestedAt`
+ * handle is unset), the world decides:
+ *  - no task yet, or `ready` / `creating`: the step runs (start-replication, then the wait);
+ *  - `running` / `starting` with the table `Table completed`: done, nothing called;
+ *  - `running` / `starting` with the table still loading (an earlier setup started it and did not see it through): the
+ *    step waits for THAT load — `<name>.requestedAt` is recorded first, which the step reads as "a start was asked
+ *    for; call again only if no load is under way" — so nothing is started twice;
+ *  - `stopped` / `failed` / anything else: the task has run, and setup never restarts it (start-replication is only
+ *    for a first run, reload-target truncates the table): done, and the next check step says what it found.
+ */
+export function setupFullLoadStep(o: { name: string; taskId: string; schema: string; table: string }): Step<D> {
+  const inner = dmsFullLoadStep({ ...o, start: 'start-replication' });
+  const requested = `${o.name}.requestedAt`;
+  return {
+    ...inner,
+    isDone: async (ctx) => {
+      if (await inner.isDone(ctx)) return true;
+      if (ctx.handles[requested] !== undefined) return false; // the step asked for a load: that load decides
+      const task = await findTaskOrNone(ctx, o.taskId);
+      if (!task || task.status === 'ready' || task.status === 'creating') return false;
+      if (task.status !== 'running' && task.status !== 'starting') return true;
+      const stat = await dmsOf(ctx).tableStats(task.arn, o.schema, o.table);
+      return stat?.state === 'Table completed';
+    },
+    run: async (ctx) => {
+      if (ctx.handles[requested] === undefined) {
+        const task = await findTaskOrNone(ctx, o.taskId);
+        if (task && (task.status === 'running' || task.status === 'starting')) await ctx.setHandle(requested, String(Date.now()));
+      }
+      return inner.run(ctx);
+    },
+  };
+}
+
 export function dmsSetupSteps(t: TableDef, deps: D): Step<D>[] {
   const rep = t.replication;
   if (rep.provider !== 'dms') return [];
@@ -37,16 +82,6 @@ export function dmsSetupSteps(t: TableDef, deps: D): Step<D>[] {
   const sourceSchema = sourceSchemaOf(deps, t);
   const fullLoad = `full-load-${t.name}`;
   const logFrom = `logcheck.${t.name}.from`;
-
-  /** the task as DMS has it now; undefined when there is none */
-  const taskNow = async (ctx: Ctx) => {
-    try {
-      return await dmsOf(ctx).findTask(taskId);
-    } catch (e) {
-      if (e instanceof ReplicationError && e.kind === 'not-found') return undefined;
-      throw e;
-    }
-  };
 
   const replicating: Step<D> = {
     name: `dms-replicating-${t.name}`,
@@ -78,21 +113,7 @@ export function dmsSetupSteps(t: TableDef, deps: D): Step<D>[] {
     dmsSourceEndpointStep({ name: `dms-source-endpoint-${t.name}`, instanceId }),
     dmsTargetEndpointStep({ name: `dms-target-endpoint-${t.name}`, instanceId }),
     dmsCreateTaskStep({ name: `dms-task-${t.name}`, table: t }),
-    dmsFullLoadStep({
-      name: fullLoad,
-      taskId,
-      schema: sourceSchema,
-      table: t.name,
-      start: 'start-replication',
-      // a task that ran before is not setup's to start; a running one with the table loaded is done
-      pastIf: async (ctx) => {
-        const task = await taskNow(ctx);
-        if (!task || task.status === 'ready' || task.status === 'creating') return false;
-        if (task.status !== 'running' && task.status !== 'starting') return true;
-        const stat = await dmsOf(ctx).tableStats(task.arn, sourceSchema, t.name);
-        return stat?.state === 'Table completed';
-      },
-    }),
+    setupFullLoadStep({ name: fullLoad, taskId, schema: sourceSchema, table: t.name }),
     replicating,
     logCheckStep({
       name: `log-check-${t.name}`,

@@ -34,11 +34,6 @@ export interface DmsFullLoadOptions {
   schema: string;
   table: string;
   start: FullLoadStart;
-  /**
-   * The world says this load is not this step's to make (e.g. setup on a task that ran before): the step is done
-   * without starting anything. Asked only before the step asked for a load (then that load decides).
-   */
-  pastIf?: (ctx: StepContext<RunbookDeps>) => Promise<boolean>;
 }
 
 /** How often the load is looked at, and how long it may take (RunbookSettings `fullLoadPollMs`, `fullLoadTimeoutMs`). */
@@ -107,8 +102,7 @@ export function dmsFullLoadStep(o: DmsFullLoadOptions): Step<RunbookDeps> {
         text: `DescribeTableStatistics ReplicationTaskArn=<arn of ${o.taskId}> Filters=[{Name: schema-name, Values: [${o.schema}]}, {Name: table-name, Values: [${o.table}]}] — every poll (the job parked in between) until TableState = Table completed; FullLoadRows shown as it grows; Table error or a failed task fails the step`,
       },
     ],
-    // pastIf speaks only before this step acted: once it asked for a load, the load it asked for decides
-    isDone: async (ctx) => ctx.handles[h('completed')] !== undefined || (o.pastIf !== undefined && ctx.handles[h('requestedAt')] === undefined && (await o.pastIf(ctx))),
+    isDone: async (ctx) => ctx.handles[h('completed')] !== undefined,
     async run(ctx) {
       const dms = dmsOf(ctx);
       const { pollMs, timeoutMs } = settings(ctx);
@@ -132,11 +126,6 @@ export function dmsFullLoadStep(o: DmsFullLoadOptions): Step<RunbookDeps> {
           underWay = stat !== undefined && LOADING.has(stat.state);
         } else {
           await ctx.setHandle(h('requestedAt'), String(Date.now()));
-          if (o.start === 'start-replication') {
-            // a task already started (by an earlier run that did not see it through): wait for its load, start nothing
-            const t = await dms.describeTask(arn);
-            underWay = t.status === 'running' || t.status === 'starting';
-          }
         }
         if (!underWay) await start(ctx, arn);
         await ctx.setHandle(h('started'), String(Date.now()));
