@@ -20,11 +20,12 @@ import { runCli } from '../../src/cli.js';
 import { loadConfig } from '../../src/config.js';
 import { type DmsAdapter, createDms } from '../../src/replication/dms.js';
 import { buildDmsTaskSpec } from '../../src/replication/dms-task-spec.js';
-import { type DmsConnection, ReplicationError, isKnownTableState } from '../../src/replication/port.js';
+import { type DmsConnection, isKnownTableState } from '../../src/replication/port.js';
 import { createTaskInput } from '../../src/sandbox/dms.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import { type Registry, loadRegistry } from '../../src/schema/registry.js';
 import { type TestDatabase, createTestDatabase } from '../support/sandbox.js';
+import { poller, replicationFailure } from '../support/poll.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const MY_DB = `rso_dmsapi_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -42,25 +43,7 @@ let instanceArn: string;
 let sourceArn: string;
 let targetArn: string;
 
-async function until<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-async function failure(p: Promise<unknown>): Promise<ReplicationError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ReplicationError);
-    return e as ReplicationError;
-  }
-  throw new Error('expected a ReplicationError');
-}
+const until = poller({ timeoutMs: 15_000, pauseMs: 25 });
 
 async function sdkError(p: Promise<unknown>): Promise<Error> {
   try {
@@ -190,18 +173,18 @@ describe('instances and endpoints', () => {
     expect(denied.lastFailureMessage).toMatch(/NativeError: 1045 .*Access denied/);
 
     // unknown endpoint / instance
-    expect((await failure(dms.testConnection(instanceArn, `${sourceArn}X`))).kind).toBe('not-found');
+    expect((await replicationFailure(dms.testConnection(instanceArn, `${sourceArn}X`))).kind).toBe('not-found');
   });
 
   it('createRedshiftTarget creates an active target; the same identifier again is already-exists; bad input is refused as AWS refuses it', async () => {
     const t = await dms.createRedshiftTarget({ id: 'warehouse-target-2', serverName: 'sandbox.redshift.local', port: 5439, databaseName: 'dev', username: 'dms_user', password: 'pw-123' });
     expect(t).toMatchObject({ id: 'warehouse-target-2', type: 'target', engine: 'redshift', status: 'active', databaseName: 'dev' });
     expect((await dms.describeEndpoints({ arn: t.arn })).map((e) => e.id)).toEqual(['warehouse-target-2']);
-    const again = await failure(dms.createRedshiftTarget({ id: 'warehouse-target-2', serverName: 'x', port: 5439, databaseName: 'dev', username: 'u', password: 'p' }));
+    const again = await replicationFailure(dms.createRedshiftTarget({ id: 'warehouse-target-2', serverName: 'x', port: 5439, databaseName: 'dev', username: 'u', password: 'p' }));
     expect(again.kind).toBe('already-exists');
     expect(again.details.awsCode).toBe('ResourceAlreadyExistsFault');
     for (const id of ['2starts-with-digit', 'double--hyphen', 'trailing-', 'under_score', 'x'.repeat(256)]) {
-      const e = await failure(dms.createRedshiftTarget({ id, serverName: 'x', port: 5439, databaseName: 'dev', username: 'u', password: 'p' }));
+      const e = await replicationFailure(dms.createRedshiftTarget({ id, serverName: 'x', port: 5439, databaseName: 'dev', username: 'u', password: 'p' }));
       expect(e.details.awsCode, id).toBe('InvalidParameterValueException');
       expect(e.message).toMatch(/start with a letter/);
     }
@@ -270,7 +253,7 @@ describe('schema export-dms → CreateReplicationTask → startTask', () => {
     await until('the task to be ready', () => dms.describeTask(taskArn), (t) => t.status === 'ready');
 
     // the same identifier again: already-exists, through the port
-    const again = await failure(dms.createTask(input as Parameters<DmsAdapter['createTask']>[0]));
+    const again = await replicationFailure(dms.createTask(input as Parameters<DmsAdapter['createTask']>[0]));
     expect(again.kind).toBe('already-exists');
   });
 
@@ -298,7 +281,7 @@ describe('schema export-dms → CreateReplicationTask → startTask', () => {
 
   it('startTask: start-replication only on the first run; reload-target after; typed table statistics follow the loads', async () => {
     // a never-run task: reload-target is refused by the port, and by the sandbox when sent anyway
-    const wrongFirst = await failure(dms.startTask(taskArn, 'reload-target'));
+    const wrongFirst = await replicationFailure(dms.startTask(taskArn, 'reload-target'));
     expect(wrongFirst.kind).toBe('invalid-state');
     expect(wrongFirst.message).toMatch(/never run starts with start-replication/);
     expect((await sdkError(sdk.send(new StartReplicationTaskCommand({ ReplicationTaskArn: taskArn, StartReplicationTaskType: 'reload-target' })))).name).toBe('InvalidResourceStateFault');
@@ -314,12 +297,12 @@ describe('schema export-dms → CreateReplicationTask → startTask', () => {
     expect(first!.fullLoadEnd).toBeInstanceOf(Date);
 
     // running: neither type starts it
-    expect((await failure(dms.startTask(taskArn, 'reload-target'))).message).toMatch(/already running: stop it first/);
+    expect((await replicationFailure(dms.startTask(taskArn, 'reload-target'))).message).toMatch(/already running: stop it first/);
 
     await dms.stopTask(taskArn);
     await dms.waitForStatus(taskArn, 'stopped', { timeoutMs: 10_000 });
     // stopped after a run: start-replication is refused (the port says to use reload-target; the sandbox as AWS does)
-    const again = await failure(dms.startTask(taskArn, 'start-replication'));
+    const again = await replicationFailure(dms.startTask(taskArn, 'start-replication'));
     expect(again.kind).toBe('invalid-state');
     expect(again.message).toMatch(/reload-target/);
     const raw = await sdkError(sdk.send(new StartReplicationTaskCommand({ ReplicationTaskArn: taskArn, StartReplicationTaskType: 'start-replication' })));

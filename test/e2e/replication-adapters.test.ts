@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type CloudWatchLogsAdapter, createLogs, watchLogs } from '../../src/replication/logs.js';
 import { type DmsAdapter, createDms } from '../../src/replication/dms.js';
-import { type DmsLogLine, ReplicationError, groupLogLines } from '../../src/replication/port.js';
+import { type DmsLogLine, groupLogLines } from '../../src/replication/port.js';
 import type { DmsTransition } from '../../src/sandbox/dms.js';
 import type { Replication } from '../../src/sandbox/replication.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
@@ -16,6 +16,7 @@ import { renderCreateTable } from '../../src/schema/render.js';
 import { Prng, tableGenerator } from '../../src/sandbox/apply-loop.js';
 import { createWarehouse, type RedshiftDataWarehouse } from '../../src/warehouse/redshift-data.js';
 import { type TestDatabase, createTestDatabase } from '../support/sandbox.js';
+import { poller, replicationFailure } from '../support/poll.js';
 
 const TASK_ID = 'flydata-core-usermailing';
 const LOG_GROUP = 'dms-tasks-core-usermailing-replication';
@@ -30,25 +31,7 @@ let repl: Replication;
 let arn: string;
 const transitions: DmsTransition[] = [];
 
-async function until<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function failure(p: Promise<unknown>): Promise<ReplicationError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ReplicationError);
-    return e as ReplicationError;
-  }
-  throw new Error('expected a ReplicationError');
-}
+const until = poller({ timeoutMs: 10_000, pauseMs: 20 });
 
 async function count(sql: string): Promise<number> {
   const r = await sandbox.sql(sql);
@@ -123,10 +106,10 @@ describe('DmsAdapter over the real SDK', () => {
     const t = await dms.findTask(TASK_ID);
     expect(t).toMatchObject({ arn, id: TASK_ID, status: 'running' });
     expect(t.instanceArn).toMatch(/^arn:aws:dms:us-west-2:\d{12}:rep:/);
-    const nf = await failure(dms.findTask('no-such-task'));
+    const nf = await replicationFailure(dms.findTask('no-such-task'));
     expect(nf.kind).toBe('not-found');
     expect(nf.message).toMatch(/"no-such-task" was not found in us-west-2.*replication\.taskId/);
-    expect((await failure(dms.describeTask(`${arn}X`))).kind).toBe('not-found');
+    expect((await replicationFailure(dms.describeTask(`${arn}X`))).kind).toBe('not-found');
   });
 
   it('tableStats moves while the DMS apply loop runs; an unknown table has none', async () => {
@@ -148,7 +131,7 @@ describe('DmsAdapter over the real SDK', () => {
     const stopped = await dms.waitForStatus(arn, 'stopped');
     expect(stopped).toMatchObject({ status: 'stopped', stopReason: 'Stop Reason NORMAL' });
     expect((await dms.stopTask(arn)).status).toBe('stopped');
-    expect(await failure(dms.reloadTable(arn, 'ak_sumofus', 'core_usermailing'))).toMatchObject({ kind: 'invalid-state' });
+    expect(await replicationFailure(dms.reloadTable(arn, 'ak_sumofus', 'core_usermailing'))).toMatchObject({ kind: 'invalid-state' });
 
     // stopped: changes pile up at the source, none reach the target
     const applied = loop.stats().applied;
@@ -180,13 +163,13 @@ describe('DmsAdapter over the real SDK', () => {
   it('a resume that fails surfaces LastFailureMessage and StopReason; waiting for a state nothing moves it to says so', async () => {
     await dms.stopTask(arn);
     await dms.waitForStatus(arn, 'stopped');
-    const nothing = await failure(dms.waitForStatus(arn, 'running'));
+    const nothing = await replicationFailure(dms.waitForStatus(arn, 'running'));
     expect(nothing.kind).toBe('invalid-state');
     expect(nothing.message).toMatch(/is stopped and nothing is making it running: resume it first/);
 
     sandbox.dms.failNextResume(arn, 'Last Error binlog position mysql-bin.000042:1234 no longer exists (sandbox). Stop Reason FATAL_ERROR Error Level FATAL');
     await dms.resumeTask(arn);
-    const failed = await failure(dms.waitForStatus(arn, 'running'));
+    const failed = await replicationFailure(dms.waitForStatus(arn, 'running'));
     expect(failed.kind).toBe('failed');
     expect(failed.message).toContain('binlog position mysql-bin.000042:1234 no longer exists');
     expect(failed.message).toContain('StopReason: Stop Reason FATAL_ERROR');
@@ -202,7 +185,7 @@ describe('DmsAdapter over the real SDK', () => {
     sandbox.dms.delays.stopMs = 1_500;
     try {
       await dms.stopTask(arn);
-      const late = await failure(dms.waitForStatus(arn, 'stopped', { timeoutMs: 100 }));
+      const late = await replicationFailure(dms.waitForStatus(arn, 'stopped', { timeoutMs: 100 }));
       expect(late.kind).toBe('timeout');
       expect(late.message).toMatch(/still stopping after \d+ s \(waited for stopped\)/);
       const ac = new AbortController();
@@ -227,7 +210,7 @@ describe('DmsAdapter over the real SDK', () => {
 
     sandbox.faults.throttleNext = 1_000;
     try {
-      const e = await failure(dms.describeTask(arn));
+      const e = await replicationFailure(dms.describeTask(arn));
       expect(e.kind).toBe('aws');
       expect(e.message).toMatch(/DescribeReplicationTasks failed \(gave up after 9 attempts\): ThrottlingException/);
     } finally {
@@ -270,7 +253,7 @@ describe('CloudWatchLogsAdapter over the real SDK', () => {
     expect(all.map((l) => l.timestamp)).toEqual([...all.map((l) => l.timestamp)].sort((a, b) => a - b));
     // an empty window is empty; a group that does not exist is an error, not "no errors"
     expect(await logs.scan({ group: LOG_GROUP, startMs: from, endMs: from })).toEqual([]);
-    const nf = await failure(logs.scan({ group: 'dms-tasks-nope', startMs: from, endMs: Date.now() }));
+    const nf = await replicationFailure(logs.scan({ group: 'dms-tasks-nope', startMs: from, endMs: Date.now() }));
     expect(nf.kind).toBe('not-found');
     expect(nf.message).toMatch(/dms-tasks-nope .*replication\.logGroup/);
   });

@@ -31,6 +31,7 @@ import {
 import { DmsSandbox, DMS_TARGET_PREFIX } from '../../src/sandbox/dms.js';
 import { LogsSandbox, LOGS_TARGET_PREFIX } from '../../src/sandbox/logs.js';
 import { CdcApplyLoop, DmsApplyLoop, tableGenerator, type GeneratorColumn } from '../../src/sandbox/apply-loop.js';
+import { poller } from '../support/poll.js';
 
 /** The columns of ak_sumofus.core_usermailing (the DMS-replicated table), for loops on a table of the test's own. */
 const CORE_USERMAILING_COLUMNS: readonly GeneratorColumn[] = [
@@ -95,15 +96,7 @@ afterAll(async () => {
   await admin.end();
 });
 
-async function until<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
+const until = poller({ timeoutMs: 10_000, pauseMs: 15 });
 
 async function describeTask(id: string): Promise<ReplicationTask> {
   const r = await dmsClient.send(new DescribeReplicationTasksCommand({ Filters: [{ Name: 'replication-task-id', Values: [id] }] }));

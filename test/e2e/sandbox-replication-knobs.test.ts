@@ -16,6 +16,7 @@ import { type Registry, loadRegistry } from '../../src/schema/registry.js';
 import { renderCreateTable } from '../../src/schema/render.js';
 import { createWarehouse, type RedshiftDataWarehouse } from '../../src/warehouse/redshift-data.js';
 import { type TestDatabase, createTestDatabase } from '../support/sandbox.js';
+import { poller } from '../support/poll.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const UM = 'ak_sumofus.core_usermailing';
@@ -29,15 +30,7 @@ let repl: Replication;
 let arn: string;
 let wh: RedshiftDataWarehouse;
 
-async function until<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = poller({ timeoutMs: 20_000, pauseMs: 25 });
 
 interface PatchAnswer {
   status: number;

@@ -27,6 +27,7 @@ import { DmsSandbox, DMS_TARGET_PREFIX } from '../../src/sandbox/dms.js';
 import { LogsSandbox, LOGS_TARGET_PREFIX } from '../../src/sandbox/logs.js';
 import { CdcApplyLoop, DmsApplyLoop, type GeneratorColumn, tableGenerator } from '../../src/sandbox/apply-loop.js';
 import { MariaDbSourceDb } from '../../src/sandbox/source-db.js';
+import { poller } from '../support/poll.js';
 
 /** ak_sumofus.core_usermailing, as schemas/ has it */
 const CORE_USERMAILING_COLUMNS: readonly GeneratorColumn[] = [
@@ -97,15 +98,7 @@ afterAll(async () => {
   await admin.end();
 });
 
-async function until<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
+const until = poller({ timeoutMs: 20_000, pauseMs: 15 });
 
 async function describeTask(id: string): Promise<ReplicationTask> {
   const r = await dmsClient.send(new DescribeReplicationTasksCommand({ Filters: [{ Name: 'replication-task-id', Values: [id] }] }));
