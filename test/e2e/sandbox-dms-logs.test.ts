@@ -2,20 +2,15 @@
  * DMS + CloudWatch Logs sandbox, driven by the REAL AWS SDK clients over HTTP, and the replication apply loops on a real
  * PostgreSQL database of this file's own. Every wait is a condition with a timeout (no timed assertions).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateReplicationTaskCommand,
   DatabaseMigrationServiceClient,
   DescribeReplicationTasksCommand,
-  DescribeTableStatisticsCommand,
   ReloadTablesCommand,
   StartReplicationTaskCommand,
   StopReplicationTaskCommand,
-  type ReplicationTask,
-  type TableStatistics,
 } from '@aws-sdk/client-database-migration-service';
 import {
   CloudWatchLogsClient,
@@ -28,60 +23,28 @@ import {
   PutLogEventsCommand,
   paginateFilterLogEvents,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { DmsSandbox, DMS_TARGET_PREFIX } from '../../src/sandbox/dms.js';
+import { DmsSandbox } from '../../src/sandbox/dms.js';
 import { LogsSandbox, LOGS_TARGET_PREFIX } from '../../src/sandbox/logs.js';
-import { CdcApplyLoop, DmsApplyLoop, tableGenerator, type GeneratorColumn } from '../../src/sandbox/apply-loop.js';
+import { CdcApplyLoop, DmsApplyLoop, tableGenerator } from '../../src/sandbox/apply-loop.js';
+import { CORE_USERMAILING_COLUMNS, type DmsLogsServer, dmsTaskProbes, serveDmsAndLogs } from '../support/dms-logs-server.js';
 import { poller } from '../support/poll.js';
-
-/** The columns of ak_sumofus.core_usermailing (the DMS-replicated table), for loops on a table of the test's own. */
-const CORE_USERMAILING_COLUMNS: readonly GeneratorColumn[] = [
-  { name: 'id', type: 'bigint', notNull: true },
-  { name: 'mailing_id', type: 'integer', notNull: true },
-  { name: 'user_id', type: 'integer', notNull: true },
-  { name: 'subject_id', type: 'integer' },
-  { name: 'created_at', type: 'datetime', notNull: true },
-];
+import { type TestDatabase, createTestDatabase } from '../support/sandbox.js';
 
 const logs = new LogsSandbox({ pageSize: 4, emptyPageEvery: 3 });
 const dms = new DmsSandbox({ logs, delays: { createMs: 20, startMs: 40, stopMs: 40, fullLoadMs: 40 } });
-let server: Server;
-let endpoint: string;
+let server: DmsLogsServer;
 let dmsClient: DatabaseMigrationServiceClient;
 let logsClient: CloudWatchLogsClient;
-
-const DB = `rso_sandbox_dms_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+let db: TestDatabase;
 let pool: pg.Pool;
 
 beforeAll(async () => {
-  // the few lines C's server needs, in miniature
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      void (async () => {
-        const target = String(req.headers['x-amz-target'] ?? '');
-        const text = Buffer.concat(chunks).toString('utf8');
-        const body: unknown = text === '' ? {} : JSON.parse(text);
-        const r = target.startsWith(`${DMS_TARGET_PREFIX}.`)
-          ? await dms.handle(target, body)
-          : target.startsWith(`${LOGS_TARGET_PREFIX}.`)
-            ? await logs.handle(target, body)
-            : { status: 400, body: { __type: 'UnknownOperationException', message: `unknown target ${target}` } };
-        res.writeHead(r.status, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(JSON.stringify(r.body));
-      })();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const common = { region: 'us-west-2', endpoint, credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' } };
-  dmsClient = new DatabaseMigrationServiceClient(common);
-  logsClient = new CloudWatchLogsClient(common);
+  server = await serveDmsAndLogs(dms, logs);
+  dmsClient = new DatabaseMigrationServiceClient(server.clientConfig);
+  logsClient = new CloudWatchLogsClient(server.clientConfig);
 
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${DB}`);
-  pool = new pg.Pool({ host: '127.0.0.1', port: 5432, user: 'postgres', database: DB, max: 4 });
+  db = await createTestDatabase('sandbox_dms');
+  pool = new pg.Pool({ connectionString: db.url, max: 4 });
   // pool.end() resolves before every socket is closed; DROP DATABASE … WITH (FORCE) may then terminate one (57P01)
   pool.on('error', () => {});
 });
@@ -90,31 +53,13 @@ afterAll(async () => {
   dms.close();
   dmsClient?.destroy();
   logsClient?.destroy();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await server?.close();
   await pool?.end();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await admin.end();
+  await db?.drop();
 });
 
 const until = poller({ timeoutMs: 10_000, pauseMs: 15 });
-
-async function describeTask(id: string): Promise<ReplicationTask> {
-  const r = await dmsClient.send(new DescribeReplicationTasksCommand({ Filters: [{ Name: 'replication-task-id', Values: [id] }] }));
-  const t = r.ReplicationTasks?.[0];
-  if (!t) throw new Error(`task ${id} not described`);
-  return t;
-}
-
-async function waitStatus(id: string, status: string): Promise<ReplicationTask> {
-  return until(`task ${id} to be ${status}`, () => describeTask(id), (t) => t.Status === status);
-}
-
-async function tableStats(arn: string, table: string): Promise<TableStatistics> {
-  const r = await dmsClient.send(new DescribeTableStatisticsCommand({ ReplicationTaskArn: arn, Filters: [{ Name: 'table-name', Values: [table] }] }));
-  const s = r.TableStatistics?.[0];
-  if (!s) throw new Error(`no statistics for ${table}`);
-  return s;
-}
+const { describeTask, waitStatus, tableStats } = dmsTaskProbes(() => dmsClient, until);
 
 async function sdkError(p: Promise<unknown>): Promise<{ name: string; message: string }> {
   try {

@@ -6,8 +6,6 @@
  * each fault knob (binlog retention, Table error, FATAL_ERROR, replayed duplicates, CDC outage) ends in its documented
  * observable state and a reload brings the target back to the source. Every wait is a condition with a timeout.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
@@ -15,69 +13,37 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateReplicationTaskCommand,
   DatabaseMigrationServiceClient,
-  DescribeReplicationTasksCommand,
-  DescribeTableStatisticsCommand,
   ReloadTablesCommand,
   StartReplicationTaskCommand,
   StopReplicationTaskCommand,
   type ReplicationTask,
-  type TableStatistics,
 } from '@aws-sdk/client-database-migration-service';
-import { DmsSandbox, DMS_TARGET_PREFIX } from '../../src/sandbox/dms.js';
-import { LogsSandbox, LOGS_TARGET_PREFIX } from '../../src/sandbox/logs.js';
-import { CdcApplyLoop, DmsApplyLoop, type GeneratorColumn, tableGenerator } from '../../src/sandbox/apply-loop.js';
+import { DmsSandbox } from '../../src/sandbox/dms.js';
+import { LogsSandbox } from '../../src/sandbox/logs.js';
+import { CdcApplyLoop, DmsApplyLoop, tableGenerator } from '../../src/sandbox/apply-loop.js';
 import { MariaDbSourceDb } from '../../src/sandbox/source-db.js';
+import { CORE_USERMAILING_COLUMNS, type DmsLogsServer, dmsTaskProbes, serveDmsAndLogs } from '../support/dms-logs-server.js';
 import { poller } from '../support/poll.js';
-
-/** ak_sumofus.core_usermailing, as schemas/ has it */
-const CORE_USERMAILING_COLUMNS: readonly GeneratorColumn[] = [
-  { name: 'id', type: 'bigint', notNull: true },
-  { name: 'mailing_id', type: 'integer', notNull: true },
-  { name: 'user_id', type: 'integer', notNull: true },
-  { name: 'subject_id', type: 'integer' },
-  { name: 'created_at', type: 'datetime', notNull: true },
-];
+import { type TestDatabase, createTestDatabase } from '../support/sandbox.js';
 
 const logs = new LogsSandbox();
 const dms = new DmsSandbox({ logs, delays: { createMs: 20, startMs: 40, stopMs: 40, fullLoadMs: 40 } });
-let server: Server;
+let server: DmsLogsServer;
 let dmsClient: DatabaseMigrationServiceClient;
 
-const SUFFIX = `${process.pid}_${randomBytes(3).toString('hex')}`;
-const PG_DB = `rso_source_sandbox_${SUFFIX}`;
-const MY_DB = `rso_source_sandbox_${SUFFIX}`;
+const MY_DB = `rso_source_sandbox_${process.pid}_${randomBytes(3).toString('hex')}`;
 const MYSQL = 'mysql://root@127.0.0.1:3306';
-const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+let db: TestDatabase;
 let pool: pg.Pool;
 let source: MariaDbSourceDb;
 let my: Connection;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      void (async () => {
-        const target = String(req.headers['x-amz-target'] ?? '');
-        const text = Buffer.concat(chunks).toString('utf8');
-        const body: unknown = text === '' ? {} : JSON.parse(text);
-        const r = target.startsWith(`${DMS_TARGET_PREFIX}.`)
-          ? await dms.handle(target, body)
-          : target.startsWith(`${LOGS_TARGET_PREFIX}.`)
-            ? await logs.handle(target, body)
-            : { status: 400, body: { __type: 'UnknownOperationException', message: `unknown target ${target}` } };
-        res.writeHead(r.status, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(JSON.stringify(r.body));
-      })();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  dmsClient = new DatabaseMigrationServiceClient({ region: 'us-west-2', endpoint, credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' } });
+  server = await serveDmsAndLogs(dms, logs);
+  dmsClient = new DatabaseMigrationServiceClient(server.clientConfig);
 
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${PG_DB}`);
-  pool = new pg.Pool({ host: '127.0.0.1', port: 5432, user: 'postgres', database: PG_DB, max: 4 });
+  db = await createTestDatabase('source_sandbox');
+  pool = new pg.Pool({ connectionString: db.url, max: 4 });
   pool.on('error', () => {});
   // the target tables, as the warehouse has them: no primary key enforced (Redshift does not)
   await pool.query('CREATE SCHEMA ak_sumofus');
@@ -90,31 +56,15 @@ beforeAll(async () => {
 afterAll(async () => {
   dms.close();
   dmsClient?.destroy();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await server?.close();
   await my?.end();
   await source?.close({ dropDatabase: true });
   await pool?.end();
-  await admin.query(`DROP DATABASE IF EXISTS ${PG_DB} WITH (FORCE)`);
-  await admin.end();
+  await db?.drop();
 });
 
 const until = poller({ timeoutMs: 20_000, pauseMs: 15 });
-
-async function describeTask(id: string): Promise<ReplicationTask> {
-  const r = await dmsClient.send(new DescribeReplicationTasksCommand({ Filters: [{ Name: 'replication-task-id', Values: [id] }] }));
-  const t = r.ReplicationTasks?.[0];
-  if (!t) throw new Error(`task ${id} not described`);
-  return t;
-}
-
-const waitStatus = (id: string, status: string): Promise<ReplicationTask> => until(`task ${id} to be ${status}`, () => describeTask(id), (t) => t.Status === status);
-
-async function tableStats(arn: string, table: string): Promise<TableStatistics> {
-  const r = await dmsClient.send(new DescribeTableStatisticsCommand({ ReplicationTaskArn: arn, Filters: [{ Name: 'table-name', Values: [table] }] }));
-  const s = r.TableStatistics?.[0];
-  if (!s) throw new Error(`no statistics for ${table}`);
-  return s;
-}
+const { describeTask, waitStatus, tableStats } = dmsTaskProbes(() => dmsClient, until);
 
 async function myCount(table: string): Promise<number> {
   const [rows] = await my.query<RowDataPacket[]>(`SELECT count(*) AS n FROM \`${table}\``);
