@@ -17,8 +17,7 @@ import {
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
-import { loadConfig } from '../../src/config.js';
-import { type DmsAdapter, createDms } from '../../src/replication/dms.js';
+import type { DmsAdapter } from '../../src/replication/dms.js';
 import { buildDmsTaskSpec } from '../../src/replication/dms-task-spec.js';
 import { type DmsConnection, isKnownTableState } from '../../src/replication/port.js';
 import { createTaskInput } from '../../src/sandbox/dms.js';
@@ -26,6 +25,7 @@ import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import { type Registry, loadRegistry } from '../../src/schema/registry.js';
 import { type TestDatabase, createTestDatabase } from '../support/sandbox.js';
 import { poller, replicationFailure } from '../support/poll.js';
+import { postFaults, sandboxAdapters } from '../support/sandbox-adapters.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const MY_DB = `rso_dmsapi_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -72,16 +72,11 @@ async function settledConnection(endpointArn: string): Promise<DmsConnection> {
   return all[0]!;
 }
 
-async function postFaults(body: unknown): Promise<Response> {
-  return fetch(`${sandbox.endpoint}/_sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-}
-
 beforeAll(async () => {
   db = await createTestDatabase('dms_api');
   sandbox = await startSandbox({ databaseUrl: db.url, dmsDelays: { createMs: 50, startMs: 80, stopMs: 80, fullLoadMs: 80 } });
   registry = await loadRegistry(path.join(REPO, 'schemas'));
-  const env = { AWS_ENDPOINT_URL: sandbox.endpoint, REDSHIFT_CLUSTER_ID: 'sandbox-cluster', REDSHIFT_DB_USER: 'awsuser' };
-  dms = createDms(loadConfig(env), { env, retry: { baseMs: 2, maxMs: 20 }, poll: { initialMs: 20, maxMs: 200 }, settleGraceMs: 400 });
+  dms = sandboxAdapters(sandbox).dms();
   sdk = new DatabaseMigrationServiceClient({ region: 'us-west-2', endpoint: sandbox.endpoint, credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' }, maxAttempts: 1 });
   // what the account already has: a replication instance and the read-only source + warehouse target endpoints
   const seeded = sandbox.dms.seedTask({ identifier: 'existing-usermailing', replicationInstance: INSTANCE, tables: [{ schema: 'ak_sumofus', table: 'core_usermailing' }] });
@@ -130,22 +125,22 @@ describe('instances and endpoints', () => {
     expect((await settledConnection(sourceArn)).status).toBe('successful');
     expect((await settledConnection(sourceArn)).lastFailureMessage).toBeUndefined();
 
-    expect((await postFaults({ sourceUnreachable: true })).status).toBe(200);
+    expect((await postFaults(sandbox, { sourceUnreachable: true })).status).toBe(200);
     await dms.testConnection(instanceArn, sourceArn);
     const down = await settledConnection(sourceArn);
     expect(down.status).toBe('failed');
     expect(down.lastFailureMessage).toMatch(/Can't connect to MySQL server on 'sandbox-source'/);
-    expect((await postFaults({ sourceUnreachable: false })).status).toBe(200);
+    expect((await postFaults(sandbox, { sourceUnreachable: false })).status).toBe(200);
 
     // the warehouse target follows the warehouse knob
     await dms.testConnection(instanceArn, targetArn);
     expect((await settledConnection(targetArn)).status).toBe('successful');
-    expect((await postFaults({ warehouseUnreachableForMs: 60_000 })).status).toBe(200);
+    expect((await postFaults(sandbox, { warehouseUnreachableForMs: 60_000 })).status).toBe(200);
     await dms.testConnection(instanceArn, targetArn);
     const whDown = await settledConnection(targetArn);
     expect(whDown.status).toBe('failed');
     expect(whDown.lastFailureMessage).toMatch(/Amazon Redshift.*could not connect/);
-    expect((await postFaults({ warehouseUnreachableForMs: 0 })).status).toBe(200);
+    expect((await postFaults(sandbox, { warehouseUnreachableForMs: 0 })).status).toBe(200);
 
     // a MariaDB source endpoint is connected to for real (a read-only user of this file's own)
     const real = await sdk.send(

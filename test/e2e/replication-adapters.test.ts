@@ -4,19 +4,17 @@
  * core_action (cdc). Every wait is a condition with a timeout; nothing asserts on elapsed time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { type CloudWatchLogsAdapter, createLogs, watchLogs } from '../../src/replication/logs.js';
-import { type DmsAdapter, createDms } from '../../src/replication/dms.js';
+import { type CloudWatchLogsAdapter, watchLogs } from '../../src/replication/logs.js';
+import type { DmsAdapter } from '../../src/replication/dms.js';
 import { type DmsLogLine, groupLogLines } from '../../src/replication/port.js';
 import type { DmsTransition } from '../../src/sandbox/dms.js';
 import type { Replication } from '../../src/sandbox/replication.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import { type Registry, loadRegistry } from '../../src/schema/registry.js';
-import { renderCreateTable } from '../../src/schema/render.js';
-import { Prng, tableGenerator } from '../../src/sandbox/apply-loop.js';
-import { createWarehouse, type RedshiftDataWarehouse } from '../../src/warehouse/redshift-data.js';
+import type { RedshiftDataWarehouse } from '../../src/warehouse/redshift-data.js';
 import { type TestDatabase, createTestDatabase } from '../support/sandbox.js';
 import { poller, replicationFailure } from '../support/poll.js';
+import { createSeededTable, sandboxAdapters } from '../support/sandbox-adapters.js';
 
 const TASK_ID = 'flydata-core-usermailing';
 const LOG_GROUP = 'dms-tasks-core-usermailing-replication';
@@ -56,25 +54,13 @@ beforeAll(async () => {
   registry = await loadRegistry();
 
   // exactly what the bot does: environment → config → adapters (loopback endpoint, no credentials: placeholders)
-  const env = { AWS_ENDPOINT_URL: sandbox.endpoint, REDSHIFT_CLUSTER_ID: 'sandbox-cluster', REDSHIFT_DB_USER: 'awsuser' };
-  const config = loadConfig(env);
-  wh = createWarehouse({ warehouse: config.warehouse!, aws: config.aws }, { env, retry: { baseMs: 2, maxMs: 20 } });
-  dms = createDms(config, { env, retry: { baseMs: 2, maxMs: 20 }, poll: { initialMs: 20, maxMs: 200 }, settleGraceMs: 400 });
-  logs = createLogs(config, { env, retry: { baseMs: 2, maxMs: 20 } });
+  const aws = sandboxAdapters(sandbox);
+  wh = aws.warehouse();
+  dms = aws.dms();
+  logs = aws.logs();
 
   // the two replicated tables, from schemas/, with some rows already there
-  await wh.execute('CREATE SCHEMA IF NOT EXISTS ak_sumofus');
-  for (const name of ['core_usermailing', 'core_action']) {
-    const t = registry.find(name)!;
-    await wh.execute(renderCreateTable(t, { constraints: false }));
-    const gen = tableGenerator(t.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull })));
-    const rng = new Prng(5);
-    for (let id = 1; id <= 25; id++) {
-      const row = gen.insert(id, rng, Date.now() - 3_600_000);
-      const cols = Object.keys(row);
-      await sandbox.sql(`INSERT INTO ak_sumofus.${name} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((c) => row[c]));
-    }
-  }
+  for (const name of ['core_usermailing', 'core_action']) await createSeededTable(sandbox, wh, registry.find(name)!, { rows: 25, seed: 5 });
   // a long column cache: the loops must notice a changed table from the write that fails, not from a timer
   repl = await sandbox.startReplication(registry, { dms: { rate: 60 }, cdc: [{ table: 'core_action', rate: 60 }], tickMs: 15, columnRefreshMs: 60_000 });
   arn = repl.tasks[0]!.arn;

@@ -7,16 +7,14 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { type DmsAdapter, createDms } from '../../src/replication/dms.js';
-import { Prng, tableGenerator } from '../../src/sandbox/apply-loop.js';
+import type { DmsAdapter } from '../../src/replication/dms.js';
 import type { Replication } from '../../src/sandbox/replication.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import { type Registry, loadRegistry } from '../../src/schema/registry.js';
-import { renderCreateTable } from '../../src/schema/render.js';
-import { createWarehouse, type RedshiftDataWarehouse } from '../../src/warehouse/redshift-data.js';
+import type { RedshiftDataWarehouse } from '../../src/warehouse/redshift-data.js';
 import { type TestDatabase, createTestDatabase } from '../support/sandbox.js';
 import { poller } from '../support/poll.js';
+import { createSeededTable, postFaults, sandboxAdapters } from '../support/sandbox-adapters.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const UM = 'ak_sumofus.core_usermailing';
@@ -38,7 +36,7 @@ interface PatchAnswer {
 }
 
 async function patch(body: unknown): Promise<PatchAnswer> {
-  const r = await fetch(`${sandbox.endpoint}/_sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await postFaults(sandbox, body);
   return { status: r.status, body: (await r.json()) as PatchAnswer['body'] };
 }
 
@@ -66,21 +64,11 @@ beforeAll(async () => {
   db = await createTestDatabase('repl_knobs');
   sandbox = await startSandbox({ databaseUrl: db.url, dmsDelays: { startMs: 80, stopMs: 80, createMs: 40, fullLoadMs: 40 } });
   registry = await loadRegistry(path.join(REPO, 'schemas'));
-  const env = { AWS_ENDPOINT_URL: sandbox.endpoint, REDSHIFT_CLUSTER_ID: 'sandbox-cluster', REDSHIFT_DB_USER: 'awsuser' };
-  const config = loadConfig(env);
-  dms = createDms(config, { env, retry: { baseMs: 2, maxMs: 20 }, poll: { initialMs: 20, maxMs: 200 }, settleGraceMs: 400 });
-  wh = createWarehouse({ warehouse: config.warehouse!, aws: config.aws }, { env, retry: { baseMs: 2, maxMs: 20 } });
+  const aws = sandboxAdapters(sandbox);
+  dms = aws.dms();
+  wh = aws.warehouse();
   // core_usermailing exists with rows; core_action does not exist yet (the CDC service buffers until the reload makes it)
-  await wh.execute('CREATE SCHEMA IF NOT EXISTS ak_sumofus');
-  const t = registry.find('core_usermailing')!;
-  await wh.execute(renderCreateTable(t, { constraints: false }));
-  const gen = tableGenerator(t.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull })));
-  const rng = new Prng(7);
-  for (let id = 1; id <= 30; id++) {
-    const row = gen.insert(id, rng, Date.now() - 3_600_000);
-    const cols = Object.keys(row);
-    await sandbox.sql(`INSERT INTO ${UM} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((c) => row[c]));
-  }
+  await createSeededTable(sandbox, wh, registry.find('core_usermailing')!, { rows: 30, seed: 7 });
   repl = await sandbox.startReplication(registry, { dms: { rate: 60 }, cdc: [{ table: 'core_action', rate: 60 }], tickMs: 15 });
   arn = repl.tasks[0]!.arn;
   await loop(UM).until(() => loop(UM).stats().applied >= 5, 15_000, 'the DMS loop to apply its first changes');
