@@ -67,17 +67,26 @@ interface DmsStepBase extends DmsTaskRef {
 
 export type StopTaskStepOptions = DmsStepBase;
 
+/**
+ * isDone of a task step: the job is past this point (`pastIf`), or the task is `status` now — once this job recorded
+ * `startHandle` when one is given (a running task is not this step's doing until the step started it).
+ */
+function taskReached(o: DmsStepBase, status: 'stopped' | 'running', startHandle?: string): (ctx: Ctx) => Promise<boolean> {
+  return async (ctx) => {
+    if (o.pastIf && (await o.pastIf(ctx))) return true;
+    if (startHandle !== undefined && ctx.handles[startHandle] === undefined) return false;
+    const t = await dmsOf(ctx).describeTask(await taskArnOf(ctx, o));
+    return t.status === status;
+  };
+}
+
 /** Stop the task and wait `stopped`; undo resumes it (only when this job looked the task up). */
 export function stopTaskStep(o: StopTaskStepOptions): Step<D> {
   return {
     name: o.name,
     title: o.title,
     plan: o.plan ?? (() => [{ kind: 'aws', text: `dms stop-replication-task ${o.taskId}; wait until stopped` }]),
-    isDone: async (ctx) => {
-      if (o.pastIf && (await o.pastIf(ctx))) return true;
-      const t = await dmsOf(ctx).describeTask(await taskArnOf(ctx, o));
-      return t.status === 'stopped';
-    },
+    isDone: taskReached(o, 'stopped'),
     run: async (ctx) => `task ${o.taskId} is ${(await stopTask(ctx, o)).status}`,
     undo: async (ctx) => {
       if (!ctx.handles[arnKey(o)]) return;
@@ -103,12 +112,7 @@ export function resumeTaskStep(o: ResumeTaskStepOptions): Step<D> {
     name: o.name,
     title: o.title,
     plan: o.plan ?? (() => [{ kind: 'aws', text: `dms start-replication-task ${o.taskId} --start-replication-task-type resume-processing; wait until running` }]),
-    isDone: async (ctx) => {
-      if (o.pastIf && (await o.pastIf(ctx))) return true;
-      if (ctx.handles[startHandle] === undefined) return false;
-      const t = await dmsOf(ctx).describeTask(await taskArnOf(ctx, o));
-      return t.status === 'running';
-    },
+    isDone: taskReached(o, 'running', startHandle),
     run: async (ctx) => {
       const startedAt = Date.now();
       const t = await resumeTask(ctx, o);
@@ -146,12 +150,7 @@ export function startTaskStep(o: StartTaskStepOptions): Step<D> {
     name: o.name,
     title: o.title,
     plan: o.plan ?? (() => [{ kind: 'aws', text: `dms start-replication-task ${o.taskId} --start-replication-task-type ${o.type}; wait until running` }]),
-    isDone: async (ctx) => {
-      if (o.pastIf && (await o.pastIf(ctx))) return true;
-      if (ctx.handles[startHandle] === undefined) return false;
-      const t = await dmsOf(ctx).describeTask(await taskArnOf(ctx, o));
-      return t.status === 'running';
-    },
+    isDone: taskReached(o, 'running', startHandle),
     run: async (ctx) => {
       const dms = dmsOf(ctx);
       const arn = await taskArnOf(ctx, o);
