@@ -172,6 +172,17 @@ class Raced extends Error {}
 /** DMS answers "nothing matches the filters" with ResourceNotFoundFault on its Describe* calls: an empty list here */
 class NoneFound extends Error {}
 
+/** A Describe* call's Filters: one per given value (none: no Filters at all). */
+function filtersOf(filters: ReadonlyArray<readonly [name: string, value: string | undefined]>): { Filters?: Array<{ Name: string; Values: string[] }> } {
+  const given = filters.flatMap(([Name, value]) => (value !== undefined ? [{ Name, Values: [value] }] : []));
+  return given.length > 0 ? { Filters: given } : {};
+}
+
+/** The Marker of the next page, when there is one. */
+function markerOf(marker: string | undefined): { Marker?: string } {
+  return marker !== undefined ? { Marker: marker } : {};
+}
+
 function toTask(t: TaskShape): DmsTask {
   return {
     arn: t.ReplicationTaskArn,
@@ -285,23 +296,16 @@ export class DmsAdapter implements DmsPort {
   }
 
   private async describeTasks(filter: string, value: string, signal: AbortSignal | undefined, notFound: () => ReplicationError, withSettings = false): Promise<TaskShape[]> {
-    const out: TaskShape[] = [];
-    let marker: string | undefined;
-    const seen = new Set<string>();
-    do {
-      const raw = await this.caller.send(
-        new DescribeReplicationTasksCommand({ Filters: [{ Name: filter, Values: [value] }], WithoutSettings: !withSettings, ...(marker !== undefined ? { Marker: marker } : {}) }),
-        'DescribeReplicationTasks',
-        { signal, onError: (err) => (awsCode(err) === 'ResourceNotFoundFault' ? notFound() : undefined) },
-      );
-      const page = parseResponse(describeTasksOutput, raw, SERVICE, 'DescribeReplicationTasks');
-      out.push(...(page.ReplicationTasks ?? []));
-      marker = page.Marker !== undefined && page.Marker !== '' ? page.Marker : undefined;
-      if (marker !== undefined) {
-        if (seen.has(marker)) throw new ReplicationError(`${SERVICE} returned the same DescribeReplicationTasks Marker twice`, 'bad-response', { operation: 'DescribeReplicationTasks' });
-        seen.add(marker);
-      }
-    } while (marker !== undefined);
+    const out = await this.describeAll(
+      'DescribeReplicationTasks',
+      signal,
+      (marker) => new DescribeReplicationTasksCommand({ ...filtersOf([[filter, value]]), WithoutSettings: !withSettings, ...markerOf(marker) }),
+      (raw) => {
+        const page = parseResponse(describeTasksOutput, raw, SERVICE, 'DescribeReplicationTasks');
+        return { items: page.ReplicationTasks ?? [], marker: page.Marker };
+      },
+      notFound,
+    );
     if (out.length === 0) throw notFound();
     return out;
   }
@@ -528,23 +532,20 @@ export class DmsAdapter implements DmsPort {
   }
 
   async describeEndpoints(filter: { type?: DmsEndpointType; id?: string; arn?: string } = {}, signal?: AbortSignal): Promise<DmsEndpoint[]> {
-    const filters = [
-      ...(filter.type !== undefined ? [{ Name: 'endpoint-type', Values: [filter.type] }] : []),
-      ...(filter.id !== undefined ? [{ Name: 'endpoint-id', Values: [filter.id] }] : []),
-      ...(filter.arn !== undefined ? [{ Name: 'endpoint-arn', Values: [filter.arn] }] : []),
-    ];
-    const out: DmsEndpoint[] = [];
-    await this.pages('DescribeEndpoints', signal, async (marker) => {
-      const raw = await this.caller.send(
-        new DescribeEndpointsCommand({ ...(filters.length > 0 ? { Filters: filters } : {}), ...(marker !== undefined ? { Marker: marker } : {}) }),
-        'DescribeEndpoints',
-        { signal, onError: (err) => (awsCode(err) === 'ResourceNotFoundFault' ? new NoneFound() : undefined) },
-      );
-      const page = parseResponse(describeEndpointsOutput, raw, SERVICE, 'DescribeEndpoints');
-      out.push(...(page.Endpoints ?? []).map(toEndpoint));
-      return page.Marker;
-    });
-    return out;
+    const filters = filtersOf([
+      ['endpoint-type', filter.type],
+      ['endpoint-id', filter.id],
+      ['endpoint-arn', filter.arn],
+    ]);
+    return this.describeAll(
+      'DescribeEndpoints',
+      signal,
+      (marker) => new DescribeEndpointsCommand({ ...filters, ...markerOf(marker) }),
+      (raw) => {
+        const page = parseResponse(describeEndpointsOutput, raw, SERVICE, 'DescribeEndpoints');
+        return { items: (page.Endpoints ?? []).map(toEndpoint), marker: page.Marker };
+      },
+    );
   }
 
   async createRedshiftTarget(spec: RedshiftTargetEndpointSpec, signal?: AbortSignal): Promise<DmsEndpoint> {
@@ -568,22 +569,19 @@ export class DmsAdapter implements DmsPort {
   }
 
   async describeConnections(filter: { endpointArn?: string; instanceArn?: string } = {}, signal?: AbortSignal): Promise<DmsConnection[]> {
-    const filters = [
-      ...(filter.endpointArn !== undefined ? [{ Name: 'endpoint-arn', Values: [filter.endpointArn] }] : []),
-      ...(filter.instanceArn !== undefined ? [{ Name: 'replication-instance-arn', Values: [filter.instanceArn] }] : []),
-    ];
-    const out: DmsConnection[] = [];
-    await this.pages('DescribeConnections', signal, async (marker) => {
-      const raw = await this.caller.send(
-        new DescribeConnectionsCommand({ ...(filters.length > 0 ? { Filters: filters } : {}), ...(marker !== undefined ? { Marker: marker } : {}) }),
-        'DescribeConnections',
-        { signal, onError: (err) => (awsCode(err) === 'ResourceNotFoundFault' ? new NoneFound() : undefined) },
-      );
-      const page = parseResponse(describeConnectionsOutput, raw, SERVICE, 'DescribeConnections');
-      out.push(...(page.Connections ?? []).map(toConnection));
-      return page.Marker;
-    });
-    return out;
+    const filters = filtersOf([
+      ['endpoint-arn', filter.endpointArn],
+      ['replication-instance-arn', filter.instanceArn],
+    ]);
+    return this.describeAll(
+      'DescribeConnections',
+      signal,
+      (marker) => new DescribeConnectionsCommand({ ...filters, ...markerOf(marker) }),
+      (raw) => {
+        const page = parseResponse(describeConnectionsOutput, raw, SERVICE, 'DescribeConnections');
+        return { items: (page.Connections ?? []).map(toConnection), marker: page.Marker };
+      },
+    );
   }
 
   async testConnection(instanceArn: string, endpointArn: string, signal?: AbortSignal): Promise<DmsConnection> {
@@ -602,49 +600,56 @@ export class DmsAdapter implements DmsPort {
   }
 
   async describeInstances(filter: { id?: string } = {}, signal?: AbortSignal): Promise<DmsInstance[]> {
-    const out: DmsInstance[] = [];
-    await this.pages('DescribeReplicationInstances', signal, async (marker) => {
-      const raw = await this.caller.send(
-        new DescribeReplicationInstancesCommand({
-          ...(filter.id !== undefined ? { Filters: [{ Name: 'replication-instance-id', Values: [filter.id] }] } : {}),
-          ...(marker !== undefined ? { Marker: marker } : {}),
-        }),
-        'DescribeReplicationInstances',
-        { signal, onError: (err) => (awsCode(err) === 'ResourceNotFoundFault' ? new NoneFound() : undefined) },
-      );
-      const page = parseResponse(describeInstancesOutput, raw, SERVICE, 'DescribeReplicationInstances');
-      out.push(
-        ...(page.ReplicationInstances ?? []).map((r) => ({
+    const filters = filtersOf([['replication-instance-id', filter.id]]);
+    return this.describeAll(
+      'DescribeReplicationInstances',
+      signal,
+      (marker) => new DescribeReplicationInstancesCommand({ ...filters, ...markerOf(marker) }),
+      (raw) => {
+        const page = parseResponse(describeInstancesOutput, raw, SERVICE, 'DescribeReplicationInstances');
+        const items = (page.ReplicationInstances ?? []).map((r) => ({
           arn: r.ReplicationInstanceArn,
           id: r.ReplicationInstanceIdentifier,
           status: r.ReplicationInstanceStatus,
           ...(r.ReplicationInstanceClass !== undefined ? { instanceClass: r.ReplicationInstanceClass } : {}),
-        })),
-      );
-      return page.Marker;
-    });
-    return out;
+        }));
+        return { items, marker: page.Marker };
+      },
+    );
   }
 
-  /** Follow Marker pages; a ResourceNotFoundFault (DMS's answer to "nothing matches the filters") ends with what was read. */
-  private async pages(op: string, signal: AbortSignal | undefined, page: (marker: string | undefined) => Promise<string | undefined>): Promise<void> {
+  /**
+   * Every page of a Describe* call: `command(marker)` is sent, `read` parses one page into its items and next Marker (a
+   * Marker seen twice is a bad response). A ResourceNotFoundFault — DMS's answer to "nothing matches the filters" —
+   * ends with what was read, unless `notFound` makes it an error.
+   */
+  private async describeAll<T>(
+    op: string,
+    signal: AbortSignal | undefined,
+    command: (marker: string | undefined) => DmsCommand,
+    read: (raw: unknown) => { items: T[]; marker: string | undefined },
+    notFound: () => Error = () => new NoneFound(),
+  ): Promise<T[]> {
+    const out: T[] = [];
     const seen = new Set<string>();
     let marker: string | undefined;
     do {
       if (signal?.aborted) throw abortError(signal);
-      let next: string | undefined;
+      let page: { items: T[]; marker: string | undefined };
       try {
-        next = await page(marker);
+        page = read(await this.caller.send(command(marker), op, { signal, onError: (err) => (awsCode(err) === 'ResourceNotFoundFault' ? notFound() : undefined) }));
       } catch (e) {
-        if (e instanceof NoneFound) return;
+        if (e instanceof NoneFound) return out;
         throw e;
       }
-      marker = next !== undefined && next !== '' ? next : undefined;
+      out.push(...page.items);
+      marker = page.marker !== undefined && page.marker !== '' ? page.marker : undefined;
       if (marker !== undefined) {
         if (seen.has(marker)) throw new ReplicationError(`${SERVICE} returned the same ${op} Marker twice`, 'bad-response', { operation: op });
         seen.add(marker);
       }
     } while (marker !== undefined);
+    return out;
   }
 
   private createError(err: unknown, op: string, what: string): ReplicationError | undefined {
