@@ -389,8 +389,8 @@ abstract class ApplyLoopBase {
   protected flushed = 0;
   private flushing: Promise<void> | undefined;
   protected retentionMs: number;
-  protected readonly loadChunkRows: number;
-  protected readonly loadChunkDelayMs: number;
+  protected loadChunkRows: number;
+  protected loadChunkDelayMs: number;
   /** why replication of this table cannot continue until a reload (binlog position purged) */
   protected broken: string | undefined;
   protected missingSince: number | undefined;
@@ -430,6 +430,12 @@ abstract class ApplyLoopBase {
     this.retentionMs = opts.binlogRetentionMs ?? Number.POSITIVE_INFINITY;
     this.loadChunkRows = Math.max(1, opts.loadChunkRows ?? 5000);
     this.loadChunkDelayMs = Math.max(0, opts.loadChunkDelayMs ?? 0);
+  }
+
+  /** The pace of the next full loads / reloads: rows per chunk and the pause after each chunk (FullLoadRows moves per chunk). */
+  setLoadPace(chunkRows: number, chunkDelayMs: number): void {
+    this.loadChunkRows = Math.max(1, Math.floor(chunkRows));
+    this.loadChunkDelayMs = Math.max(0, chunkDelayMs);
   }
 
   /**

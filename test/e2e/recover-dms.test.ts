@@ -13,7 +13,7 @@
  *   6. a Table error during the load: the job fails with DMS's words, the table stays; Retry reloads and ends equal.
  *   7. FATAL_ERROR → reload-target; each fault's reason is in the thread and nothing was dropped without approval.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { DmsApplyLoop } from '../../src/sandbox/apply-loop.js';
 import { SCHEMA, USERS } from '../support/bot-harness.js';
 import { approveAs, rejectAs, succeeded, tableExists, threadOf } from '../support/modify-flow.js';
@@ -26,8 +26,9 @@ let w: RecoverWorld;
 let loop: DmsApplyLoop;
 
 beforeAll(async () => {
-  // a load in chunks of 25 rows, 700 ms apart: FullLoadRows moves while the job waits
-  w = await startRecoverWorld('rdms', { replication: { loadChunkRows: 25, loadChunkDelayMs: 700 } });
+  // loads in chunks of 60 rows, 250 ms apart (the table grows by the loop's inserts through the file: slower chunks
+  // made the last tests' loads a minute long); the first test slows its own load so FullLoadRows is seen moving
+  w = await startRecoverWorld('rdms', { replication: { loadChunkRows: 60, loadChunkDelayMs: 250 } });
   loop = w.replication.dmsLoops.get(`${SCHEMA}.${T}`)!;
   expect(loop).toBeDefined();
   await loop.until(() => loop.stats().applied >= 20, 15_000, 'the loop to apply its first changes');
@@ -75,6 +76,9 @@ async function equalToSource(jobDetail: string | undefined): Promise<void> {
 describe(`recover ${T} (DMS)`, () => {
   it('an outage past the binlog retention plus replayed duplicates: --dry-run, then reload-target, dedupe after approval, equal to the source', async () => {
     const t0 = Date.now();
+    onTestFinished(() => loop.setLoadPace(60, 250));
+    // 25 rows every 700 ms: the load lasts long enough for several edits of the progress message's FullLoadRows figure
+    loop.setLoadPace(25, 700);
     await binlogOutage();
     expect(task().lastFailureMessage).toMatch(/binary log/);
     expect(loop.stats().lostToRetention).toBeGreaterThan(0);
