@@ -34,7 +34,7 @@
  * none runs above BENCH_RU_NONE_MAX_ROWS, default 1 M, are skipped). Sizes above BENCH_RU_REPLAY_MAX_ROWS (default 1 M) run
  * without the psql replay.
  * BENCH_RU_FRESHNESS_MS (default 60000) is the freshness window of the bench's bot and worker; the freshness step looks
- * every twentieth of it (src/jobs/waits.ts freshnessPollMs, at least 250 ms).
+ * after 250 ms, doubling, up to a twentieth of it (src/jobs/waits.ts freshnessPollMs).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
