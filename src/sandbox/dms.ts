@@ -522,6 +522,28 @@ export class DmsSandbox {
     return this.view(this.find(arnOrId));
   }
 
+  /**
+   * Test knob: the task as if it had been started `ms` earlier — every recorded time of the task and of its tables'
+   * statistics (ReplicationTaskStartDate, FullLoadStartTime…) moves back by `ms`. Nothing else changes (the log events
+   * already written keep their times).
+   */
+  backdate(arnOrId: string, ms: number): DmsTaskView {
+    const t = this.find(arnOrId);
+    const back = (v: number | undefined): number | undefined => (v === undefined ? undefined : v - ms);
+    for (const k of ['startDate', 'freshStartDate', 'stopDate', 'fullLoadStartDate', 'fullLoadFinishDate', 'runningSince'] as const) {
+      const v = back(t[k]);
+      if (v !== undefined) t[k] = v;
+    }
+    t.createdAt -= ms;
+    for (const r of t.tables.values()) {
+      const s = back(r.fullLoadStartTime);
+      if (s !== undefined) r.fullLoadStartTime = s;
+      const e = back(r.fullLoadEndTime);
+      if (e !== undefined) r.fullLoadEndTime = e;
+    }
+    return this.view(t);
+  }
+
   listTasks(): DmsTaskView[] {
     return [...this.tasks.values()].map((t) => this.view(t));
   }

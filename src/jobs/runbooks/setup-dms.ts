@@ -3,7 +3,8 @@
  *   dms-source-endpoint / dms-target-endpoint (steps/dms-endpoints.ts) → dms-task-<t> (steps/dms-create-task.ts: from
  *   the registry's settings, or stop on a task with others) → full-load-<t> (steps/dms-full-load.ts: start-replication
  *   and the parked wait for `Table completed`, composed in setupFullLoadStep) → dms-replicating-<t> (here: the task runs and the table is loaded) →
- *   log-check-<t> (steps/log-check.ts) → duplicate-keys-<t> (steps/duplicate-keys.ts, the count) → compare-<t>.
+ *   log-check-<t> (steps/log-check.ts: the window after the load's start — this job's, or the one DMS recorded, so a
+ *   re-run reads a past window at once) → duplicate-keys-<t> (steps/duplicate-keys.ts, the count) → compare-<t>.
  *
  * Setup never restarts a task that has run: start-replication is only valid on a task's first run, and reload-target
  * truncates the table — that is `recover`'s decision, with its own approvals. So the full load is "past" (done without
@@ -92,12 +93,18 @@ export function dmsSetupSteps(t: TableDef, deps: D): Step<D>[] {
     ],
     isDone: async () => false,
     run: async (ctx) => {
-      // the log check reads from the task's start in this job, else from now
-      if (ctx.handles[logFrom] === undefined) await ctx.setHandle(logFrom, ctx.handles[`${fullLoad}.requestedAt`] ?? String(Date.now()));
       const dms = dmsOf(ctx);
       const arn = await taskArnOf(ctx, { taskId });
       const task = await dms.describeTask(arn);
       const stat = await dms.tableStats(arn, sourceSchema, t.name);
+      // the log check reads the window after the load's start: this job's start-replication when it made one, else the
+      // start DMS recorded (DescribeTableStatistics FullLoadStartTime) — a re-run reads that past window at once instead
+      // of waiting a new one out from now; "now" only when DMS recorded no start
+      if (ctx.handles[logFrom] === undefined) {
+        const requested = ctx.handles[`${fullLoad}.requestedAt`];
+        const recorded = stat?.fullLoadStart?.getTime();
+        await ctx.setHandle(logFrom, requested ?? (recorded !== undefined ? String(recorded) : String(Date.now())));
+      }
       const counts = stat ? `FullLoadRows ${n(stat.fullLoadRows)}, since the load ${n(stat.inserts)} inserts / ${n(stat.updates)} updates / ${n(stat.deletes)} deletes` : 'not in the task\'s table statistics';
       if (task.status === 'running' && stat?.state === 'Table completed') return `task ${taskId} running; ${key}: Table completed (${counts})`;
       return {
@@ -121,7 +128,7 @@ export function dmsSetupSteps(t: TableDef, deps: D): Step<D>[] {
       logGroup: rep.logGroup,
       ...(rep.logStream !== undefined ? { logStream: rep.logStream } : {}),
       startHandle: logFrom,
-      since: 'from the task\'s start by this job (or from this check, when the task was already running)',
+      since: 'after the full load\'s start (by this job, or the one DMS recorded: FullLoadStartTime)',
       onErrors: `read them (\`/redshift status\`) before relying on ${key}`,
       stateHandle: `logcheck.${t.name}.state`,
       errorsHandle: `logcheck.${t.name}.errors`,

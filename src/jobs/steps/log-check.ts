@@ -20,7 +20,8 @@ export interface LogCheckStepOptions {
   logGroup: string;
   /** one stream to search; all streams of the group when unset */
   logStream?: string;
-  /** the handle holding the start time (ms) of the watch; "now" when the handle is missing */
+  /** the handle holding the start time (ms) of the watch; "now" when the handle is missing. A start so far back that
+   *  the window has ended is read in one search, and the step ends at once with what it found */
   startHandle: string;
   /** how the detail says when the window starts, e.g. "after the resume" */
   since: string;
@@ -37,6 +38,8 @@ export interface LogCheckStepOptions {
   /** CloudWatch's ingestion lag to re-read; default logLagMsOf(the worker's settings) */
   lagMs?: number;
 }
+
+const utc = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 
 export function logCheckStep(o: LogCheckStepOptions): Step<RunbookDeps> {
   const stateHandle = o.stateHandle ?? 'logcheck.state';
@@ -73,10 +76,12 @@ export function logCheckStep(o: LogCheckStepOptions): Step<RunbookDeps> {
         await ctx.note(`${g.component}: ${g.errors.length} error(s), ${g.warnings.length} warning(s)\n${sample}`);
       }
       const secs = Math.round(windowMs / 1000);
-      if (errors && o.errorStatus === 'warn') return { status: 'warn', detail: `${errors} ]E: line(s) and ${warnings} ]W: line(s) in ${secs} s ${o.since} (${searched}) — ${o.onErrors ?? 'read them before trusting the table'}` };
+      // the range read: a window already past when the check began was read in one search, and says so
+      const since = `${o.since}, ${utc(from)} – ${utc(from + windowMs)} UTC${state.scans === 1 && step.done ? ', already past: read at once' : ''}`;
+      if (errors && o.errorStatus === 'warn') return { status: 'warn', detail: `${errors} ]E: line(s) and ${warnings} ]W: line(s) in ${secs} s ${since} (${searched}) — ${o.onErrors ?? 'read them before trusting the table'}` };
       return errors
-        ? `${errors} ]E: line(s) and ${warnings} ]W: line(s) in ${secs} s ${o.since} (${searched}) — ${o.onErrors ?? 'consider Rollback at the approval'}`
-        : `no ]E: lines (${warnings} ]W:) in ${secs} s ${o.since} (${searched})`;
+        ? `${errors} ]E: line(s) and ${warnings} ]W: line(s) in ${secs} s ${since} (${searched}) — ${o.onErrors ?? 'consider Rollback at the approval'}`
+        : `no ]E: lines (${warnings} ]W:) in ${secs} s ${since} (${searched})`;
     },
   };
 }
