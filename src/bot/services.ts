@@ -15,7 +15,7 @@ import {
 } from '../commands/index.js';
 import type { RunbookDeps } from '../jobs/deps.js';
 import { planJob } from '../jobs/engine.js';
-import { setupLockKey } from '../jobs/runbooks/setup.js';
+import { planSetup, setupLockKey } from '../jobs/runbooks/setup.js';
 import type { RunbookRegistry } from '../jobs/runbook.js';
 import type { JobOrigin, JobRecord, Reporter } from '../jobs/types.js';
 import type { Policy } from '../policy.js';
@@ -248,7 +248,13 @@ export function createBotServices(deps: BotDeps): Bot {
    * job off the schema's tables while it runs (and is refused while another job holds one of them: src/queue/queue.ts).
    */
   async function setup(input: CommandInput, reply: Replier, cmd: CommandOf<'setup'>): Promise<CommandOutcome> {
-    const params = { schema: deps.registry.defaultSchema };
+    let params;
+    try {
+      params = await planSetup(deps.runbookDeps, deps.registry.defaultSchema);
+    } catch (e) {
+      await say(reply, `Not queued: could not read what setup needs in ${deps.registry.defaultSchema} — ${e instanceof Error ? e.message : String(e)}`);
+      return { ok: false };
+    }
     if (cmd.dryRun) return dryRun(reply, cmd, 'setup', params);
     return enqueue(input, reply, cmd, 'setup', params, setupLockKey(params.schema));
   }

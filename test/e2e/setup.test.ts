@@ -6,7 +6,10 @@
  * Proves: `setup --dry-run` lists every statement and AWS call and nothing runs; setup on an empty database builds all
  * 26 tables, creates and starts the DMS task, reaches `Table completed`; a second run changes nothing (no DDL statement,
  * no create/start AWS call: the Data API's ListStatements and a recorder on the sandbox's DMS service; catalogs
- * compared before/after); a half-built instance (some tables, no task) is finished.
+ * compared before/after) and its log check reads the task's past window at once (the default 10-min window, a load
+ * DMS recorded 15 min ago); a half-built instance (some tables, no task) is finished — a cdc table in the service's
+ * shape with an interleaved sort key gets modify's deep copy to the definition (approved drop of old_<t>), one fixable
+ * in place gets ALTERs — and a run after that changes nothing.
  */
 import { randomBytes } from 'node:crypto';
 import { CreateEndpointCommand, DatabaseMigrationServiceClient } from '@aws-sdk/client-database-migration-service';
@@ -17,8 +20,10 @@ import type { Replication } from '../../src/sandbox/replication.js';
 import { MariaDbSourceDb } from '../../src/sandbox/source-db.js';
 import { renderCreateTable } from '../../src/schema/render.js';
 import { createMysqlSource, type MysqlSource } from '../../src/source/mysql.js';
-import { SCHEMA, USERS, startBotHarness, type BotHarness } from '../support/bot-harness.js';
-import { catalogSnapshot, liveTable, parkedOn, rejectAs, succeeded, tableExists, threadOf } from '../support/modify-flow.js';
+import { SCHEMA, USERS, startBotHarness, type BotHarness, type BotHarnessOptions } from '../support/bot-harness.js';
+import { approveAs, catalogSnapshot, liveTable, parkedOn, rejectAs, succeeded, tableExists, threadOf } from '../support/modify-flow.js';
+import { readTable } from '../../src/schema/catalog.js';
+import { diffTable, formatDrift } from '../../src/schema/diff.js';
 
 const MYSQL = 'mysql://root@127.0.0.1:3306';
 const DDL = /^\s*(CREATE|ALTER|DROP|TRUNCATE|INSERT|UPDATE|DELETE|GRANT|REVOKE|VACUUM)\b/i;
@@ -61,7 +66,7 @@ async function startWorld(name: string): Promise<World> {
     aws: true,
     source,
     compare: { lagSeconds: 0 },
-    settings: { logCheckMs: 1_500, logLagMs: 300, fullLoadPollMs: 100 },
+    settings: { logCheckMs: 1_500, logLagMs: 300, fullLoadPollMs: 100, freshnessMs: 4_000, marginSeconds: 2 } as BotHarnessOptions['settings'],
   });
   const w: World = { h, srcDb, source, awsCalls: [], mysqlUser: `rso_su_${name}_${process.pid}` };
   // what the account already has: the replication instance and the read-only MySQL source endpoint (on MariaDB, a user
@@ -318,6 +323,13 @@ describe('/redshift setup on a half-built instance (some tables, no DMS task)', 
     const { h } = w;
     const id = await queueSetup(h);
     await confirmSync(w, id);
+    // core_tag's interleaved sort key needs a deep copy: modify's, to the definition (the steps recover uses), with its
+    // own approval before old_core_tag is dropped
+    await approveAs(h, id, 'conform-core_tag.approve-drop', {
+      whileParked: async () => {
+        expect(await tableExists(h, 'old_core_tag')).toBe(true);
+      },
+    });
     const job = await succeeded(h, id, 120_000);
     const creates = job.steps.filter((s) => s.name.startsWith('create-ak_sumofus.'));
     expect(creates).toHaveLength(26);
@@ -325,7 +337,8 @@ describe('/redshift setup on a half-built instance (some tables, no DMS task)', 
     expect(creates.filter((s) => s.state === 'done')).toHaveLength(21);
     expect(stepOf(job, 'preflight')?.detail).toBe(`5 of 26 tables exist; to create: ${creates.filter((s) => s.state === 'done').map((s) => s.name.replace('create-ak_sumofus.', '')).join(', ')}`);
     // the statements setup ran: CREATE TABLE for the 21 missing tables only
-    const created = (await h.statements({ sql: /^CREATE TABLE/ })).filter((s) => s.name?.startsWith(`job ${id} `));
+    // (and core_tag's deep copy: new_core_tag)
+    const created = (await h.statements({ sql: /^CREATE TABLE/ })).filter((s) => s.name?.startsWith(`job ${id} `) && !/^CREATE TABLE \S*new_core_tag\b/.test(s.sql));
     expect(created).toHaveLength(21);
     for (const name of first) expect(created.some((s) => s.sql.includes(`"${name}"`) && s.sql.startsWith(`CREATE TABLE "${SCHEMA}"."${name}"`))).toBe(false);
     expect(stepOf(job, 'tables-present')?.detail).toBe('26 of 26 tables exist');
@@ -334,11 +347,31 @@ describe('/redshift setup on a half-built instance (some tables, no DMS task)', 
     expect(stepOf(job, 'match-core_list')?.status ?? 'ok').toBe('ok');
     expect((await liveTable(h, 'core_list')).distKey).toBe('id');
     expect((await liveTable(h, 'core_list')).sortKey).toEqual({ style: 'COMPOUND', columns: ['id'] });
-    const tag = stepOf(job, 'match-core_tag');
-    expect(tag?.status).toBe('warn');
-    expect(tag?.detail).toContain('ak_sumofus.core_tag differs from schemas/ and was NOT changed here — it needs a deep copy');
-    expect(tag?.detail).toContain('`/redshift modify core_tag set distkey id, set sortkey interleaved (id, name) --dry-run`');
-    expect((await liveTable(h, 'core_tag')).sortKey.style).not.toBe('INTERLEAVED');
+    // core_tag: no match step; its deep copy ran — and only its: every other table is untouched by a deep copy
+    expect(stepOf(job, 'match-core_tag')).toBeUndefined();
+    expect(job.steps.filter((s) => s.name.startsWith('conform-') && !s.name.startsWith('conform-core_tag.'))).toEqual([]);
+    expect(stepOf(job, 'conform-core_tag.conform-check')?.detail).toMatch(/^ak_sumofus\.core_tag has the shape it had when setup was queued \(\d+ difference\(s\) from schemas\/: /);
+    for (const s of ['create', 'copy', 'swap', 'approve-drop', 'drop']) expect(stepOf(job, `conform-core_tag.${s}`)?.state, s).toBe('done');
+    expect(stepOf(job, 'conform-core_tag.schema-file')).toBeUndefined();
+    expect(job.approvals.map((a) => `${a.step}:${a.decision}`)).toEqual(['cdc-initial-sync:approved', 'conform-core_tag.approve-drop:approved']);
+    expect((await liveTable(h, 'core_tag')).sortKey).toEqual({ style: 'INTERLEAVED', columns: ['id', 'name'] });
+    expect(diffTable(h.registry.find('core_tag')!, await readTable(h.warehouse, SCHEMA, 'core_tag')).map(formatDrift)).toEqual([]);
+    expect(await tableExists(h, 'old_core_tag')).toBe(false);
+    expect(stepOf(job, 'compare-core_tag')?.detail).toMatch(/✓ equal/);
+  }, 240_000);
+
+  it('a second run on the finished instance changes nothing: no deep copy planned, no DDL', async () => {
+    const { h } = w;
+    const catalogBefore = await catalogSnapshot(h);
+    const stmtsBefore = new Set((await h.statements()).map((s) => s.id));
+    const id = await queueSetup(h);
+    const job = await succeeded(h, id, 120_000);
+    expect(job.steps.filter((s) => s.name.startsWith('conform-'))).toEqual([]);
+    expect(stepOf(job, 'match-core_tag')?.detail).toMatch(/^ak_sumofus\.core_tag matches schemas\//);
+    const newStatements = (await h.statements()).filter((s) => !stmtsBefore.has(s.id));
+    expect(newStatements.filter((s) => DDL.test(s.sql)).map((s) => s.sql)).toEqual([]);
+    expect(await catalogSnapshot(h)).toBe(catalogBefore);
+    expect(job.approvals).toEqual([]);
   }, 240_000);
 });
 

@@ -11,18 +11,16 @@
  * cdc (the other 25):
  *   assess → cdc-reload-request (the exact steps for the service's dashboard) → cdc-reload-wait (parked: exists, count
  *   stable, equal to the source) → duplicate-keys → approve-dedupe → dedupe → conform-check → modify's deep copy to
- *   the schemas/ definition (its own steps and its approval to drop old_<t>; skipped when the table already matches)
+ *   the schemas/ definition (conform.ts, shared with setup: its own steps and its approval to drop old_<t>; skipped
+ *   when the table already matches)
  *   → final-compare (must be equal)
  *
  * Nothing is dropped or created without an approval that names the table and why; a reject changes nothing.
  */
 import { z } from 'zod';
-import { tableRef, type Op } from '../../commands/types.js';
-import { readTable } from '../../schema/catalog.js';
-import { diffTable, formatDrift } from '../../schema/diff.js';
+import { tableRef } from '../../commands/types.js';
 import { qualified } from '../../schema/identifiers.js';
 import type { TableDef } from '../../schema/model.js';
-import { referencingTables } from '../../schema/registry.js';
 import { renderCreateTable } from '../../schema/render.js';
 import { runbookSettings, type RunbookDeps } from '../deps.js';
 import { defineRunbook, type PlannedAction, type Step, type StepContext } from '../runbook.js';
@@ -35,7 +33,7 @@ import { dmsOf, stopTaskStep, taskArnOf } from '../steps/dms-task.js';
 import { approveDropStep, dropTableStep } from '../steps/drop-table.js';
 import { dedupeSteps, duplicateKeysCheckStep } from '../steps/duplicate-keys.js';
 import { logCheckStep } from '../steps/log-check.js';
-import { modifyRunbook, type ModifyParams } from './modify.js';
+import { conformSteps } from './conform.js';
 import { assessRecover, decisionChanged, recoverDecision, type RecoverDecision } from './recover-assess.js';
 
 type D = RunbookDeps;
@@ -173,53 +171,10 @@ function dmsSteps(def: TableDef, d: DmsDecision, deps: D): Step<D>[] {
   return steps;
 }
 
-/** The modify ops that name the definition's dist and sort keys (the target definition carries the rest). */
-function conformOps(def: TableDef): Op[] {
-  const dist: Op = def.distStyle === 'KEY' && def.distKey ? { op: 'set_distkey', column: def.distKey } : { op: 'set_diststyle', style: def.distStyle === 'KEY' ? 'AUTO' : def.distStyle };
-  return [dist, { op: 'set_sortkey', style: def.sortKey.style, columns: [...def.sortKey.columns] }];
-}
-
-/** Modify's params for the deep copy from the shape the plan was made for to the schemas/ definition. */
-export function conformParams(def: TableDef, d: CdcDecision, deps: D): ModifyParams {
-  return {
-    command: { kind: 'modify', table: { schema: def.schema, name: def.name }, ops: conformOps(def), dryRun: false, deepCopy: true, forceDrift: false },
-    current: d.planFrom,
-    referencing: referencingTables(deps.registry, def.schema, def.name).map(({ table, fk }) => ({ table, fk })),
-    target: def,
-  };
-}
-
-function conformCheckStep(def: TableDef, d: CdcDecision): Step<D> {
-  const key = `${def.schema}.${def.name}`;
-  return {
-    name: 'conform-check',
-    title: `Compare ${key} with its schemas/ definition (the deep copy runs only if it differs)`,
-    plan: () => [{ kind: 'check', text: `catalog: ${key} as it is vs schemas/ (no difference: the deep copy is skipped) and vs the shape the deep copy was planned from (any other shape: stop, plan again)` }],
-    isDone: async (ctx) => ctx.handles['conform.needed'] !== undefined,
-    async run(ctx) {
-      const live = await readTable(ctx.deps.warehouse, def.schema, def.name);
-      if (!live) throw new Error(`${key} does not exist: the CDC service's reload did not leave a table; run recover again`);
-      const toDef = diffTable(def, live).map(formatDrift);
-      if (toDef.length === 0) {
-        await ctx.setHandle('conform.needed', '0');
-        return `${key} already matches schemas/ (columns, types, keys, dist/sort keys): no deep copy needed`;
-      }
-      const toPlan = diffTable(d.planFrom, live).map(formatDrift);
-      if (toPlan.length > 0)
-        throw new Error(`${key} is neither its schemas/ definition (${toDef.join('; ')}) nor the shape the deep copy was planned from (${toPlan.join('; ')}) — nothing was changed; run \`recover ${def.name}\` again to plan from the table as it is`);
-      await ctx.setHandle('conform.needed', '1');
-      return `${key} has the CDC service's shape (${toDef.length} difference(s) from schemas/: ${toDef.join('; ')}): the deep copy brings it to the definition`;
-    },
-  };
-}
-
 function cdcSteps(def: TableDef, d: CdcDecision, deps: D): { before: Step<D>[]; conform: Step<D>[] } {
-  const inner = modifyRunbook.build(conformParams(def, d, deps), deps).steps;
   // the definition is already schemas/ (no file to rewrite); the final compare below is the one that must pass
-  const composed = inner
-    .filter((s) => s.name !== 'schema-file' && s.name !== 'compare-source')
-    .map((s): Step<D> => ({ ...s, isDone: async (ctx) => (ctx.handles['conform.needed'] === '0' ? { nothingToDo: `${def.schema}.${def.name} already matches schemas/` } : s.isDone(ctx)) }));
-  return { before: [cdcReloadRequestStep(def), cdcReloadWaitStep(def)], conform: [conformCheckStep(def, d), ...composed] };
+  const conform = conformSteps(def, d.planFrom, deps, { again: `\`recover ${def.name}\``, filledBy: "the CDC service's reload", shape: "the CDC service's shape" });
+  return { before: [cdcReloadRequestStep(def), cdcReloadWaitStep(def)], conform };
 }
 
 export const recoverRunbook = defineRunbook<D, RecoverParams>({

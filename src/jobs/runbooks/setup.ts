@@ -16,25 +16,42 @@
  *     full load watched until `Table completed`, log check, compare with the source.
  *  3. CDC: an approval-style gate — an approver confirms "the CDC service's initial sync is complete" (skipped when every
  *     cdc table already holds rows: a re-run does not ask again); then each cdc table is held to schemas/
- *     (match-schemas: in-place ALTERs via the modify planner for whatever the service changed; a deep copy is reported
- *     with its modify, never run here) and compared with the source.
+ *     (match-schemas: in-place ALTERs via the modify planner for whatever the service changed). A table whose shape,
+ *     read when setup was queued (planSetup), needs a deep copy instead gets modify's deep copy to the definition
+ *     (conform.ts — the same steps recover uses — under `conform-<t>.`, with modify's approval before old_<t> is
+ *     dropped; skipped when the table matches by then). Each table is then compared with the source.
  *  4. `tables-present`: all tables of the schema exist.
  */
 import { z } from 'zod';
 import { defineRunbook, type Step } from '../runbook.js';
 import type { RunbookDeps } from '../deps.js';
-import { identifier, type TableDef } from '../../schema/model.js';
+import { identifier, tableDef, type TableDef } from '../../schema/model.js';
 import { foreignKeyOrder } from '../../schema/registry.js';
-import { listTables } from '../../schema/catalog.js';
+import { listTables, readTables } from '../../schema/catalog.js';
 import { qualified } from '../../schema/identifiers.js';
 import { createSchemaStep, schemaExists } from '../steps/create-schema.js';
 import { createFromSchemasStep } from '../steps/create-from-schemas.js';
 import { verifySchemasStep } from '../steps/verify-schemas.js';
-import { matchSchemasStep } from '../steps/match-schemas.js';
+import { matchSchemasStep, planToSchemas } from '../steps/match-schemas.js';
+import { namespaced } from '../namespace.js';
+import { conformSteps, conformParams } from './conform.js';
+import { planModifyJob } from './modify-plan.js';
 import { compareStep } from '../steps/compare.js';
 import { dmsSetupSteps } from './setup-dms.js';
 
-export const setupParams = z.strictObject({ schema: identifier });
+/** A cdc table setup brings to schemas/ with modify's deep copy, and the shape it was planned from (read at queue time). */
+const conformPlan = z.strictObject({
+  table: identifier,
+  planFrom: tableDef,
+  /** what the catalog could not read then (an empty table's DISTSTYLE / sort style): not compared by conform-check */
+  unknown: z.array(z.enum(['diststyle', 'sortstyle'])).default([]),
+});
+
+export const setupParams = z.strictObject({
+  schema: identifier,
+  /** the cdc tables whose live shape, when setup was queued, differs from schemas/ in a way ALTER TABLE cannot fix */
+  conform: z.array(conformPlan).default([]),
+});
 export type SetupParams = z.output<typeof setupParams>;
 
 type D = RunbookDeps;
@@ -60,6 +77,28 @@ async function filledTables(ctx: { deps: D }, tables: readonly TableDef[]): Prom
   const out = new Set<string>();
   for (const row of r.rows) if (Number(row.n) > 0) out.add(present[Number(row.i)]!.name);
   return out;
+}
+
+/**
+ * Read when setup is queued (one catalog read for the schema's cdc tables): the tables that exist and differ from
+ * schemas/ in a way ALTER TABLE cannot fix (an interleaved sort key, a key column changed…) and that modify's deep copy
+ * to the definition can plan. The job composes that deep copy for each (conform.ts, the one recover uses); every other
+ * cdc table gets match-<t> (in-place ALTERs, or a report). A table that changes shape after this read is seen by
+ * conform-check / match-<t>; the next setup run plans from what it finds then.
+ */
+export async function planSetup(deps: D, schema: string): Promise<SetupParams> {
+  const cdc = tablesOf({ schema, conform: [] }, deps).filter((t) => t.replication.provider === 'cdc');
+  const live = await readTables(deps.warehouse, schema, cdc.map((t) => t.name));
+  const conform: SetupParams['conform'] = [];
+  for (const t of cdc) {
+    const info = live.get(t.name);
+    if (!info) continue;
+    const p = planToSchemas(t, info, deps.registry);
+    if (p.kind !== 'report' || !p.deepCopy) continue;
+    if (!planModifyJob(conformParams(t, info.table, deps), deps).ok) continue; // match-<t> reports it, with the planner's reason
+    conform.push({ table: t.name, planFrom: info.table, unknown: [...info.unknown] });
+  }
+  return { schema, conform };
 }
 
 export const setupRunbook = defineRunbook<D, SetupParams>({
@@ -129,7 +168,11 @@ export const setupRunbook = defineRunbook<D, SetupParams>({
       ...(dmsTables.length ? [verifySchemasStep(dmsTables, { name: 'verify-dms-tables', title: `The DMS target table${dmsTables.length === 1 ? '' : 's'} match schemas/` })] : []),
       ...dmsTables.flatMap((t) => dmsSetupSteps(t, deps)),
       ...(cdcTables.length ? [syncGate] : []),
-      ...cdcTables.map((t) => matchSchemasStep(t, { name: `match-${t.name}`, filledBy: "the CDC service's initial sync" })),
+      ...cdcTables.flatMap((t) => {
+        const c = params.conform.find((x) => x.table === t.name);
+        if (!c) return [matchSchemasStep(t, { name: `match-${t.name}`, filledBy: "the CDC service's initial sync" })];
+        return namespaced(`conform-${t.name}.`, conformSteps(t, c.planFrom, deps, { again: '`setup`', filledBy: "the CDC service's initial sync", shape: 'the shape it had when setup was queued', planUnknown: c.unknown }));
+      }),
       ...cdcTables.map((t) => compareStep(t, { name: `compare-${t.name}` })),
       present,
     ];

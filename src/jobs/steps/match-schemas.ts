@@ -14,10 +14,11 @@
  */
 import type { RunbookDeps } from '../deps.js';
 import type { Step, StepResult } from '../runbook.js';
+import type { Registry } from '../../schema/registry.js';
 import { alterPlanStep } from './alter-in-place.js';
 import type { Op } from '../../commands/types.js';
 import { opText } from '../../commands/ops.js';
-import { readTableInfo } from '../../schema/catalog.js';
+import { readTableInfo, type CatalogTable } from '../../schema/catalog.js';
 import { diffTable, formatDrift, type Drift } from '../../schema/diff.js';
 import type { TableDef } from '../../schema/model.js';
 import { referencingTables } from '../../schema/registry.js';
@@ -59,6 +60,30 @@ export function opsForDrift(want: TableDef, drifts: readonly Drift[]): { ops: Op
   return { ops, unfixable };
 }
 
+export type SchemasPlan =
+  | { kind: 'match'; compared: string }
+  /** ALTER TABLE brings it to schemas/: the modify planner's in-place plan */
+  | { kind: 'in-place'; drifts: Drift[]; ops: Op[]; plan: Extract<ReturnType<typeof planModify>, { ok: true }> }
+  /** ALTER cannot: `why` (a deep copy, or no op expresses it) */
+  | { kind: 'report'; drifts: Drift[]; ops: Op[]; why: string; deepCopy: boolean };
+
+/** What it takes to bring the live table (`info`, from the catalog) to `t`'s schemas/ definition. Pure. */
+export function planToSchemas(t: TableDef, info: CatalogTable, registry: Registry): SchemasPlan {
+  const drifts = diffTable(t, info.table, { unknown: info.unknown });
+  if (drifts.length === 0) return { kind: 'match', compared: `${info.table.columns.length} columns, DISTKEY, SORTKEY compared${info.unknown.length ? ` (not readable: ${info.unknown.join(', ')})` : ''}; informational keys not read back` };
+  const { ops, unfixable } = opsForDrift(t, drifts);
+  if (unfixable.length) return { kind: 'report', drifts, ops, why: `no modify op expresses ${unfixable.map((d) => d.kind).join(', ')}`, deepCopy: true };
+  if (!ops.length) return { kind: 'report', drifts, ops, why: 'nothing to plan', deepCopy: false };
+  // plan from the live table, with what only schemas/ knows (keys, replication, change tracking)
+  const current: TableDef = { ...info.table, primaryKey: t.primaryKey, unique: t.unique, foreignKeys: t.foreignKeys, replication: t.replication, changeTracking: t.changeTracking };
+  if (t.primaryKey === undefined) delete current.primaryKey;
+  if (t.changeTracking === undefined) delete current.changeTracking;
+  const plan = planModify({ current, ops, deepCopy: false, referencing: referencingTables(registry, t.schema, t.name) });
+  if (!plan.ok) return { kind: 'report', drifts, ops, why: plan.error, deepCopy: false };
+  if (plan.mode !== 'in-place') return { kind: 'report', drifts, ops, why: `it needs a deep copy (${plan.reasons.join('; ')}), which is modify's job`, deepCopy: true };
+  return { kind: 'in-place', drifts, ops, plan };
+}
+
 export interface MatchSchemasOptions {
   name: string;
   /** who filled the table, for the messages ("the CDC service's initial sync") */
@@ -81,25 +106,17 @@ export function matchSchemasStep(t: TableDef, o: MatchSchemasOptions): Step<Runb
     run: async (ctx): Promise<StepResult> => {
       const info = await readTableInfo(ctx.deps.warehouse, t.schema, t.name);
       if (!info) throw new Error(`${key} does not exist after ${o.filledBy}: check the service's dashboard for this table (it may have failed or been left out), then retry this step`);
-      const drifts = diffTable(t, info.table, { unknown: info.unknown });
-      const compared = `${info.table.columns.length} columns, DISTKEY, SORTKEY compared${info.unknown.length ? ` (not readable: ${info.unknown.join(', ')})` : ''}; informational keys not read back`;
-      if (drifts.length === 0) return `${key} matches schemas/ (${compared})`;
-      const { ops, unfixable } = opsForDrift(t, drifts);
-      // plan from the live table, with what only schemas/ knows (keys, replication, change tracking)
-      const current: TableDef = { ...info.table, primaryKey: t.primaryKey, unique: t.unique, foreignKeys: t.foreignKeys, replication: t.replication, changeTracking: t.changeTracking };
-      if (t.primaryKey === undefined) delete current.primaryKey;
-      if (t.changeTracking === undefined) delete current.changeTracking;
-      const plan = ops.length ? planModify({ current, ops, deepCopy: false, referencing: referencingTables(ctx.deps.registry, t.schema, t.name) }) : undefined;
-      const report = (why: string): StepResult => ({
-        status: 'warn',
-        detail:
-          `${key} differs from schemas/ and was NOT changed here — ${why}:\n${drifts.map((d) => `• ${formatDrift(d)}`).join('\n')}` +
-          (ops.length ? `\nThe modify that fixes it: \`/redshift modify ${t.name} ${ops.map(opText).join(', ')} --dry-run\` (after setup; see its plan)` : ''),
-      });
-      if (unfixable.length) return report(`no modify op expresses ${unfixable.map((d) => d.kind).join(', ')}`);
-      if (!plan) return report('nothing to plan');
-      if (!plan.ok) return report(plan.error);
-      if (plan.mode !== 'in-place') return report(`it needs a deep copy (${plan.reasons.join('; ')}), which is modify's job`);
+      const p = planToSchemas(t, info, ctx.deps.registry);
+      if (p.kind === 'match') return `${key} matches schemas/ (${p.compared})`;
+      const { drifts, ops } = p;
+      if (p.kind === 'report')
+        return {
+          status: 'warn',
+          detail:
+            `${key} differs from schemas/ and was NOT changed here — ${p.why}:\n${drifts.map((d) => `• ${formatDrift(d)}`).join('\n')}` +
+            (ops.length ? `\nThe modify that fixes it: \`/redshift modify ${t.name} ${ops.map(opText).join(', ')} --dry-run\` (after setup; see its plan)` : ''),
+        };
+      const plan = p.plan;
       const done: string[] = [];
       // the plan's ALTERs only: its `schema-file` step would rewrite schemas/, which already is the target here
       for (const ps of plan.steps.filter((p) => p.done !== undefined)) {
