@@ -54,7 +54,7 @@ export function isSettled(state: JobState): boolean {
 }
 
 export function initialSteps<D>(runbook: Runbook<D>): StepRecord[] {
-  return runbook.steps.map((s) => ({ name: s.name, title: s.title, state: 'pending' }));
+  return runbook.steps.map((s): StepRecord => ({ name: s.name, title: s.title, state: 'pending', ...(s.phase !== undefined ? { phase: s.phase } : {}) }));
 }
 
 /** Dry-run: every step with the exact actions it would take. Runs nothing, writes nothing. */

@@ -114,6 +114,11 @@ export interface Step<D> {
   undo?(ctx: StepContext<D>): Promise<void>;
   /** set on gated steps: the prompt shown with Approve / Reject */
   approval?: { prompt(ctx: PlanContext<D>): string };
+  /**
+   * steps of one phase (the same operation on each table: setup's 26 creates) that finish one after another share ONE
+   * thread message, edited as each finishes; a warning, a failure, a note or an approval still gets its own message
+   */
+  phase?: string;
 }
 
 export interface Runbook<D> {

@@ -34,6 +34,8 @@ export interface StepRecord {
   /** 'warn': the step finished but its check did not pass (compared nothing, saw nothing): shown as ⚠, never ✓ */
   status?: 'warn';
   error?: string;
+  /** the step's phase (Step.phase): finished steps of one phase in a row share a thread message */
+  phase?: string;
 }
 
 export interface ApprovalRecord {

@@ -246,7 +246,7 @@ export function progressMessage(job: JobRecord, now: number = Date.now()): Slack
 }
 
 /** Thread reply when a step finished: duration and its detail line (rows, statement id…). */
-export function stepFinishedMessage(job: JobRecord, step: StepRecord, now: number = Date.now()): SlackMessage {
+export function stepFinishedMessage(job: JobRecord, step: StepRecord, now: number = Date.now(), notes: readonly string[] = []): SlackMessage {
   const pos = stepPosition(job, step);
   const d = stepDuration(step, now);
   // a check that finished without passing (compared nothing) is a warning, never a check mark
@@ -256,10 +256,33 @@ export function stepFinishedMessage(job: JobRecord, step: StepRecord, now: numbe
   const timed = d && step.state !== 'skipped';
   const head = `${emoji} Step ${pos} *${escapeMrkdwn(step.title)}* ${verb}${timed ? ` in ${d}` : ''}`;
   const detail = step.detail ? `\n${escapeMrkdwn(truncate(step.detail, 2000))}` : '';
+  // the step's notes, when they are shown with it (a phase message) rather than as replies of their own
+  const noted = notes.map((n) => `\n:information_source: ${escapeMrkdwn(n)}`).join('');
   return {
-    text: fallback(`Step ${pos} ${step.title} ${verb}${timed ? ` in ${d}` : ''}${step.detail ? ` — ${step.detail}` : ''}`),
-    blocks: [mrkdwnSection(head + detail)],
+    text: fallback(`Step ${pos} ${step.title} ${verb}${timed ? ` in ${d}` : ''}${step.detail ? ` — ${step.detail}` : ''}${notes.length ? ` (${notes.length} note${notes.length === 1 ? '' : 's'})` : ''}`),
+    blocks: [mrkdwnSection(head + detail + noted)],
   };
+}
+
+/** How many finished steps one phase message holds (one section each; Slack allows 50 blocks a message). */
+export const PHASE_MESSAGE_MAX_STEPS = 40;
+
+/**
+ * The finished steps of one phase that ran in a row (Step.phase: setup's creates, matches, compares), as ONE thread
+ * message: a line per step, as stepFinishedMessage writes it, with the notes the step made while it ran. Only steps
+ * that passed or were skipped are grouped — a warning or a failure has its own message.
+ */
+export function phaseMessage(job: JobRecord, entries: readonly { step: StepRecord; notes: readonly string[] }[], now: number = Date.now()): SlackMessage {
+  const steps = entries.map((e) => e.step);
+  const first = entries[0];
+  const last = steps[steps.length - 1];
+  if (!first || !last) throw new Error('phaseMessage needs at least one step');
+  if (entries.length === 1) return stepFinishedMessage(job, first.step, now, first.notes);
+  const parts = entries.slice(0, PHASE_MESSAGE_MAX_STEPS).map((e) => stepFinishedMessage(job, e.step, now, e.notes));
+  const done = steps.filter((st) => st.state === 'done').length;
+  const skipped = steps.length - done;
+  const head = `Steps ${stepPosition(job, first.step)}–${stepPosition(job, last)}: ${done} done${skipped ? `, ${skipped} skipped` : ''}`;
+  return { text: fallback(`${head} — ${parts.map((p) => p.text).join(' · ')}`), blocks: parts.flatMap((p) => p.blocks) };
 }
 
 export interface FailureOptions {

@@ -3,11 +3,13 @@
  *
  *   jobStarted        → posts the live progress message (unless the origin already has one) and saves its ts
  *   stepStarted/…     → chat.update of the progress message, throttled per channel (≈1/s, latest state wins)
- *   stepFinished      → + a thread reply (duration, detail)
+ *   stepFinished      → + a thread reply (duration, detail); steps of one phase (Step.phase) that pass or are skipped
+ *                       one after another share ONE reply, edited as each finishes (throttled like the progress
+ *                       message); a warning, failure, note or approval ends the phase's message and has its own
  *   stepFailed        → + a thread reply with the error and Retry / Roll back / Cancel buttons
  *   approvalRequested → + the approval message (Approve / Reject) in the thread; its ts is saved in the origin
  *   approvalResolved  → the approval message is replaced (buttons gone, "approved by <@U> at <time>")
- *   note              → a thread reply
+ *   note              → a thread reply (a note of a phase's running step is shown with that step instead)
  *   jobFinished       → the final progress update (always sent, awaited) + a closing thread reply
  *
  * It never throws into the engine: every failure is logged. Rate limits (HTTP 429) are retried by the WebClient after
@@ -22,6 +24,8 @@ import {
   approvalResolvedMessage,
   jobFinishedMessage,
   noteMessage,
+  PHASE_MESSAGE_MAX_STEPS,
+  phaseMessage,
   progressMessage,
   stepFailedMessage,
   stepFinishedMessage,
@@ -78,6 +82,10 @@ export class SlackThreadReporter implements Reporter {
   private readonly origins = new Map<string, SlackJobOrigin>();
   /** in-flight progress-message posts, so two events never post two parents */
   private readonly posting = new Map<string, Promise<SlackJobOrigin | undefined>>();
+  /** per job: the thread reply the finished steps of the current phase share (in memory: another worker starts anew) */
+  private readonly phases = new Map<string, { phase: string; ts: string; steps: { step: StepRecord; notes: string[] }[] }>();
+  /** per job: the notes of the running step of a phase, shown with its line (or posted before its own message) */
+  private readonly heldNotes = new Map<string, { step: string; notes: string[] }>();
 
   constructor(private readonly opts: SlackThreadReporterOptions) {
     this.log = opts.logger.child({ component: 'slack-reporter' });
@@ -108,6 +116,7 @@ export class SlackThreadReporter implements Reporter {
       if (ensured && !ensured.posted) this.scheduleProgress(job, ensured.origin);
       // a step still marked running when a worker (re)starts the job: the worker that ran it died or lost its lock
       const interrupted = job.steps[job.cursor];
+      this.phases.delete(job.id);
       if (ensured && interrupted?.state === 'running' && !job.rollbackRequested && !job.cancelRequested) {
         const n = job.steps.length;
         await this.reply(
@@ -132,7 +141,28 @@ export class SlackThreadReporter implements Reporter {
       const origin = await this.ensureProgress(job);
       if (!origin) return;
       this.scheduleProgress(job, origin);
-      await this.reply(origin, stepFinishedMessage(job, step, this.now()));
+      const phase = step.phase;
+      const grouped = phase !== undefined && (step.state === 'skipped' || (step.state === 'done' && step.status !== 'warn'));
+      const notes = this.takeNotes(job.id, step.name);
+      if (!grouped) {
+        this.phases.delete(job.id);
+        for (const n of notes) await this.reply(origin, noteMessage(n));
+        await this.reply(origin, stepFinishedMessage(job, step, this.now()));
+        return;
+      }
+      const entry = { step: structuredClone(step), notes };
+      const g = this.phases.get(job.id);
+      if (g && g.phase === phase && g.steps.length < PHASE_MESSAGE_MAX_STEPS && origin.channel) {
+        g.steps.push(entry);
+        const snapshot = structuredClone(job);
+        const steps = [...g.steps];
+        // edited, not posted; the latest state wins (the throttle coalesces)
+        this.throttle.schedule(origin.channel, g.ts, () => phaseMessage(snapshot, steps, this.now())).catch(() => undefined);
+        return;
+      }
+      const ts = await this.reply(origin, phaseMessage(job, [entry], this.now()));
+      if (ts) this.phases.set(job.id, { phase, ts, steps: [entry] });
+      else this.phases.delete(job.id);
     });
   }
 
@@ -141,6 +171,8 @@ export class SlackThreadReporter implements Reporter {
       const origin = await this.ensureProgress(job);
       if (!origin) return;
       this.scheduleProgress(job, origin);
+      this.phases.delete(job.id);
+      for (const n of this.takeNotes(job.id, step.name)) await this.reply(origin, noteMessage(n));
       const opts = this.opts.failureOptions?.(job, step) ?? {};
       await this.reply(origin, stepFailedMessage(job, step, error, opts, this.now()));
     });
@@ -151,6 +183,7 @@ export class SlackThreadReporter implements Reporter {
       const origin = await this.ensureProgress(job);
       if (!origin) return;
       this.scheduleProgress(job, origin);
+      this.phases.delete(job.id);
       const ts = await this.reply(origin, approvalMessage(job, step, prompt, nonce));
       if (!ts) return;
       const next: SlackJobOrigin = { ...origin, approvals: { ...(origin.approvals ?? {}), [step.name]: { ts, nonce, prompt } } };
@@ -187,6 +220,15 @@ export class SlackThreadReporter implements Reporter {
   async note(job: JobRecord, text: string): Promise<void> {
     await this.guard('note', job, async () => {
       const origin = await this.ensureProgress(job);
+      // a note of a running step of a phase is shown with that step (its line of the phase message)
+      const running = job.steps.find((st) => st.state === 'running');
+      if (running?.phase !== undefined) {
+        const held = this.heldNotes.get(job.id);
+        if (held && held.step === running.name) held.notes.push(text);
+        else this.heldNotes.set(job.id, { step: running.name, notes: [text] });
+        return;
+      }
+      this.phases.delete(job.id);
       if (origin) await this.reply(origin, noteMessage(text));
     });
   }
@@ -200,6 +242,8 @@ export class SlackThreadReporter implements Reporter {
       await this.reply(origin, jobFinishedMessage(job, this.now()));
     });
     this.origins.delete(job.id);
+    this.phases.delete(job.id);
+    this.heldNotes.delete(job.id);
   }
 
   /** Wait until every scheduled progress update has been sent (shutdown, tests). */
@@ -208,6 +252,13 @@ export class SlackThreadReporter implements Reporter {
   }
 
   // ---- internals ----------------------------------------------------------------------------------------------------
+
+  /** the notes held for a step of this job (none when another step's are held: those are stale — a resumed job) */
+  private takeNotes(jobId: string, step: string): string[] {
+    const held = this.heldNotes.get(jobId);
+    this.heldNotes.delete(jobId);
+    return held && held.step === step ? held.notes : [];
+  }
 
   private async guard(what: string, job: JobRecord, fn: () => Promise<void>): Promise<void> {
     try {

@@ -159,6 +159,52 @@ describe('SlackThreadReporter', () => {
     expect(fake.callsTo('auth.test')).toHaveLength(0);
   });
 
+  it('steps of one phase in a row share one thread reply, with their notes; a warning stands alone, its note before it', async () => {
+    const channel = 'CPHASE001';
+    const reporter = makeReporter([], { minUpdateIntervalMs: 20 });
+    const job = newJob(channel, [
+      ['prep', 'Prepare'],
+      ...Array.from({ length: 5 }, (_, i): [string, string] => [`create-t${i}`, `Create t${i}`]),
+      ['cmp-a', 'Compare a'],
+      ['cmp-b', 'Compare b'],
+      ['cmp-c', 'Compare c'],
+    ]);
+    for (const s of job.steps) if (s.name.startsWith('create-')) s.phase = 'create';
+    for (const s of job.steps) if (s.name.startsWith('cmp-')) s.phase = 'compare';
+    await reporter.jobStarted(job);
+    const parentTs = fake.messages().find((m) => m.channel === channel && !m.thread_ts)!.ts;
+    const run = async (name: string, detail: string, o: { warn?: boolean; note?: string } = {}): Promise<void> => {
+      await reporter.stepStarted(job, start(job, name));
+      if (o.note) await reporter.note(job, o.note);
+      const s = finish(job, name, detail);
+      if (o.warn) s.status = 'warn';
+      await reporter.stepFinished(job, s);
+    };
+    await run('prep', 'ready');
+    for (let i = 0; i < 5; i++) await run(`create-t${i}`, `created t${i}`);
+    await run('cmp-a', 'a: ✓ equal', { note: 'compared a: ids 1–9' });
+    await run('cmp-b', 'b: 2 ranges differ', { warn: true, note: 'compared b: ids 1–9' });
+    await run('cmp-c', 'c: ✓ equal');
+    await reporter.flush();
+
+    const replies = fake.messages().filter((m) => m.channel === channel && m.thread_ts === parentTs);
+    const texts = replies.map((m) => String(m.text));
+    // prep · the 5 creates · cmp-a (its note with it) · cmp-b's note · cmp-b's warning · cmp-c (a new phase message)
+    expect(texts).toEqual([
+      expect.stringContaining('Prepare done'),
+      expect.stringMatching(/^Steps 2\/9–6\/9: 5 done — /),
+      expect.stringContaining('Compare a done'),
+      'compared b: ids 1–9',
+      expect.stringContaining('Compare b finished with a warning'),
+      expect.stringContaining('Compare c done'),
+    ]);
+    const creates = replies[1]!;
+    for (let i = 0; i < 5; i++) expect(blocksText(creates.blocks)).toContain(`created t${i}`);
+    expect(creates.edits).toBeGreaterThanOrEqual(1);
+    expect(blocksText(replies[2]!.blocks)).toContain('compared a: ids 1–9');
+    expect(texts[2]).toContain('(1 note)');
+  });
+
   it('30 rapid step updates coalesce into a few chat.update calls, and the last one shows the final state', async () => {
     const channel = 'CRAPID001';
     const saved: Array<{ jobId: string; origin: SlackJobOrigin }> = [];

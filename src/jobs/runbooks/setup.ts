@@ -101,6 +101,9 @@ export async function planSetup(deps: D, schema: string): Promise<SetupParams> {
   return { schema, conform };
 }
 
+/** One operation on each table: the finished steps share a thread message (Step.phase); warnings still stand alone. */
+const inPhase = (phase: string, step: Step<D>): Step<D> => ({ ...step, phase });
+
 export const setupRunbook = defineRunbook<D, SetupParams>({
   kind: 'setup',
   paramsSchema: setupParams,
@@ -164,16 +167,16 @@ export const setupRunbook = defineRunbook<D, SetupParams>({
     const steps: Step<D>[] = [
       preflight,
       createSchemaStep([schema]),
-      ...tables.map(createFromSchemasStep),
+      ...tables.map((t) => inPhase('create-tables', createFromSchemasStep(t))),
       ...(dmsTables.length ? [verifySchemasStep(dmsTables, { name: 'verify-dms-tables', title: `The DMS target table${dmsTables.length === 1 ? '' : 's'} match schemas/` })] : []),
       ...dmsTables.flatMap((t) => dmsSetupSteps(t, deps)),
       ...(cdcTables.length ? [syncGate] : []),
       ...cdcTables.flatMap((t) => {
         const c = params.conform.find((x) => x.table === t.name);
-        if (!c) return [matchSchemasStep(t, { name: `match-${t.name}`, filledBy: "the CDC service's initial sync" })];
+        if (!c) return [inPhase('match-cdc-tables', matchSchemasStep(t, { name: `match-${t.name}`, filledBy: "the CDC service's initial sync" }))];
         return namespaced(`conform-${t.name}.`, conformSteps(t, c.planFrom, deps, { again: '`setup`', filledBy: "the CDC service's initial sync", shape: 'the shape it had when setup was queued', planUnknown: c.unknown }));
       }),
-      ...cdcTables.map((t) => compareStep(t, { name: `compare-${t.name}` })),
+      ...cdcTables.map((t) => inPhase('compare-cdc-tables', compareStep(t, { name: `compare-${t.name}` }))),
       present,
     ];
     return { kind: 'setup', steps };
