@@ -76,8 +76,8 @@ export function logCheckStep(o: LogCheckStepOptions): Step<RunbookDeps> {
         await ctx.note(`${g.component}: ${g.errors.length} error(s), ${g.warnings.length} warning(s)\n${sample}`);
       }
       const secs = Math.round(windowMs / 1000);
-      // the range read: a window already past when the check began was read in one search, and says so
-      const since = `${o.since}, ${utc(from)} – ${utc(from + windowMs)} UTC${state.scans === 1 && step.done ? ', already past: read at once' : ''}`;
+      // a window already past when the check began is read in one search: the detail names the range it read
+      const since = state.scans === 1 && step.done ? `${o.since}, ${utc(from)} – ${utc(from + windowMs)} UTC, already past: read at once` : o.since;
       if (errors && o.errorStatus === 'warn') return { status: 'warn', detail: `${errors} ]E: line(s) and ${warnings} ]W: line(s) in ${secs} s ${since} (${searched}) — ${o.onErrors ?? 'read them before trusting the table'}` };
       return errors
         ? `${errors} ]E: line(s) and ${warnings} ]W: line(s) in ${secs} s ${since} (${searched}) — ${o.onErrors ?? 'consider Rollback at the approval'}`
