@@ -22,20 +22,9 @@ import { createMysqlSource } from '../src/source/mysql.js';
 import type { CompareSide } from '../src/source/port.js';
 import { warehouseSide } from '../src/source/warehouse-side.js';
 import { createWarehouse } from '../src/warehouse/redshift-data.js';
+import { MY_ADMIN, PG_ADMIN, pgAdmin } from './admin-db.js';
 import type { Bench } from './run.js';
 
-const PG_ADMIN = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const MY_ADMIN = process.env.SOURCE_ADMIN_URL ?? 'mysql://root@127.0.0.1:3306';
-
-async function pgAdmin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_ADMIN });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
 

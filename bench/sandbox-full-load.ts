@@ -13,20 +13,9 @@ import pg from 'pg';
 import { DmsApplyLoop, tableGenerator } from '../src/sandbox/apply-loop.js';
 import { DMS_TARGET_PREFIX, DmsSandbox } from '../src/sandbox/dms.js';
 import { MariaDbSourceDb } from '../src/sandbox/source-db.js';
+import { MY_ADMIN, PG_ADMIN, pgAdmin } from './admin-db.js';
 import type { Bench } from './run.js';
 
-const PG_ADMIN = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const MY_ADMIN = process.env.SOURCE_ADMIN_URL ?? 'mysql://root@127.0.0.1:3306';
-
-async function pgAdmin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_ADMIN });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 export const sandboxFullLoad: Bench = {
   name: 'sandbox-full-load',

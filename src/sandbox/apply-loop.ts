@@ -525,8 +525,8 @@ abstract class ApplyLoopBase {
     this.mix = { ...this.mix, ...mix };
   }
 
-  /** Put `n` rows in the source AND the target (the table's content before replication starts); not change-logged. */
-  async seed(n: number): Promise<void> {
+  /** `n` new rows under fresh keys, stamped now and recorded as live (what seed and seedSource put in place). */
+  private newRows(n: number): SourceRow[] {
     const rows: SourceRow[] = [];
     const now = this.now();
     for (let i = 0; i < n; i++) {
@@ -535,6 +535,12 @@ abstract class ApplyLoopBase {
       this.setLive(key, row);
       rows.push(row);
     }
+    return rows;
+  }
+
+  /** Put `n` rows in the source AND the target (the table's content before replication starts); not change-logged. */
+  async seed(n: number): Promise<void> {
+    const rows = this.newRows(n);
     await this.sourceTable.upsert(rows);
     await this.insertRows(rows);
     this.counters.seeded += n;
@@ -547,14 +553,7 @@ abstract class ApplyLoopBase {
    */
   async seedSource(n: number): Promise<void> {
     await this.flushSource();
-    const rows: SourceRow[] = [];
-    const now = this.now();
-    for (let i = 0; i < n; i++) {
-      const key = this.nextKey++;
-      const row = this.generator.insert(key, this.rng, now);
-      this.setLive(key, row);
-      rows.push(row);
-    }
+    const rows = this.newRows(n);
     await this.sourceTable.upsert(rows);
     this.counters.seeded += n;
   }
